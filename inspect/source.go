@@ -1,0 +1,25 @@
+package inspect
+
+import "context"
+
+// Source produces a snapshot of the sockets on a machine or in a capture.
+type Source interface {
+	Snapshot(ctx context.Context) (*Snapshot, error)
+}
+
+// Snapshot is everything one backend saw at one moment. Live systems change
+// while they are read, so a snapshot may name an owner whose socket it did
+// not list or the reverse; consumers treat both as normal.
+type Snapshot struct {
+	// Backend names where the data came from: "netlink", "procfs",
+	// "lsof+netstat", or "capture".
+	Backend string
+	Sockets []Socket
+	Owners  []Owner
+	// Processes holds what the backend already knows about holder pids
+	// (macOS lsof names them). Pids missing here are looked up by the
+	// resolver when shown.
+	Processes map[int]Process
+	// Warnings are non-fatal problems, one line each, without prefix.
+	Warnings []string
+}
