@@ -1,0 +1,77 @@
+package inspect
+
+import (
+	"io/fs"
+	"time"
+)
+
+// Entry is a socket joined with everything udsls knows about it.
+type Entry struct {
+	Socket
+	Holders []Holder
+	// File is the lstat of a filesystem path; nil for unnamed and abstract
+	// sockets, and when the path could not be examined.
+	File       *FileInfo
+	FileStatus FileStatus
+	Peer       *Peer
+	// Connections counts a listener's accepted connections, or the sockets
+	// connected to a bound datagram socket.
+	Connections int
+	// Clients are the far ends of those connections (filled with --peers).
+	Clients []Peer
+}
+
+// Listening reports whether the entry is a listener.
+func (e *Entry) Listening() bool { return e.State == StateListening }
+
+// Full reports a listener whose accept queue has reached its backlog: new
+// clients then block or fail, a classic outage cause.
+func (e *Entry) Full() bool {
+	return e.Listening() && e.Known.Has(KnownQueues) && e.SendQueue > 0 && e.RecvQueue >= e.SendQueue
+}
+
+// Holder is a process holding the socket at a file descriptor.
+type Holder struct {
+	PID     int
+	FD      int
+	Command string
+	User    string
+	UID     uint32
+	// Known is false when the process vanished or could not be read
+	// before its name was learned.
+	Known bool
+}
+
+// Peer is the other end of a connection.
+type Peer struct {
+	ID      SocketID
+	Path    string
+	Holders []Holder
+}
+
+// FileInfo is what lstat says about a socket's path.
+type FileInfo struct {
+	ID      FileID
+	Mode    fs.FileMode
+	UID     uint32
+	GID     uint32
+	Owner   string
+	Group   string
+	ModTime time.Time
+}
+
+// IsSocket reports whether the file is a socket.
+func (f *FileInfo) IsSocket() bool { return f.Mode.Type() == fs.ModeSocket }
+
+// FileStatus says whether a filesystem-named socket is still reachable
+// through its path.
+type FileStatus string
+
+const (
+	FileNone     FileStatus = ""         // not a filesystem socket
+	FileOK       FileStatus = "ok"       // the path names this very socket
+	FileGone     FileStatus = "gone"     // the path no longer exists
+	FileReplaced FileStatus = "replaced" // something else is at the path now
+	FileRelative FileStatus = "relative" // bound by a relative path that could not be resolved
+	FileUnknown  FileStatus = "unknown"  // the path could not be examined
+)

@@ -1,0 +1,428 @@
+package inspect
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os/user"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/shirou/gopsutil/v4/common"
+	"github.com/shirou/gopsutil/v4/process"
+)
+
+// View chooses which sockets a listing shows before filters apply.
+type View int
+
+const (
+	// ViewDefault shows the server side of things: listeners, and named
+	// sockets that are not accepted connections.
+	ViewDefault View = iota
+	ViewAll
+	ViewListening
+)
+
+// Query selects and shapes the entries of a listing.
+type Query struct {
+	View View
+	// Patterns are shell globs (path.Match) matched against the path; a
+	// pattern without a slash also matches the base name, as ripgrep's
+	// globs do.
+	Patterns []string
+	PIDs     []int
+	Users    []string // names or numeric uids of a holder
+	Types    []Type
+	Clients  bool // fill Entry.Clients
+}
+
+// Filtered reports whether the query narrows the view, which turns an
+// empty result into a "no" answer.
+func (q *Query) Filtered() bool {
+	return len(q.Patterns) > 0 || len(q.PIDs) > 0 || len(q.Users) > 0 || len(q.Types) > 0
+}
+
+// ValidatePattern rejects a malformed glob before any work is done.
+func ValidatePattern(p string) error {
+	if _, err := path.Match(p, ""); err != nil {
+		return errors.New("bad pattern " + strconv.Quote(p) + ": " + err.Error())
+	}
+	return nil
+}
+
+// Resolver joins snapshots into entries. The function fields reach the
+// system and are replaced in tests; NewResolver gives real defaults.
+type Resolver struct {
+	// Process learns a holder's command and user.
+	Process func(ctx context.Context, pid int) (Process, error)
+	// Lstat examines a socket's path without following a final symlink.
+	Lstat func(path string) (*FileInfo, error)
+	// UserName and GroupName name ids; "" when the id has no name.
+	UserName  func(uid uint32) string
+	GroupName func(gid uint32) string
+	// ProcRoot lets relative bind paths be resolved through the holders'
+	// current directories.
+	ProcRoot string
+
+	mu     sync.Mutex
+	procs  map[int]*Process
+	users  map[uint32]string
+	groups map[uint32]string
+}
+
+// NewResolver returns a resolver that reads the live system, with procfs
+// mounted at procRoot (Linux; ignored elsewhere).
+func NewResolver(procRoot string) *Resolver {
+	r := &Resolver{ProcRoot: procRoot, Lstat: lstat}
+	r.Process = func(ctx context.Context, pid int) (Process, error) {
+		return gopsutilProcess(ctx, procRoot, pid)
+	}
+	r.UserName = func(uid uint32) string {
+		u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+		if err != nil {
+			return ""
+		}
+		return u.Username
+	}
+	r.GroupName = func(gid uint32) string {
+		g, err := user.LookupGroupId(strconv.FormatUint(uint64(gid), 10))
+		if err != nil {
+			return ""
+		}
+		return g.Name
+	}
+	return r
+}
+
+func gopsutilProcess(ctx context.Context, procRoot string, pid int) (Process, error) {
+	if procRoot != "" {
+		ctx = context.WithValue(ctx, common.EnvKey, common.EnvMap{common.HostProcEnvKey: procRoot})
+	}
+	p := &process.Process{Pid: int32(pid)}
+	name, err := p.NameWithContext(ctx)
+	if err != nil {
+		return Process{}, err
+	}
+	uids, err := p.UidsWithContext(ctx)
+	if err != nil || len(uids) == 0 {
+		return Process{}, errors.New("no uid for pid " + strconv.Itoa(pid))
+	}
+	// Uids lists real, effective, saved; access checks use the effective one.
+	uid := uids[0]
+	if len(uids) > 1 {
+		uid = uids[1]
+	}
+	return Process{PID: pid, Command: name, UID: uid}, nil
+}
+
+func (r *Resolver) userName(uid uint32) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.users == nil {
+		r.users = map[uint32]string{}
+	}
+	n, ok := r.users[uid]
+	if !ok {
+		n = r.UserName(uid)
+		r.users[uid] = n
+	}
+	return n
+}
+
+func (r *Resolver) groupName(gid uint32) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.groups == nil {
+		r.groups = map[uint32]string{}
+	}
+	n, ok := r.groups[gid]
+	if !ok {
+		n = r.GroupName(gid)
+		r.groups[gid] = n
+	}
+	return n
+}
+
+// process returns what is known of pid, nil when it vanished or could not
+// be read. Results are cached for the resolver's lifetime.
+func (r *Resolver) process(ctx context.Context, snap *Snapshot, pid int) *Process {
+	r.mu.Lock()
+	if r.procs == nil {
+		r.procs = map[int]*Process{}
+	}
+	p, ok := r.procs[pid]
+	r.mu.Unlock()
+	if ok {
+		return p
+	}
+	if sp, ok := snap.Processes[pid]; ok {
+		p = &sp
+	} else if got, err := r.Process(ctx, pid); err == nil {
+		p = &got
+	}
+	if p != nil && p.User == "" {
+		p.User = r.userName(p.UID)
+	}
+	r.mu.Lock()
+	r.procs[pid] = p
+	r.mu.Unlock()
+	return p
+}
+
+func (r *Resolver) holders(ctx context.Context, snap *Snapshot, owners []Owner) []Holder {
+	if len(owners) == 0 {
+		return nil
+	}
+	hs := make([]Holder, len(owners))
+	for i, o := range owners {
+		hs[i] = Holder{PID: o.PID, FD: o.FD}
+		if p := r.process(ctx, snap, o.PID); p != nil {
+			hs[i].Command, hs[i].User, hs[i].UID, hs[i].Known = p.Command, p.User, p.UID, true
+		}
+	}
+	return hs
+}
+
+// identity is what ties accepted connections to their listener: the bound
+// file where the kernel told us, else the name.
+type identity struct {
+	file FileID
+	name string
+}
+
+func identityOf(s *Socket) identity {
+	if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
+		return identity{file: s.Bound}
+	}
+	return identity{name: s.Path}
+}
+
+// Entries joins a snapshot into the entries q selects, sorted by path, then
+// holder pid, then id.
+func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry {
+	owners := make(map[SocketID][]Owner, len(snap.Owners))
+	for _, o := range snap.Owners {
+		owners[o.ID] = append(owners[o.ID], o)
+	}
+	byID := make(map[SocketID]*Socket, len(snap.Sockets))
+	listeners := map[identity]bool{}
+	for i := range snap.Sockets {
+		s := &snap.Sockets[i]
+		byID[s.ID] = s
+		if s.State == StateListening && s.Named() {
+			listeners[identityOf(s)] = true
+		}
+	}
+	accepted := func(s *Socket) bool {
+		return s.Named() && s.Type != TypeDgram && s.State != StateListening && listeners[identityOf(s)]
+	}
+	children := map[identity][]*Socket{}
+	peersOf := map[SocketID][]*Socket{}
+	for i := range snap.Sockets {
+		s := &snap.Sockets[i]
+		if accepted(s) {
+			children[identityOf(s)] = append(children[identityOf(s)], s)
+		}
+		if s.Type == TypeDgram && s.Peer != 0 {
+			peersOf[s.Peer] = append(peersOf[s.Peer], s)
+		}
+	}
+
+	pidSet := map[int]bool{}
+	for _, p := range q.PIDs {
+		pidSet[p] = true
+	}
+	var out []Entry
+	for i := range snap.Sockets {
+		s := &snap.Sockets[i]
+		switch q.View {
+		case ViewDefault:
+			if s.State != StateListening && (!s.Named() || accepted(s)) {
+				continue
+			}
+		case ViewListening:
+			if s.State != StateListening {
+				continue
+			}
+		}
+		if len(q.Types) > 0 && !slices.Contains(q.Types, s.Type) {
+			continue
+		}
+		if len(q.Patterns) > 0 && !matchAny(q.Patterns, s.Path) {
+			continue
+		}
+		own := owners[s.ID]
+		if len(pidSet) > 0 && !slices.ContainsFunc(own, func(o Owner) bool { return pidSet[o.PID] }) {
+			continue
+		}
+		slices.SortFunc(own, func(a, b Owner) int {
+			if a.PID != b.PID {
+				return a.PID - b.PID
+			}
+			return a.FD - b.FD
+		})
+		e := Entry{Socket: *s, Holders: r.holders(ctx, snap, own)}
+		if len(q.Users) > 0 && !matchUsers(q.Users, e.Holders) {
+			continue
+		}
+		if s.State == StateListening {
+			e.Connections = len(children[identityOf(s)])
+		} else if s.Type == TypeDgram {
+			e.Connections = len(peersOf[s.ID])
+		}
+		if s.Peer != 0 {
+			e.Peer = r.peer(ctx, snap, byID, owners, s.Peer)
+		}
+		if q.Clients {
+			e.Clients = r.clients(ctx, snap, byID, owners, s, children[identityOf(s)], peersOf[s.ID])
+		}
+		r.examineFile(&e)
+		out = append(out, e)
+	}
+	slices.SortFunc(out, compareEntries)
+	return out
+}
+
+func (r *Resolver) peer(ctx context.Context, snap *Snapshot, byID map[SocketID]*Socket, owners map[SocketID][]Owner, id SocketID) *Peer {
+	p := &Peer{ID: id, Holders: r.holders(ctx, snap, owners[id])}
+	if ps, ok := byID[id]; ok {
+		p.Path = ps.Path
+	}
+	return p
+}
+
+// clients lists the far ends of a listener's or bound datagram socket's
+// connections, including those still waiting to be accepted.
+func (r *Resolver) clients(ctx context.Context, snap *Snapshot, byID map[SocketID]*Socket, owners map[SocketID][]Owner, s *Socket, children, dgramPeers []*Socket) []Peer {
+	var ids []SocketID
+	if s.State == StateListening {
+		for _, c := range children {
+			if c.Peer != 0 {
+				ids = append(ids, c.Peer)
+			}
+		}
+		for _, ic := range s.Icons {
+			if ic != 0 {
+				ids = append(ids, ic)
+			}
+		}
+	} else {
+		for _, c := range dgramPeers {
+			ids = append(ids, c.ID)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make([]Peer, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, *r.peer(ctx, snap, byID, owners, id))
+	}
+	return out
+}
+
+func (r *Resolver) examineFile(e *Entry) {
+	if !e.Filesystem() {
+		return
+	}
+	p := e.Path
+	if !filepath.IsAbs(p) {
+		e.FileStatus = FileRelative
+		if !e.Known.Has(KnownBound) || r.ProcRoot == "" {
+			return
+		}
+		// The kernel kept the bound file's identity: find the file through
+		// a holder's current directory, which is where bind resolved it
+		// unless the process has moved since.
+		for _, h := range e.Holders {
+			fi, err := r.Lstat(filepath.Join(r.ProcRoot, strconv.Itoa(h.PID), "cwd", p))
+			if err == nil && fi.ID == e.Bound {
+				r.name(fi)
+				e.File, e.FileStatus = fi, FileOK
+				return
+			}
+		}
+		return
+	}
+	fi, err := r.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir):
+		e.FileStatus = FileGone
+		return
+	case err != nil:
+		e.FileStatus = FileUnknown
+		return
+	}
+	r.name(fi)
+	e.File = fi
+	switch {
+	case !fi.IsSocket():
+		e.FileStatus = FileReplaced
+	case e.Known.Has(KnownBound) && !e.Bound.IsZero() && fi.ID != e.Bound:
+		e.FileStatus = FileReplaced
+	default:
+		e.FileStatus = FileOK
+	}
+}
+
+func (r *Resolver) name(fi *FileInfo) {
+	fi.Owner = r.userName(fi.UID)
+	fi.Group = r.groupName(fi.GID)
+}
+
+func matchAny(patterns []string, p string) bool {
+	for _, pat := range patterns {
+		if ok, _ := path.Match(pat, p); ok {
+			return true
+		}
+		if !strings.Contains(pat, "/") && !strings.HasPrefix(p, "@") {
+			if ok, _ := path.Match(pat, path.Base(p)); ok && p != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func matchUsers(users []string, hs []Holder) bool {
+	for _, h := range hs {
+		if !h.Known {
+			continue
+		}
+		for _, u := range users {
+			if u == h.User || u == strconv.FormatUint(uint64(h.UID), 10) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func compareEntries(a, b Entry) int {
+	if c := strings.Compare(a.Path, b.Path); c != 0 {
+		return c
+	}
+	pa, pb := -1, -1
+	if len(a.Holders) > 0 {
+		pa = a.Holders[0].PID
+	}
+	if len(b.Holders) > 0 {
+		pb = b.Holders[0].PID
+	}
+	if pa != pb {
+		return pa - pb
+	}
+	switch {
+	case a.ID < b.ID:
+		return -1
+	case a.ID > b.ID:
+		return 1
+	}
+	return 0
+}
+
+var errNotDir = errors.New("not a directory")
+
