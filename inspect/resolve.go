@@ -425,4 +425,3 @@ func compareEntries(a, b Entry) int {
 }
 
 var errNotDir = errors.New("not a directory")
-
