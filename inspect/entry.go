@@ -13,7 +13,8 @@ type Entry struct {
 	// sockets, and when the path could not be examined.
 	File       *FileInfo
 	FileStatus FileStatus
-	Peer       *Peer
+	// Remote is the far end of a connection (Socket.Peer resolved).
+	Remote *Peer
 	// Connections counts a listener's accepted connections, or the sockets
 	// connected to a bound datagram socket.
 	Connections int

@@ -275,7 +275,7 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 			e.Connections = len(peersOf[s.ID])
 		}
 		if s.Peer != 0 {
-			e.Peer = r.peer(ctx, snap, byID, owners, s.Peer)
+			e.Remote = r.peer(ctx, snap, byID, owners, s.Peer)
 		}
 		if q.Clients {
 			e.Clients = r.clients(ctx, snap, byID, owners, s, children[identityOf(s)], peersOf[s.ID])

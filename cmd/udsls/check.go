@@ -1,0 +1,10 @@
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+func runCheck(ctx context.Context, o *options, e *env) (int, error) {
+	return exitError, errors.New("--check is not implemented yet")
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/udsls/udsls/inspect"
+)
+
+func listQuery(o *options) (inspect.Query, error) {
+	q := inspect.Query{Patterns: o.args, PIDs: o.pids, Users: o.users, Clients: o.peers}
+	switch {
+	case o.all && o.listening:
+		return q, usagef("--all and --listening exclude each other")
+	case o.all:
+		q.View = inspect.ViewAll
+	case o.listening:
+		q.View = inspect.ViewListening
+	}
+	for _, p := range o.args {
+		if err := inspect.ValidatePattern(p); err != nil {
+			return q, usagef("%v", err)
+		}
+	}
+	for _, p := range o.pids {
+		if p <= 0 {
+			return q, usagef("invalid --pid %s: must be a positive process id", strconv.Itoa(p))
+		}
+	}
+	for _, s := range o.types {
+		t, err := inspect.ParseType(s)
+		if err != nil {
+			return q, usagef("--type: %v", err)
+		}
+		q.Types = append(q.Types, t)
+	}
+	return q, nil
+}
+
+func runList(ctx context.Context, o *options, e *env) (int, error) {
+	q, err := listQuery(o)
+	if err != nil {
+		return exitError, err
+	}
+	src, err := newSource(o)
+	if err != nil {
+		return exitError, err
+	}
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		return exitError, err
+	}
+	entries := inspect.NewResolver(o.procRoot).Entries(ctx, snap, q)
+
+	for _, w := range snap.Warnings {
+		e.warn("%s", w)
+	}
+	switch o.output {
+	case "json":
+		err = inspect.WriteJSON(e.stdout, entries, snap.Warnings)
+	default:
+		err = inspect.WriteTable(e.stdout, entries, inspect.TableOptions{Color: e.color, Peers: o.peers || o.all})
+	}
+	if err != nil {
+		return exitError, err
+	}
+	if q.Filtered() && len(entries) == 0 {
+		return exitNo, nil
+	}
+	return exitOK, nil
+}
