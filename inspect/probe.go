@@ -1,0 +1,48 @@
+package inspect
+
+import (
+	"context"
+	"time"
+)
+
+// Reach is what a connect(2) to a socket path proved.
+type Reach int
+
+const (
+	// ReachUp: a socket is bound there and took the connection.
+	ReachUp Reach = iota
+	// ReachRefused: ECONNREFUSED on every socket type. Provided the path is
+	// a socket file, nothing is bound to it: it is stale.
+	ReachRefused
+	// ReachDenied: the caller may not connect (EACCES, EPERM).
+	ReachDenied
+	// ReachMissing: no such file, or a path component is not a directory.
+	ReachMissing
+	// ReachTimeout: a listener exists but its accept queue stayed full for
+	// the whole timeout.
+	ReachTimeout
+	// ReachError: the probe itself failed; nothing was proved.
+	ReachError
+)
+
+func (r Reach) String() string {
+	return [...]string{"up", "refused", "denied", "missing", "timeout", "error"}[r]
+}
+
+// ProbeResult is the outcome of Probe.
+type ProbeResult struct {
+	Reach Reach
+	// Type is the socket type that connected, for ReachUp and ReachTimeout.
+	Type Type
+	// Err is the errno behind any result other than ReachUp.
+	Err error
+}
+
+// Probe connects to the socket at path, trying stream, seqpacket and dgram
+// in turn (a socket of another type answers EPROTOTYPE), and closes the
+// connection at once without sending anything. The timeout bounds the wait
+// on a listener whose backlog is full. Probe follows a final symlink, as
+// clients do; callers that must not follow one lstat first.
+func Probe(ctx context.Context, path string, timeout time.Duration) ProbeResult {
+	return probe(ctx, path, timeout)
+}

@@ -1,0 +1,81 @@
+//go:build unix
+
+package inspect
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func probe(ctx context.Context, path string, timeout time.Duration) ProbeResult {
+	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
+		return ProbeResult{Reach: ReachError, Err: unix.ENAMETOOLONG}
+	}
+	last := ProbeResult{Reach: ReachError, Err: unix.EPROTOTYPE}
+	for _, t := range []Type{TypeStream, TypeSeqpacket, TypeDgram} {
+		if err := ctx.Err(); err != nil {
+			return ProbeResult{Reach: ReachError, Err: err}
+		}
+		err := connectOnce(path, t, timeout)
+		switch {
+		case err == nil:
+			return ProbeResult{Reach: ReachUp, Type: t}
+		case errors.Is(err, unix.EPROTOTYPE), errors.Is(err, unix.EPROTONOSUPPORT), errors.Is(err, unix.ESOCKTNOSUPPORT):
+			continue
+		case errors.Is(err, unix.ECONNREFUSED):
+			// A live socket of another type may still be there: keep trying,
+			// and call it refused only when every type was refused.
+			last = ProbeResult{Reach: ReachRefused, Err: err}
+			continue
+		case t == TypeDgram && errors.Is(err, unix.EPERM):
+			// A datagram socket connected to someone else refuses new peers
+			// (unix_may_send): it is bound and alive.
+			return ProbeResult{Reach: ReachUp, Type: t}
+		case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+			return ProbeResult{Reach: ReachDenied, Err: err}
+		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
+			return ProbeResult{Reach: ReachMissing, Err: err}
+		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.ETIMEDOUT), errors.Is(err, unix.EINPROGRESS):
+			return ProbeResult{Reach: ReachTimeout, Type: t, Err: err}
+		default:
+			return ProbeResult{Reach: ReachError, Err: err}
+		}
+	}
+	return last
+}
+
+// connectOnce makes one blocking connect whose wait is bounded by
+// SO_SNDTIMEO: for AF_UNIX the kernel waits for room in a full accept
+// queue for the send timeout (unix_stream_connect, net/unix/af_unix.c),
+// and a non-blocking connect would only say EAGAIN at once.
+func connectOnce(path string, t Type, timeout time.Duration) error {
+	// Not every Unix has SOCK_CLOEXEC; the fork lock keeps a concurrent
+	// exec from inheriting the descriptor, as package net does.
+	syscall.ForkLock.RLock()
+	fd, err := unix.Socket(unix.AF_UNIX, int(t), 0)
+	if err == nil {
+		unix.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	tv := unix.NsecToTimeval(timeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		return err
+	}
+	for {
+		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
