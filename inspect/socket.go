@@ -34,6 +34,12 @@ func (t Type) String() string {
 
 func (t Type) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
+func (t *Type) UnmarshalText(b []byte) error {
+	v, err := ParseType(string(b))
+	*t = v
+	return err
+}
+
 // ParseType accepts the names String returns, plus the common aliases
 // "str", "seq" and "seqpkt".
 func ParseType(s string) (Type, error) {
@@ -77,6 +83,16 @@ func (s State) String() string {
 }
 
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s *State) UnmarshalText(b []byte) error {
+	for _, v := range []State{StateUnconnected, StateConnecting, StateConnected, StateDisconnecting, StateListening} {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown socket state %q", b)
+}
 
 // FileID is a file's identity: device and inode, with the device in the
 // userspace st_dev encoding (as lstat reports it).

@@ -1,0 +1,194 @@
+package inspect
+
+import (
+	"context"
+	"io/fs"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeResolver answers from literal tables instead of the system.
+func fakeResolver(procs map[int]Process, files map[string]*FileInfo) *Resolver {
+	return &Resolver{
+		Process: func(_ context.Context, pid int) (Process, error) {
+			p, ok := procs[pid]
+			if !ok {
+				return Process{}, fs.ErrNotExist
+			}
+			return p, nil
+		},
+		Lstat: func(path string) (*FileInfo, error) {
+			fi, ok := files[path]
+			if !ok {
+				return nil, fs.ErrNotExist
+			}
+			c := *fi
+			return &c, nil
+		},
+		UserName:  func(uid uint32) string { return map[uint32]string{0: "root", 1000: "alice"}[uid] },
+		GroupName: func(gid uint32) string { return map[uint32]string{0: "root", 100: "users"}[gid] },
+		ProcRoot:  "/proc",
+	}
+}
+
+const diag = KnownPeer | KnownQueues | KnownBound
+
+func testSnapshot() *Snapshot {
+	return &Snapshot{
+		Sockets: []Socket{
+			// A listener with one accepted connection from a client.
+			{ID: 10, Path: "/run/app.sock", Type: TypeStream, State: StateListening, Known: diag, Bound: FileID{1, 500}, RecvQueue: 0, SendQueue: 128},
+			{ID: 11, Path: "/run/app.sock", Type: TypeStream, State: StateConnected, Known: diag, Bound: FileID{1, 500}, Peer: 12},
+			{ID: 12, Type: TypeStream, State: StateConnected, Known: diag, Peer: 11, RecvQueue: 7},
+			// A listener whose file was deleted.
+			{ID: 20, Path: "/run/gone.sock", Type: TypeStream, State: StateListening, Known: diag, Bound: FileID{1, 600}},
+			// A listener whose path now names another socket.
+			{ID: 30, Path: "/run/replaced.sock", Type: TypeSeqpacket, State: StateListening, Known: diag, Bound: FileID{1, 700}, RecvQueue: 5, SendQueue: 5},
+			// A bound datagram socket with one connected sender.
+			{ID: 40, Path: "@abstract-dgram", Abstract: true, Type: TypeDgram, State: StateUnconnected, Known: diag},
+			{ID: 41, Type: TypeDgram, State: StateConnected, Known: diag, Peer: 40},
+			// A socketpair.
+			{ID: 50, Type: TypeStream, State: StateConnected, Known: diag, Peer: 51},
+			{ID: 51, Type: TypeStream, State: StateConnected, Known: diag, Peer: 50},
+		},
+		Owners: []Owner{
+			{ID: 10, PID: 100, FD: 3}, {ID: 11, PID: 100, FD: 4}, {ID: 12, PID: 200, FD: 5},
+			{ID: 20, PID: 100, FD: 6}, {ID: 30, PID: 300, FD: 3}, {ID: 40, PID: 100, FD: 7},
+			{ID: 41, PID: 200, FD: 6}, {ID: 50, PID: 300, FD: 8}, {ID: 51, PID: 301, FD: 9},
+			// The listener is shared with a forked child.
+			{ID: 10, PID: 101, FD: 3},
+		},
+	}
+}
+
+func testFiles() map[string]*FileInfo {
+	return map[string]*FileInfo{
+		"/run/app.sock":      {ID: FileID{1, 500}, Mode: fs.ModeSocket | 0o660, UID: 0, GID: 100},
+		"/run/replaced.sock": {ID: FileID{1, 701}, Mode: fs.ModeSocket | 0o600, UID: 1000, GID: 1000},
+	}
+}
+
+func testProcs() map[int]Process {
+	return map[int]Process{
+		100: {PID: 100, Command: "appd", UID: 0},
+		101: {PID: 101, Command: "appd", UID: 0},
+		200: {PID: 200, Command: "curl", UID: 1000},
+		300: {PID: 300, Command: "seqd", UID: 1000},
+		// 301 exited before it could be read.
+	}
+}
+
+func TestEntriesViews(t *testing.T) {
+	ids := func(es []Entry) []SocketID {
+		var out []SocketID
+		for _, e := range es {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		q    Query
+		want []SocketID
+	}{
+		// Sorted by path: unnamed first, then "/..." and "@...".
+		{"default", Query{}, []SocketID{10, 20, 30, 40}},
+		{"all", Query{View: ViewAll}, []SocketID{12, 41, 50, 51, 10, 11, 20, 30, 40}},
+		{"listening", Query{View: ViewListening}, []SocketID{10, 20, 30}},
+		{"glob", Query{Patterns: []string{"/run/*"}}, []SocketID{10, 20, 30}},
+		{"basename glob", Query{Patterns: []string{"app.*"}}, []SocketID{10}},
+		{"abstract glob", Query{Patterns: []string{"@abstract-*"}}, []SocketID{40}},
+		{"pid", Query{View: ViewAll, PIDs: []int{200}}, []SocketID{12, 41}},
+		{"shared holder pid", Query{PIDs: []int{101}}, []SocketID{10}},
+		{"user name", Query{Users: []string{"alice"}}, []SocketID{30}},
+		{"user uid", Query{View: ViewAll, Users: []string{"1000"}}, []SocketID{12, 41, 50, 30}},
+		{"type", Query{Types: []Type{TypeSeqpacket, TypeDgram}}, []SocketID{30, 40}},
+		{"no match", Query{Patterns: []string{"/nope"}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := fakeResolver(testProcs(), testFiles())
+			got := ids(r.Entries(context.Background(), testSnapshot(), tt.q))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEntriesJoin(t *testing.T) {
+	r := fakeResolver(testProcs(), testFiles())
+	es := r.Entries(context.Background(), testSnapshot(), Query{View: ViewAll, Clients: true})
+	byID := map[SocketID]Entry{}
+	for _, e := range es {
+		byID[e.ID] = e
+	}
+
+	app := byID[10]
+	wantHolders := []Holder{
+		{PID: 100, FD: 3, Command: "appd", User: "root", UID: 0, Known: true},
+		{PID: 101, FD: 3, Command: "appd", User: "root", UID: 0, Known: true},
+	}
+	if diff := cmp.Diff(wantHolders, app.Holders); diff != "" {
+		t.Errorf("holders (-want +got):\n%s", diff)
+	}
+	if app.Connections != 1 || app.FileStatus != FileOK {
+		t.Errorf("app: connections %d, status %q; want 1, ok", app.Connections, app.FileStatus)
+	}
+	wantFile := &FileInfo{ID: FileID{1, 500}, Mode: fs.ModeSocket | 0o660, UID: 0, GID: 100, Owner: "root", Group: "users"}
+	if diff := cmp.Diff(wantFile, app.File); diff != "" {
+		t.Errorf("file (-want +got):\n%s", diff)
+	}
+	wantClients := []Peer{{ID: 12, Holders: []Holder{{PID: 200, FD: 5, Command: "curl", User: "alice", UID: 1000, Known: true}}}}
+	if diff := cmp.Diff(wantClients, app.Clients); diff != "" {
+		t.Errorf("clients (-want +got):\n%s", diff)
+	}
+
+	if got := byID[20].FileStatus; got != FileGone {
+		t.Errorf("deleted file: status %q, want gone", got)
+	}
+	rep := byID[30]
+	if rep.FileStatus != FileReplaced || !rep.Full() {
+		t.Errorf("replaced: status %q full %v; want replaced, full", rep.FileStatus, rep.Full())
+	}
+	if got := byID[40]; got.Connections != 1 || got.FileStatus != FileNone || got.File != nil {
+		t.Errorf("dgram: connections %d status %q file %v; want 1, none, nil", got.Connections, got.FileStatus, got.File)
+	}
+	client := byID[12]
+	if client.Remote == nil || client.Remote.ID != 11 || client.Remote.Path != "/run/app.sock" || len(client.Remote.Holders) != 1 {
+		t.Errorf("client's peer = %+v, want the accepted end 11 held by pid 100", client.Remote)
+	}
+	pair := byID[50]
+	if pair.Remote == nil || pair.Remote.ID != 51 || pair.Remote.Holders[0].Known {
+		t.Errorf("pair's peer = %+v, want 51 with an unknown (exited) holder", pair.Remote)
+	}
+}
+
+func TestEntriesProcfsFallback(t *testing.T) {
+	// Without bound identities, accepted connections are tied to their
+	// listener by name, and any socket file at the path counts as ok.
+	snap := &Snapshot{Sockets: []Socket{
+		{ID: 1, Path: "/run/a.sock", Type: TypeStream, State: StateListening},
+		{ID: 2, Path: "/run/a.sock", Type: TypeStream, State: StateConnected},
+		{ID: 3, Path: "rel.sock", Type: TypeStream, State: StateListening},
+	}}
+	r := fakeResolver(nil, map[string]*FileInfo{"/run/a.sock": {ID: FileID{9, 9}, Mode: fs.ModeSocket | 0o600}})
+	es := r.Entries(context.Background(), snap, Query{})
+	if len(es) != 2 || es[0].ID != 1 || es[0].Connections != 1 || es[0].FileStatus != FileOK {
+		t.Fatalf("entries = %+v", es)
+	}
+	if es[1].FileStatus != FileRelative {
+		t.Errorf("relative path: status %q, want relative", es[1].FileStatus)
+	}
+}
+
+func TestEntriesUnreadablePath(t *testing.T) {
+	snap := &Snapshot{Sockets: []Socket{{ID: 1, Path: "/secret/a.sock", Type: TypeStream, State: StateListening}}}
+	r := fakeResolver(nil, nil)
+	r.Lstat = func(string) (*FileInfo, error) { return nil, fs.ErrPermission }
+	es := r.Entries(context.Background(), snap, Query{})
+	if len(es) != 1 || es[0].FileStatus != FileUnknown {
+		t.Fatalf("entries = %+v, want one with status unknown", es)
+	}
+}
