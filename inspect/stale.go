@@ -1,0 +1,423 @@
+package inspect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// StaleOptions configure FindStale.
+type StaleOptions struct {
+	// Dirs are the directories to walk. Symlinks among them are resolved
+	// and a directory reached twice (/var/run and /run) is walked once.
+	Dirs []string
+	// Explicit says the user named Dirs: a missing one is then an error
+	// rather than skipped, and unreachable listeners are limited to those
+	// under Dirs and count as findings.
+	Explicit bool
+	// CrossFS lets the walk enter other filesystems than each start
+	// directory's.
+	CrossFS bool
+	// MaxDepth bounds the walk as find's -maxdepth does: 1 looks only at the
+	// entries of each directory in Dirs.
+	MaxDepth int
+	// Timeout bounds each connect probe; one second when zero.
+	Timeout time.Duration
+	// Progress, when set, is called every few thousand directory entries
+	// with the number of entries and directories seen so far.
+	Progress func(files, dirs int)
+}
+
+// Why a file is stale. Both need a refused connect on every socket type.
+const (
+	ReasonNotBound  = "no socket is bound to it; connect refused"
+	ReasonOtherFile = "the live socket bound at this path holds another file; connect refused"
+)
+
+// StaleFile is a socket file nothing is bound to.
+type StaleFile struct {
+	Path   string
+	File   FileInfo
+	Reason string
+	// Removed is set once RemoveStale deleted the file.
+	Removed bool
+	// changed is the file's status change time at the walk: a file made
+	// since may have been given the same inode number.
+	changed time.Time
+}
+
+// StaleReport is what FindStale found.
+type StaleReport struct {
+	// Dirs are the directories walked, symlinks resolved.
+	Dirs  []string
+	Stale []StaleFile
+	// Unreachable are listeners and bound datagram sockets whose file is
+	// gone or was replaced: clients cannot reach them by their path.
+	Unreachable []Entry
+	// Counted says the unreachable sockets are findings (the user named
+	// the directories they lie under) rather than information.
+	Counted bool
+	// Entries and DirsRead count what the walk looked at; Sockets the
+	// socket files among the entries.
+	Entries  int
+	DirsRead int
+	Sockets  int
+	// Unchecked counts socket files that might be stale but could not be
+	// proved so (permission denied on connect, a failed probe).
+	Unchecked int
+	// Warnings are non-fatal problems, one line each, without prefix.
+	Warnings []string
+}
+
+// ErrChanged marks a file that is no longer what the scan judged stale.
+var ErrChanged = errors.New("changed since the scan")
+
+const defaultProbeTimeout = time.Second
+
+// FindStale walks the directories for socket files, then takes a snapshot
+// of the live sockets and keeps the files no live socket is bound to and
+// on which a connect is refused. The snapshot comes after the walk so that
+// every file the walk saw was already bound, if at all, when the snapshot
+// was taken; a socket file's binding cannot be made again once its socket
+// is closed, so a file missing from the snapshot can only be in use from
+// another network namespace, which the connect probe catches.
+func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*StaleReport, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = defaultProbeTimeout
+	}
+	starts, given, warnings, err := startDirs(o.Dirs, o.Explicit)
+	if err != nil {
+		return nil, err
+	}
+	rep := &StaleReport{Dirs: starts, Warnings: warnings}
+	files, err := walkSockets(ctx, starts, &o, rep)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.Warnings = append(rep.Warnings, snap.Warnings...)
+
+	live := liveFiles(snap, r.Lstat)
+	var denied, failed int
+	var firstErr error
+	for _, f := range files {
+		if live.ids[f.File.ID] || live.paths[f.Path] {
+			continue
+		}
+		res, err := checkStale(ctx, &f, o.Timeout, false)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrChanged) {
+				continue // gone or replaced since the walk: no longer this file
+			}
+			failed++
+			firstErr = orErr(firstErr, err)
+			continue
+		}
+		switch res.Reach {
+		case ReachRefused:
+			f.Reason = ReasonNotBound
+			if live.claimed[f.Path] {
+				f.Reason = ReasonOtherFile
+			}
+			r.name(&f.File)
+			rep.Stale = append(rep.Stale, f)
+		case ReachDenied:
+			denied++
+		case ReachError:
+			failed++
+			firstErr = orErr(firstErr, res.Err)
+		}
+	}
+	rep.Unchecked = denied + failed
+	if denied > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d socket files could not be checked (permission denied); run as root to check them", denied))
+	}
+	if failed > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d socket files could not be checked: %v", failed, firstErr))
+	}
+	slices.SortFunc(rep.Stale, func(a, b StaleFile) int { return strings.Compare(a.Path, b.Path) })
+
+	rep.Counted = o.Explicit
+	for _, e := range r.Entries(ctx, snap, Query{}) {
+		if (e.FileStatus != FileGone && e.FileStatus != FileReplaced) || !(e.Listening() || e.Type == TypeDgram) {
+			continue
+		}
+		if o.Explicit && !underDirs(e.Path, given) {
+			continue
+		}
+		rep.Unreachable = append(rep.Unreachable, e)
+	}
+	return rep, nil
+}
+
+func orErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// RemoveStale deletes a file FindStale judged stale, after proving again,
+// through a directory descriptor reached without following symlinks, that
+// it is the same socket file and that a connect is still refused. With
+// dryRun it proves the same and deletes nothing. An error wrapping
+// ErrChanged or fs.ErrNotExist means the file was left alone because it
+// changed or went away.
+func RemoveStale(ctx context.Context, f *StaleFile, timeout time.Duration, dryRun bool) error {
+	if timeout <= 0 {
+		timeout = defaultProbeTimeout
+	}
+	res, err := checkStale(ctx, f, timeout, !dryRun)
+	if err != nil {
+		return err
+	}
+	switch res.Reach {
+	case ReachRefused:
+		f.Removed = !dryRun
+		return nil
+	case ReachUp, ReachTimeout:
+		return fmt.Errorf("%w: a socket answers on it now", ErrChanged)
+	case ReachMissing:
+		return fmt.Errorf("cannot check it: %w", res.Err)
+	}
+	return fmt.Errorf("cannot check it: %v", res.Err)
+}
+
+// liveSet is what the snapshot says is in use.
+type liveSet struct {
+	ids map[FileID]bool
+	// paths protects files of sockets whose bound file the backend does
+	// not know (procfs), by name; relative names cannot be matched.
+	paths map[string]bool
+	// claimed are the paths a live socket was bound by.
+	claimed map[string]bool
+}
+
+func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
+	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}}
+	for i := range snap.Sockets {
+		s := &snap.Sockets[i]
+		if !s.Filesystem() {
+			continue
+		}
+		l.claimed[s.Path] = true
+		if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
+			l.ids[s.Bound] = true
+			continue
+		}
+		if !filepath.IsAbs(s.Path) {
+			continue
+		}
+		l.paths[s.Path] = true
+		// The name may run through a symlinked directory (/var/run): the
+		// file it leads to now is protected too. Without the bound file's
+		// identity this may protect a stale file that replaced the live
+		// one's, which errs on the safe side.
+		if fi, err := lstat(s.Path); err == nil && fi.IsSocket() {
+			l.ids[fi.ID] = true
+		}
+	}
+	return l
+}
+
+// startDirs resolves the directories to walk and returns them with the
+// forms a socket path under them may take (as given, and resolved).
+func startDirs(dirs []string, explicit bool) (starts, given, warnings []string, err error) {
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("directory %q: %w", d, err)
+		}
+		real, err := filepath.EvalSymlinks(abs)
+		if err == nil {
+			var fi os.FileInfo
+			if fi, err = os.Stat(real); err == nil && !fi.IsDir() {
+				err = errors.New("not a directory")
+			}
+		}
+		if err != nil {
+			if !explicit && errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if !explicit {
+				warnings = append(warnings, fmt.Sprintf("skipping %q: %v", d, unwrapPath(err)))
+				continue
+			}
+			return nil, nil, nil, fmt.Errorf("directory %q: %w", d, unwrapPath(err))
+		}
+		if skippedTree(real) {
+			warnings = append(warnings, fmt.Sprintf("skipping %q: %s holds no socket files", d, real))
+			continue
+		}
+		given = append(given, abs, real)
+		if !slices.Contains(starts, real) {
+			starts = append(starts, real)
+		}
+	}
+	return starts, given, warnings, nil
+}
+
+// unwrapPath drops the *PathError wrapper, whose text repeats the path.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// skippedTree reports the kernel's virtual trees, which are never walked.
+func skippedTree(p string) bool {
+	for _, t := range []string{"/proc", "/sys"} {
+		if p == t || strings.HasPrefix(p, t+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// underDirs reports whether p lies below one of dirs, lexically or once the
+// symlinks in its parent directory are resolved.
+func underDirs(p string, dirs []string) bool {
+	if !filepath.IsAbs(p) {
+		return false
+	}
+	in := func(p string) bool {
+		for _, d := range dirs {
+			if d == "/" || strings.HasPrefix(p, d+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	if in(p) {
+		return true
+	}
+	parent, err := filepath.EvalSymlinks(filepath.Dir(p))
+	return err == nil && in(filepath.Join(parent, filepath.Base(p)))
+}
+
+// The JSON types below are part of udsls's output contract (see
+// render_json.go): fields are added, never renamed or removed.
+
+// StaleReportJSON is the document `udsls --stale -o json` prints.
+type StaleReportJSON struct {
+	Stale       []StaleFileJSON `json:"stale"`
+	Unreachable []SocketJSON    `json:"unreachable"`
+	Warnings    []string        `json:"warnings"`
+}
+
+// StaleFileJSON is one stale socket file.
+type StaleFileJSON struct {
+	Path      string `json:"path"`
+	PathBytes []byte `json:"path_bytes,omitempty"`
+	UID       uint32 `json:"uid"`
+	Owner     string `json:"owner"`
+	GID       uint32 `json:"gid"`
+	Group     string `json:"group"`
+	Mode      string `json:"mode"`
+	MTime     string `json:"mtime"` // RFC 3339
+	Reason    string `json:"reason"`
+	Removed   bool   `json:"removed"`
+}
+
+// WriteStaleJSON prints a report as one JSON document; warnings are all of
+// the run's, removal warnings included.
+func WriteStaleJSON(w io.Writer, r *StaleReport, warnings []string) error {
+	doc := StaleReportJSON{
+		Stale:       make([]StaleFileJSON, 0, len(r.Stale)),
+		Unreachable: make([]SocketJSON, 0, len(r.Unreachable)),
+		Warnings:    warnings,
+	}
+	if doc.Warnings == nil {
+		doc.Warnings = []string{}
+	}
+	for _, f := range r.Stale {
+		j := StaleFileJSON{
+			Path: f.Path, UID: f.File.UID, Owner: f.File.Owner, GID: f.File.GID, Group: f.File.Group,
+			Mode: OctalMode(f.File.Mode), MTime: f.File.ModTime.Format(time.RFC3339), Reason: f.Reason, Removed: f.Removed,
+		}
+		if !utf8.ValidString(f.Path) {
+			j.PathBytes = []byte(f.Path)
+		}
+		doc.Stale = append(doc.Stale, j)
+	}
+	for i := range r.Unreachable {
+		doc.Unreachable = append(doc.Unreachable, ToJSON(&r.Unreachable[i]))
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// WriteStaleTable prints the stale files, then the unreachable listeners,
+// each as a table; nothing at all when both are empty. Ages are taken
+// from now.
+func WriteStaleTable(w io.Writer, r *StaleReport, now time.Time, color bool) error {
+	if len(r.Stale) > 0 {
+		t := NewTable(w, []string{"PATH", "OWNER", "MODE", "AGE", "REASON"}, color)
+		for _, f := range r.Stale {
+			owner := nameOr(f.File.Owner, f.File.UID) + ":" + nameOr(f.File.Group, f.File.GID)
+			if err := t.Append([]string{Escape(f.Path), owner, OctalMode(f.File.Mode), Age(now.Sub(f.File.ModTime)), f.Reason}); err != nil {
+				return err
+			}
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	if len(r.Unreachable) == 0 {
+		return nil
+	}
+	if len(r.Stale) > 0 {
+		if _, err := io.WriteString(w, "\n"); err != nil {
+			return err
+		}
+	}
+	t := NewTable(w, []string{"UNREACHABLE", "TYPE", "STATE", "FILE", "PID/COMMAND"}, color)
+	for i := range r.Unreachable {
+		e := &r.Unreachable[i]
+		pids, _, _ := holderCells(e.Holders)
+		if err := t.Append([]string{Escape(e.Path), e.Type.String(), e.State.String(), string(e.FileStatus), pids}); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+// Age renders a duration the way ps shows elapsed time, in its two
+// largest units: 3d4h, 5h12m, 7m3s, 42s.
+func Age(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	days, h, m := s/86400, s/3600%24, s/60%60
+	s %= 60
+	f := strconv.FormatInt
+	switch {
+	case days > 0:
+		return f(days, 10) + "d" + f(h, 10) + "h"
+	case h > 0:
+		return f(h, 10) + "h" + f(m, 10) + "m"
+	case m > 0:
+		return f(m, 10) + "m" + f(s, 10) + "s"
+	}
+	return f(s, 10) + "s"
+}

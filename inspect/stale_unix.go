@@ -1,0 +1,322 @@
+//go:build unix
+
+package inspect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// walker finds socket files. It opens every directory relative to its
+// parent's descriptor with O_NOFOLLOW, so a directory swapped for a
+// symlink mid-walk is not followed, and lstats only the entries getdents
+// typed as sockets (the os package lstats DT_UNKNOWN ones itself).
+type walker struct {
+	ctx        context.Context
+	o          *StaleOptions
+	seen       map[FileID]bool // directories, so bind mounts and nested starts are walked once
+	files      []StaleFile
+	entries    int
+	dirs       int
+	sockets    int
+	unreadable int
+	firstErr   error
+}
+
+func walkSockets(ctx context.Context, starts []string, o *StaleOptions, rep *StaleReport) ([]StaleFile, error) {
+	w := &walker{ctx: ctx, o: o, seen: map[FileID]bool{}}
+	for _, s := range starts {
+		if err := w.start(s); err != nil {
+			return nil, err
+		}
+	}
+	rep.Entries, rep.DirsRead, rep.Sockets = w.entries, w.dirs, w.sockets
+	if w.unreadable > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d directories could not be read (%v); socket files in them were not checked", w.unreadable, w.firstErr))
+	}
+	return w.files, nil
+}
+
+func (w *walker) start(path string) error {
+	if w.o.MaxDepth < 1 {
+		return nil
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		w.unreadableDir(err)
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("directory %q: %w", path, err)
+	}
+	id := FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+	if w.seen[id] {
+		unix.Close(fd)
+		return nil
+	}
+	w.seen[id] = true
+	return w.walk(fd, path, id.Dev, 1)
+}
+
+func (w *walker) unreadableDir(err error) {
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		return // gone, or replaced by a symlink or file since it was listed
+	}
+	w.unreadable++
+	if w.firstErr == nil {
+		w.firstErr = err
+		if errors.Is(err, unix.EACCES) {
+			w.firstErr = errors.New("permission denied")
+		}
+	}
+}
+
+// walk reads the directory open at fd, whose entries are at depth, and
+// takes ownership of fd.
+func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
+	// The name lets the os package lstat DT_UNKNOWN entries by path.
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	w.dirs++
+	for {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		ents, err := f.ReadDir(1024)
+		for _, de := range ents {
+			w.entries++
+			if w.o.Progress != nil && w.entries%4096 == 0 {
+				w.o.Progress(w.entries, w.dirs)
+			}
+			switch de.Type() {
+			case fs.ModeSocket:
+				w.socket(fd, path, de.Name())
+			case fs.ModeDir:
+				if depth >= w.o.MaxDepth {
+					continue
+				}
+				if err := w.subdir(fd, path, de.Name(), dev, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		if err == io.EOF || (err == nil && len(ents) == 0) {
+			return nil
+		}
+		if err != nil {
+			if !errors.Is(err, unix.ENOENT) {
+				w.unreadableDir(unwrapPath(err))
+			}
+			return nil
+		}
+	}
+}
+
+func (w *walker) socket(dirfd int, dir, name string) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return // gone since getdents
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return
+	}
+	w.sockets++
+	w.files = append(w.files, StaleFile{Path: childPath(dir, name), File: statFileInfo(&st), changed: ctime(&st)})
+}
+
+func (w *walker) subdir(dirfd int, dir, name string, dev uint64, depth int) error {
+	path := childPath(dir, name)
+	if skippedTree(path) {
+		return nil
+	}
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		w.unreadableDir(err)
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		w.unreadableDir(err)
+		return nil
+	}
+	id := FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+	if (id.Dev != dev && !w.o.CrossFS) || w.seen[id] {
+		unix.Close(fd)
+		return nil
+	}
+	w.seen[id] = true
+	return w.walk(fd, path, dev, depth)
+}
+
+func childPath(dir, name string) string {
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
+}
+
+func statFileInfo(st *unix.Stat_t) FileInfo {
+	return FileInfo{
+		ID:      FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
+		Mode:    statMode(uint32(st.Mode)),
+		UID:     st.Uid,
+		GID:     st.Gid,
+		ModTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)),
+	}
+}
+
+func ctime(st *unix.Stat_t) time.Time {
+	return time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
+}
+
+// statMode converts st_mode as the os package does.
+func statMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	switch m & unix.S_IFMT {
+	case unix.S_IFSOCK:
+		mode |= fs.ModeSocket
+	case unix.S_IFDIR:
+		mode |= fs.ModeDir
+	case unix.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case unix.S_IFIFO:
+		mode |= fs.ModeNamedPipe
+	case unix.S_IFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		mode |= fs.ModeDevice
+	case unix.S_IFREG:
+	default:
+		mode |= fs.ModeIrregular
+	}
+	if m&unix.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&unix.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&unix.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode
+}
+
+// openParent opens the directory holding the absolute, clean path by
+// walking from / one component at a time with O_NOFOLLOW, so that no
+// directory swapped for a symlink can redirect what is done through the
+// returned descriptor.
+func openParent(path string) (int, string, error) {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
+		return -1, "", fmt.Errorf("%q is not a clean absolute path", path)
+	}
+	dir, name := filepath.Split(path)
+	fd, err := unix.Open("/", unix.O_DIRECTORY|parentOpenFlags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", err
+	}
+	for _, c := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if c == "" {
+			continue
+		}
+		next, err := unix.Openat(fd, c, unix.O_DIRECTORY|unix.O_NOFOLLOW|parentOpenFlags|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return -1, "", fmt.Errorf("%w: %q on the way is no longer a directory", ErrChanged, c)
+		}
+		if err != nil {
+			return -1, "", err
+		}
+		fd = next
+	}
+	return fd, name, nil
+}
+
+// checkStale re-examines the socket file the walk found: it requires the
+// file, reached through openParent, to be a socket with the same device,
+// inode and status change time before and after a connect probe, and with
+// unlink set removes it through the same descriptor when the probe was
+// refused.
+func checkStale(ctx context.Context, f *StaleFile, timeout time.Duration, unlink bool) (ProbeResult, error) {
+	dirfd, name, err := openParent(f.Path)
+	if err != nil {
+		return ProbeResult{}, err
+	}
+	defer unix.Close(dirfd)
+	same := func() error {
+		var st unix.Stat_t
+		if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return err
+		}
+		switch {
+		case st.Mode&unix.S_IFMT != unix.S_IFSOCK:
+			return fmt.Errorf("%w: no longer a socket", ErrChanged)
+		case (FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}) != f.File.ID || !ctime(&st).Equal(f.changed):
+			return fmt.Errorf("%w: a different or modified socket file is there now", ErrChanged)
+		}
+		return nil
+	}
+	if err := same(); err != nil {
+		return ProbeResult{}, err
+	}
+	res := probeAt(ctx, dirfd, f.Path, name, f.File.ID, timeout)
+	if err := same(); err != nil {
+		return ProbeResult{}, err
+	}
+	if unlink && res.Reach == ReachRefused {
+		if err := unix.Unlinkat(dirfd, name, 0); err != nil {
+			return ProbeResult{}, err
+		}
+	}
+	return res, nil
+}
+
+// probeAt probes the file name in the directory open at dirfd. connect(2)
+// takes a path of at most 107 bytes, so it goes through the descriptor's
+// /proc/self/fd name where there is one (Linux); otherwise through the
+// full path, trusted only if lstat finds the same file there before and
+// after, which shows the probe did not land on another file.
+func probeAt(ctx context.Context, dirfd int, path, name string, id FileID, timeout time.Duration) ProbeResult {
+	if p := fdPath(dirfd, name); p != "" && len(p) < len(unix.RawSockaddrUnix{}.Path) {
+		res := Probe(ctx, p, timeout)
+		if res.Reach != ReachMissing {
+			return res
+		}
+		// No procfs, or the file went away; the full path tells which.
+	}
+	at := func() error {
+		fi, err := lstat(path)
+		switch {
+		case err != nil:
+			return err
+		case !fi.IsSocket() || fi.ID != id:
+			return errors.New("the path leads to another file than the one examined")
+		}
+		return nil
+	}
+	failed := func(err error) ProbeResult {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) {
+			return ProbeResult{Reach: ReachMissing, Err: err}
+		}
+		return ProbeResult{Reach: ReachError, Err: err}
+	}
+	if err := at(); err != nil {
+		return failed(err)
+	}
+	res := Probe(ctx, path, timeout)
+	if err := at(); err != nil {
+		return failed(err)
+	}
+	return res
+}
