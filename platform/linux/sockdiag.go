@@ -1,0 +1,310 @@
+package linux
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/udsls/udsls/inspect"
+)
+
+// The NETLINK_SOCK_DIAG wire format for AF_UNIX, from the kernel's
+// include/uapi/linux/netlink.h, sock_diag.h and unix_diag.h. Netlink speaks
+// the host's byte order; the decoder lives in an untagged file so it is
+// tested on every OS, and uses binary.NativeEndian for that reason.
+const (
+	nlmsgHdrLen = 16 // struct nlmsghdr: len u32, type u16, flags u16, seq u32, pid u32
+	rtaHdrLen   = 4  // struct rtattr: len u16, type u16
+
+	nlmsgNoop    = 1
+	nlmsgError   = 2
+	nlmsgDone    = 3
+	nlmsgOverrun = 4
+
+	nlmFRequest = 0x1
+	nlmFDump    = 0x300 // NLM_F_ROOT|NLM_F_MATCH
+
+	sockDiagByFamily = 20
+	afUnix           = 1
+
+	unixDiagReqLen = 24 // struct unix_diag_req
+	unixDiagMsgLen = 16 // struct unix_diag_msg
+
+	udiagShowName  = 0x01
+	udiagShowVFS   = 0x02
+	udiagShowPeer  = 0x04
+	udiagShowIcons = 0x08
+	udiagShowRQLen = 0x10
+	udiagShowUID   = 0x40 // Linux 5.3; older kernels ignore unknown show bits
+
+	unixDiagName     = 0
+	unixDiagVFS      = 1
+	unixDiagPeer     = 2
+	unixDiagIcons    = 3
+	unixDiagRQLen    = 4
+	unixDiagMeminfo  = 5
+	unixDiagShutdown = 6
+	unixDiagUID      = 7
+
+	// nla_type carries two flag bits above the type (NLA_F_NESTED,
+	// NLA_F_NET_BYTEORDER).
+	nlaTypeMask = 0x3fff
+
+	// The kernel's TCP_* values, which af_unix keeps in sk_state.
+	tcpEstablished = 1
+	tcpSynSent     = 2
+	tcpClose       = 7
+	tcpListen      = 10
+
+	// unknownStateBase offsets sk_state values af_unix is not known to use
+	// (TCP_* values stay below 16), so a future state keeps its value,
+	// shown as unknown(100+n), without aliasing inspect's SS_*-based states.
+	unknownStateBase = 100
+)
+
+// diagShow is what DumpUnix asks for. The decoder relies on it: PEER and
+// VFS are attributes the kernel omits when empty, so it marks Peer and
+// Bound known even when they are absent.
+const diagShow = udiagShowName | udiagShowVFS | udiagShowPeer | udiagShowIcons | udiagShowRQLen | udiagShowUID
+
+// ErrMalformedDiag is wrapped by every error about sock_diag bytes that do
+// not decode.
+var ErrMalformedDiag = errors.New("malformed sock_diag message")
+
+// KernelError is the kernel's refusal of a sock_diag request: an
+// NLMSG_ERROR reply, or an NLMSG_DONE that ends a failed dump. Errno is
+// positive (ENOENT when the unix_diag module is missing, for example).
+type KernelError struct {
+	Errno int32
+}
+
+func (e *KernelError) Error() string {
+	return "netlink sock_diag: kernel returned errno " + strconv.Itoa(int(e.Errno))
+}
+
+// appendUnixDiagRequest appends a dump request for every AF_UNIX socket in
+// every state.
+func appendUnixDiagRequest(b []byte, seq, show uint32) []byte {
+	ne := binary.NativeEndian
+	b = ne.AppendUint32(b, nlmsgHdrLen+unixDiagReqLen)
+	b = ne.AppendUint16(b, sockDiagByFamily)
+	b = ne.AppendUint16(b, nlmFRequest|nlmFDump)
+	b = ne.AppendUint32(b, seq)
+	b = ne.AppendUint32(b, 0) // port id: the kernel fills in ours
+	b = append(b, afUnix, 0, 0, 0)
+	b = ne.AppendUint32(b, ^uint32(0)) // udiag_states: all
+	b = ne.AppendUint32(b, 0)          // udiag_ino
+	b = ne.AppendUint32(b, show)
+	b = ne.AppendUint32(b, ^uint32(0)) // udiag_cookie: INET_DIAG_NOCOOKIE
+	b = ne.AppendUint32(b, ^uint32(0))
+	return b
+}
+
+// decodeUnixDiag decodes one datagram of a SOCK_DIAG_BY_FAMILY AF_UNIX dump
+// (net/unix/diag.c sk_diag_fill), appending the sockets to dst. done
+// reports that the datagram ended the dump with NLMSG_DONE; anything after
+// it is ignored. A refusal from the kernel is a *KernelError; bytes that do
+// not decode give an error wrapping ErrMalformedDiag that names the byte
+// offset. Attributes of unknown type are skipped, as netlink requires.
+func decodeUnixDiag(dst []inspect.Socket, b []byte) (socks []inspect.Socket, done bool, err error) {
+	ne := binary.NativeEndian
+	for off := 0; off < len(b); {
+		if len(b)-off < nlmsgHdrLen {
+			return dst, false, malformed(off, "%d bytes left, short of a message header", len(b)-off)
+		}
+		n := int(ne.Uint32(b[off:]))
+		typ := ne.Uint16(b[off+4:])
+		if n < nlmsgHdrLen || n > len(b)-off {
+			return dst, false, malformed(off, "message length %d outside 16..%d", n, len(b)-off)
+		}
+		payload := b[off+nlmsgHdrLen : off+n]
+		switch typ {
+		case sockDiagByFamily:
+			s, err := decodeUnixDiagMsg(payload)
+			if err != nil {
+				return dst, false, fmt.Errorf("netlink sock_diag offset %d: %w", off, err)
+			}
+			dst = append(dst, s)
+		case nlmsgDone:
+			// NLMSG_DONE carries the dump's final status: a dump that
+			// failed midway says so here (netlink_dump_done).
+			if len(payload) >= 4 {
+				if e := int32(ne.Uint32(payload)); e < 0 {
+					return dst, true, &KernelError{Errno: -e}
+				}
+			}
+			return dst, true, nil
+		case nlmsgError:
+			if len(payload) < 4 {
+				return dst, false, malformed(off, "error message of %d bytes", len(payload))
+			}
+			if e := int32(ne.Uint32(payload)); e < 0 {
+				return dst, false, &KernelError{Errno: -e}
+			}
+			// An acknowledgement; a dump does not ask for one.
+		case nlmsgNoop:
+		case nlmsgOverrun:
+			return dst, false, malformed(off, "kernel reported overrun")
+		default:
+			return dst, false, malformed(off, "unexpected message type %d", typ)
+		}
+		off += align4(n)
+	}
+	return dst, false, nil
+}
+
+// decodeUnixDiagMsg decodes struct unix_diag_msg and its attributes.
+func decodeUnixDiagMsg(p []byte) (inspect.Socket, error) {
+	ne := binary.NativeEndian
+	var s inspect.Socket
+	if len(p) < unixDiagMsgLen {
+		return s, fmt.Errorf("%w: unix_diag_msg of %d bytes, want %d", ErrMalformedDiag, len(p), unixDiagMsgLen)
+	}
+	if p[0] != afUnix {
+		return s, fmt.Errorf("%w: address family %d, want AF_UNIX", ErrMalformedDiag, p[0])
+	}
+	s.Type = inspect.Type(p[1])
+	s.State = diagState(p[2])
+	s.ID = inspect.SocketID(ne.Uint32(p[4:]))
+	s.Known = inspect.KnownPeer | inspect.KnownBound | inspect.KnownIcons
+	for a := p[unixDiagMsgLen:]; len(a) > 0; {
+		if len(a) < rtaHdrLen {
+			return s, fmt.Errorf("%w: socket %d: %d stray bytes after the attributes", ErrMalformedDiag, s.ID, len(a))
+		}
+		n := int(ne.Uint16(a))
+		typ := ne.Uint16(a[2:]) & nlaTypeMask
+		if n < rtaHdrLen || n > len(a) {
+			return s, fmt.Errorf("%w: socket %d: attribute %d of length %d overruns the %d bytes left", ErrMalformedDiag, s.ID, typ, n, len(a))
+		}
+		v := a[rtaHdrLen:n]
+		if err := setAttr(&s, typ, v); err != nil {
+			return s, err
+		}
+		// The last attribute's padding may be cut by the message end.
+		a = a[min(align4(n), len(a)):]
+	}
+	return s, nil
+}
+
+// attrSize is the least payload each fixed-size attribute needs; longer
+// payloads are accepted, since netlink structs only ever grow at the end.
+var attrSize = [...]int{
+	unixDiagVFS:      8,
+	unixDiagPeer:     4,
+	unixDiagRQLen:    8,
+	unixDiagShutdown: 1,
+	unixDiagUID:      4,
+}
+
+func setAttr(s *inspect.Socket, typ uint16, v []byte) error {
+	ne := binary.NativeEndian
+	if int(typ) < len(attrSize) && len(v) < attrSize[typ] {
+		return fmt.Errorf("%w: socket %d: attribute %d has %d bytes, want %d", ErrMalformedDiag, s.ID, typ, len(v), attrSize[typ])
+	}
+	switch typ {
+	case unixDiagName:
+		setName(s, v)
+	case unixDiagVFS:
+		// struct unix_diag_vfs holds the kernel's internal dev_t
+		// (MAJOR = dev>>20, MINOR = dev&0xfffff, include/linux/kdev_t.h);
+		// Bound keeps lstat's encoding so the two compare. The kernel
+		// truncates i_ino to 32 bits here.
+		dev := ne.Uint32(v[4:])
+		s.Bound = inspect.FileID{Dev: mkdev(dev>>20, dev&0xfffff), Ino: uint64(ne.Uint32(v))}
+	case unixDiagPeer:
+		s.Peer = inspect.SocketID(ne.Uint32(v))
+	case unixDiagIcons:
+		if len(v)%4 != 0 {
+			return fmt.Errorf("%w: socket %d: icons attribute of %d bytes, not a multiple of 4", ErrMalformedDiag, s.ID, len(v))
+		}
+		if len(v) == 0 {
+			return nil // a listener with nothing pending: no allocation
+		}
+		s.Icons = make([]inspect.SocketID, len(v)/4)
+		for i := range s.Icons {
+			s.Icons[i] = inspect.SocketID(ne.Uint32(v[4*i:]))
+		}
+	case unixDiagRQLen:
+		s.RecvQueue, s.SendQueue = ne.Uint32(v), ne.Uint32(v[4:])
+		s.Known |= inspect.KnownQueues
+	case unixDiagUID:
+		s.UID = ne.Uint32(v)
+		s.Known |= inspect.KnownUID
+	}
+	// MEMINFO and SHUTDOWN have no place in the model; newer attributes are
+	// skipped.
+	return nil
+}
+
+// setName decodes UNIX_DIAG_NAME, the sun_path bytes as bound. The kernel
+// keeps a filesystem path with its terminating NUL (unix_mkname_bsd counts
+// it), so the path ends at the first NUL. An abstract name starts with NUL
+// and is exactly as long as the address given to bind(2): every byte after
+// the first is part of the name, embedded and trailing NULs included. We
+// keep them as they are, unlike /proc/net/unix, which shows each NUL as '@'
+// and so cannot tell "\x00a\x00b" from "\x00a@b"; the exact name is the one
+// a client must connect to.
+func setName(s *inspect.Socket, v []byte) {
+	switch {
+	case len(v) == 0:
+	case v[0] == 0:
+		s.Path, s.Abstract = "@"+string(v[1:]), true
+	default:
+		if i := bytes.IndexByte(v, 0); i >= 0 {
+			v = v[:i]
+		}
+		s.Path = string(v)
+	}
+}
+
+// diagState maps af_unix's sk_state to inspect's states.
+func diagState(st uint8) inspect.State {
+	switch st {
+	case tcpEstablished:
+		return inspect.StateConnected
+	case tcpSynSent:
+		return inspect.StateConnecting
+	case tcpClose:
+		return inspect.StateUnconnected
+	case tcpListen:
+		return inspect.StateListening
+	}
+	if st < unknownStateBase {
+		return inspect.State(unknownStateBase + st)
+	}
+	return inspect.State(st)
+}
+
+// mkdev encodes a device number as glibc's makedev and x/sys/unix.Mkdev
+// do, which is what stat(2) returns in st_dev.
+func mkdev(major, minor uint32) uint64 {
+	return uint64(major&0x00000fff)<<8 | uint64(major&0xfffff000)<<32 |
+		uint64(minor&0x000000ff) | uint64(minor&0xffffff00)<<12
+}
+
+// dropDuplicates keeps the last report of each socket. A dump is not a
+// snapshot: the kernel walks its hash table one datagram at a time and
+// resumes by position, so a socket that moves buckets in between (bound,
+// for one) can be reported twice, or not at all.
+func dropDuplicates(socks []inspect.Socket) []inspect.Socket {
+	at := make(map[inspect.SocketID]int, len(socks))
+	out := socks[:0]
+	for _, s := range socks {
+		if i, ok := at[s.ID]; ok {
+			out[i] = s
+			continue
+		}
+		at[s.ID] = len(out)
+		out = append(out, s)
+	}
+	clear(socks[len(out):])
+	return out
+}
+
+func align4(n int) int { return (n + 3) &^ 3 }
+
+func malformed(off int, format string, a ...any) error {
+	return fmt.Errorf("netlink sock_diag offset %d: %w: %s", off, ErrMalformedDiag, fmt.Sprintf(format, a...))
+}
