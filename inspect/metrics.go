@@ -1,0 +1,119 @@
+package inspect
+
+import (
+	"io"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+)
+
+// Metrics gathers udsls series for the Prometheus text format. Its
+// registry is private, so the output carries no Go runtime or process
+// metrics of udsls itself, and node_exporter's textfile collector takes
+// it as is. Labels stay bounded: type and state, listener paths, stale
+// file directories, checked paths; never one per connection.
+type Metrics struct {
+	reg *prometheus.Registry
+	err error
+}
+
+// NewMetrics returns an empty set of series.
+func NewMetrics() *Metrics { return &Metrics{reg: prometheus.NewRegistry()} }
+
+func (m *Metrics) gauge(name, help string, labels ...string) *prometheus.GaugeVec {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	if err := m.reg.Register(g); err != nil && m.err == nil {
+		m.err = err
+	}
+	return g
+}
+
+func (m *Metrics) set(g *prometheus.GaugeVec, v float64, labels ...string) {
+	s, err := g.GetMetricWithLabelValues(labels...)
+	if err != nil {
+		if m.err == nil {
+			m.err = err
+		}
+		return
+	}
+	s.Set(v)
+}
+
+// label makes an untrusted name a valid label value: the library refuses
+// invalid UTF-8, and an escaped name cannot pass for another one.
+func label(name string) string { return Escape(name) }
+
+// AddListing adds the sockets of a snapshot counted by type and state, and
+// per-path series for the listeners among entries (the ones a query
+// selected). When several listeners share a name (the file was replaced,
+// or the same abstract name in several network namespaces), the one with
+// the most pending connections speaks for it.
+func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
+	sockets := m.gauge("udsls_sockets", "Unix domain sockets seen, by type and state.", "type", "state")
+	type key struct{ t, s string }
+	counts := map[key]int{}
+	for i := range snap.Sockets {
+		counts[key{snap.Sockets[i].Type.String(), snap.Sockets[i].State.String()}]++
+	}
+	for k, n := range counts {
+		m.set(sockets, float64(n), k.t, k.s)
+	}
+
+	conns := m.gauge("udsls_listener_connections", "Accepted connections of a listener that are still open.", "path")
+	pending := m.gauge("udsls_listener_pending_connections", "Connections waiting to be accepted by a listener.", "path")
+	backlog := m.gauge("udsls_listener_backlog", "Listen backlog of a listener: how many connections may wait.", "path")
+	best := map[string]*Entry{}
+	var order []string
+	for i := range entries {
+		e := &entries[i]
+		if !e.Listening() || !e.Named() {
+			continue
+		}
+		p := label(e.Path)
+		b, ok := best[p]
+		if !ok {
+			order = append(order, p)
+		}
+		if !ok || e.Known.Has(KnownQueues) && (!b.Known.Has(KnownQueues) || e.RecvQueue > b.RecvQueue) {
+			best[p] = e
+		}
+	}
+	for _, p := range order {
+		e := best[p]
+		m.set(conns, float64(e.Connections), p)
+		if e.Known.Has(KnownQueues) {
+			m.set(pending, float64(e.RecvQueue), p)
+			m.set(backlog, float64(e.SendQueue), p)
+		}
+	}
+}
+
+// AddChecks adds udsls_check_up for each checked path.
+func (m *Metrics) AddChecks(results []CheckResult) {
+	up := m.gauge("udsls_check_up", "Whether the socket took a connection and met every expectation (1) or not (0).", "path")
+	for i := range results {
+		v := 0.0
+		if results[i].Healthy() {
+			v = 1
+		}
+		m.set(up, v, label(results[i].Path))
+	}
+}
+
+// Write prints the series in the Prometheus text exposition format.
+func (m *Metrics) Write(w io.Writer) error {
+	if m.err != nil {
+		return m.err
+	}
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		return err
+	}
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package inspect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// parseMetrics reads the text exposition format back, as Prometheus and
+// node_exporter's textfile collector do, and flattens it to
+// `name{label="value",...}` -> value, with each family's type.
+func parseMetrics(t *testing.T, text []byte) (map[string]float64, map[string]dto.MetricType) {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(text))
+	if err != nil {
+		t.Fatalf("output does not parse: %v\n%s", err, text)
+	}
+	series := map[string]float64{}
+	types := map[string]dto.MetricType{}
+	for name, mf := range mfs {
+		types[name] = mf.GetType()
+		if mf.GetHelp() == "" {
+			t.Errorf("%s has no HELP", name)
+		}
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			slices.Sort(ls)
+			key := name + "{" + strings.Join(ls, ",") + "}"
+			if _, dup := series[key]; dup {
+				t.Errorf("duplicate series %s", key)
+			}
+			series[key] = m.GetGauge().GetValue()
+		}
+	}
+	return series, types
+}
+
+// promtoolCheck lints the output with Prometheus's own checker, which CI
+// installs; elsewhere the parse above is the check.
+func promtoolCheck(t *testing.T, text []byte) {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Log("promtool not on PATH (Debian package prometheus): lint skipped, parse checked only")
+		return
+	}
+	cmd := exec.Command(path, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s\ninput:\n%s", err, out, text)
+	}
+}
+
+func TestMetricsListing(t *testing.T) {
+	snap := &Snapshot{
+		Sockets: []Socket{
+			{ID: 1, Path: "/run/app.sock", Type: TypeStream, State: StateListening, Known: KnownQueues, RecvQueue: 2, SendQueue: 128},
+			{ID: 2, Path: "/run/app.sock", Type: TypeStream, State: StateConnected, Known: KnownQueues, Peer: 3},
+			{ID: 3, Type: TypeStream, State: StateConnected, Known: KnownQueues, Peer: 2},
+			// procfs on an old kernel: no queues known.
+			{ID: 4, Path: `@abstract"quote\`, Abstract: true, Type: TypeSeqpacket, State: StateListening},
+			{ID: 5, Path: "/run/we\nird\xff.sock", Type: TypeStream, State: StateListening, Known: KnownQueues, SendQueue: 5},
+			// Two listeners under one name: the file was replaced.
+			{ID: 6, Path: "/run/dup.sock", Type: TypeStream, State: StateListening, Known: KnownQueues, RecvQueue: 1, SendQueue: 10},
+			{ID: 7, Path: "/run/dup.sock", Type: TypeStream, State: StateListening, Known: KnownQueues, RecvQueue: 3, SendQueue: 20},
+			{ID: 8, Path: "/dev/log", Type: TypeDgram, State: StateUnconnected, Known: KnownQueues},
+			{ID: 9, Type: TypeDgram, State: StateConnected, Peer: 8},
+			// Values no backend names keep their number in the labels.
+			{ID: 10, Type: Type(7), State: State(9)},
+		},
+	}
+	r := &Resolver{
+		Process:   func(context.Context, int) (Process, error) { return Process{}, errors.New("no process") },
+		Lstat:     func(string) (*FileInfo, error) { return nil, fs.ErrNotExist },
+		UserName:  func(uint32) string { return "" },
+		GroupName: func(uint32) string { return "" },
+	}
+	entries := r.Entries(context.Background(), snap, Query{})
+	m := NewMetrics()
+	m.AddListing(snap, entries)
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, types := parseMetrics(t, buf.Bytes())
+	want := map[string]float64{
+		`udsls_sockets{state="listening",type="stream"}`:      4,
+		`udsls_sockets{state="listening",type="seqpacket"}`:   1,
+		`udsls_sockets{state="connected",type="stream"}`:      2,
+		`udsls_sockets{state="unconnected",type="dgram"}`:     1,
+		`udsls_sockets{state="connected",type="dgram"}`:       1,
+		`udsls_sockets{state="unknown(9)",type="unknown(7)"}`: 1,
+
+		`udsls_listener_connections{path="/run/app.sock"}`:         1,
+		`udsls_listener_pending_connections{path="/run/app.sock"}`: 2,
+		`udsls_listener_backlog{path="/run/app.sock"}`:             128,
+
+		`udsls_listener_connections{path="@abstract\"quote\\\\"}`: 0,
+
+		`udsls_listener_connections{path="/run/we\\nird\\xff.sock"}`:         0,
+		`udsls_listener_pending_connections{path="/run/we\\nird\\xff.sock"}`: 0,
+		`udsls_listener_backlog{path="/run/we\\nird\\xff.sock"}`:             5,
+
+		`udsls_listener_connections{path="/run/dup.sock"}`:         0,
+		`udsls_listener_pending_connections{path="/run/dup.sock"}`: 3,
+		`udsls_listener_backlog{path="/run/dup.sock"}`:             20,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series (-want +got):\n%s\noutput:\n%s", diff, buf.Bytes())
+	}
+	for name, typ := range types {
+		if typ != dto.MetricType_GAUGE {
+			t.Errorf("%s is a %v, want a gauge", name, typ)
+		}
+	}
+	promtoolCheck(t, buf.Bytes())
+}
+
+func TestMetricsChecks(t *testing.T) {
+	results := []CheckResult{
+		{Path: "/run/app.sock", Verdict: VerdictUp},
+		{Path: "/run/app.sock.bak\t\u202e", Verdict: VerdictStale},
+		{Path: "@x", Verdict: VerdictMismatch},
+	}
+	m := NewMetrics()
+	m.AddChecks(results)
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := parseMetrics(t, buf.Bytes())
+	want := map[string]float64{
+		`udsls_check_up{path="/run/app.sock"}`:               1,
+		`udsls_check_up{path="/run/app.sock.bak\\t\\u202e"}`: 0,
+		`udsls_check_up{path="@x"}`:                          0,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series (-want +got):\n%s\noutput:\n%s", diff, buf.Bytes())
+	}
+	promtoolCheck(t, buf.Bytes())
+}
+
+func TestMetricsEmpty(t *testing.T) {
+	var buf bytes.Buffer
+	m := NewMetrics()
+	m.AddListing(&Snapshot{}, nil)
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	// An empty vector prints nothing, which the collector accepts.
+	if buf.Len() != 0 {
+		t.Errorf("output for no sockets = %q, want empty", buf.String())
+	}
+}
