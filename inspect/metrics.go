@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"io"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -97,6 +98,37 @@ func (m *Metrics) AddChecks(results []CheckResult) {
 			v = 1
 		}
 		m.set(up, v, label(results[i].Path))
+	}
+}
+
+// AddStale adds what a stale-file search found: stale files still in
+// place, counted by the directory that holds them (every walked directory
+// is present, at 0 when clean, so alerts have a series to watch), and the
+// totals of socket files scanned, socket files that could not be judged,
+// and live sockets clients cannot reach by their path.
+func (m *Metrics) AddStale(rep *StaleReport) {
+	stale := m.gauge("udsls_stale_socket_files", "Socket files nothing is bound to, by the directory that holds them.", "directory")
+	counts := map[string]int{}
+	for _, d := range rep.Dirs {
+		counts[label(d)] = 0
+	}
+	for i := range rep.Stale {
+		if !rep.Stale[i].Removed {
+			counts[label(filepath.Dir(rep.Stale[i].Path))]++
+		}
+	}
+	for d, n := range counts {
+		m.set(stale, float64(n), d)
+	}
+	for _, t := range []struct {
+		name, help string
+		v          int
+	}{
+		{"udsls_stale_scanned_socket_files", "Socket files the stale-file search examined.", rep.Sockets},
+		{"udsls_stale_unchecked_socket_files", "Socket files that may be stale but could not be judged (permission denied, failed probe).", rep.Unchecked},
+		{"udsls_stale_unreachable_sockets", "Live listeners and bound datagram sockets whose file is gone or replaced, so that clients cannot reach them by path.", len(rep.Unreachable)},
+	} {
+		m.set(m.gauge(t.name, t.help), float64(t.v))
 	}
 }
 

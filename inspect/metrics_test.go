@@ -167,3 +167,39 @@ func TestMetricsEmpty(t *testing.T) {
 		t.Errorf("output for no sockets = %q, want empty", buf.String())
 	}
 }
+
+func TestMetricsStale(t *testing.T) {
+	rep := &StaleReport{
+		Dirs: []string{"/run", "/tmp"},
+		Stale: []StaleFile{
+			{Path: "/tmp/a.sock"},
+			{Path: "/tmp/b.sock"},
+			{Path: "/tmp/sub/c.sock"},
+			{Path: "/tmp/gone.sock", Removed: true},
+			{Path: "/srv/\xff/d.sock"},
+		},
+		Unreachable: []Entry{{Socket: Socket{ID: 1, Path: "/run/old.sock"}}},
+		Sockets:     12,
+		Unchecked:   2,
+	}
+	m := NewMetrics()
+	m.AddStale(rep)
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := parseMetrics(t, buf.Bytes())
+	want := map[string]float64{
+		`udsls_stale_socket_files{directory="/run"}`:       0,
+		`udsls_stale_socket_files{directory="/tmp"}`:       2,
+		`udsls_stale_socket_files{directory="/tmp/sub"}`:   1,
+		`udsls_stale_socket_files{directory="/srv/\\xff"}`: 1,
+		`udsls_stale_scanned_socket_files{}`:               12,
+		`udsls_stale_unchecked_socket_files{}`:             2,
+		`udsls_stale_unreachable_sockets{}`:                1,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series (-want +got):\n%s\noutput:\n%s", diff, buf.Bytes())
+	}
+	promtoolCheck(t, buf.Bytes())
+}
