@@ -25,10 +25,11 @@ type Entry struct {
 // Listening reports whether the entry is a listener.
 func (e *Entry) Listening() bool { return e.State == StateListening }
 
-// Full reports a listener whose accept queue has reached its backlog: new
-// clients then block or fail, a classic outage cause.
+// Full reports a listener whose accept queue is over its backlog, the
+// kernel's own test (unix_recvq_full in net/unix/af_unix.c): new clients
+// then block or fail, a classic outage cause.
 func (e *Entry) Full() bool {
-	return e.Listening() && e.Known.Has(KnownQueues) && e.SendQueue > 0 && e.RecvQueue >= e.SendQueue
+	return e.Listening() && e.Known.Has(KnownQueues) && e.RecvQueue > e.SendQueue
 }
 
 // Holder is a process holding the socket at a file descriptor.

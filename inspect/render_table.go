@@ -33,7 +33,7 @@ func NewTable(w io.Writer, header []string, color bool) *tablewriter.Table {
 			header[i] = ansiBold + h + ansiReset
 		}
 	}
-	t := tablewriter.NewTable(w,
+	t := tablewriter.NewTable(&trimWriter{w: w},
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone,
 			Symbols: tw.NewSymbols(tw.StyleNone),
@@ -193,4 +193,32 @@ func nameOr(name string, id uint32) string {
 		return Escape(name)
 	}
 	return strconv.FormatUint(uint64(id), 10)
+}
+
+// trimWriter drops the padding tablewriter leaves at the end of each line.
+type trimWriter struct {
+	w      io.Writer
+	spaces int
+}
+
+func (t *trimWriter) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p)+t.spaces)
+	for _, c := range p {
+		switch c {
+		case ' ':
+			t.spaces++
+			continue
+		case '\n':
+			t.spaces = 0
+		default:
+			for ; t.spaces > 0; t.spaces-- {
+				out = append(out, ' ')
+			}
+		}
+		out = append(out, c)
+	}
+	if _, err := t.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

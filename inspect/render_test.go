@@ -79,6 +79,11 @@ func TestWriteTableEscapes(t *testing.T) {
 	if len(lines) != len(hostile)+1 {
 		t.Errorf("%d lines for %d sockets plus a header:\n%s", len(lines), len(hostile), out)
 	}
+	for _, l := range lines {
+		if strings.HasSuffix(l, " ") {
+			t.Errorf("line ends in padding: %q", l)
+		}
+	}
 	for _, c := range out {
 		if (c < 0x20 && c != '\n') || c == 0x7f || hidden(c) || c == 0xfffd {
 			t.Errorf("table holds %U:\n%q", c, out)

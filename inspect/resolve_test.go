@@ -44,7 +44,7 @@ func testSnapshot() *Snapshot {
 			// A listener whose file was deleted.
 			{ID: 20, Path: "/run/gone.sock", Type: TypeStream, State: StateListening, Known: diag, Bound: FileID{1, 600}},
 			// A listener whose path now names another socket.
-			{ID: 30, Path: "/run/replaced.sock", Type: TypeSeqpacket, State: StateListening, Known: diag, Bound: FileID{1, 700}, RecvQueue: 5, SendQueue: 5},
+			{ID: 30, Path: "/run/replaced.sock", Type: TypeSeqpacket, State: StateListening, Known: diag, Bound: FileID{1, 700}, RecvQueue: 6, SendQueue: 5},
 			// A bound datagram socket with one connected sender.
 			{ID: 40, Path: "@abstract-dgram", Abstract: true, Type: TypeDgram, State: StateUnconnected, Known: diag},
 			{ID: 41, Type: TypeDgram, State: StateConnected, Known: diag, Peer: 40},
