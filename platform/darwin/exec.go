@@ -1,0 +1,132 @@
+package darwin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+)
+
+// LsofFields are the -F fields the backend asks for: pid, command, uid,
+// login, fd, type, device (the kernel address), inode (Linux lsof only),
+// name and TCP/TPI state (Linux lsof's TST=, nothing on macOS), NUL
+// terminated. f is named because lsof 4.94 and later no longer add it.
+const LsofFields = "pcuLftdinT0"
+
+// LsofArgs select unix sockets (-U) without host, port or user lookups
+// and without warnings; -w keeps stderr for real failures.
+var LsofArgs = []string{"-U", "-n", "-P", "-w", "-F", LsofFields}
+
+// NetstatArgs list only the unix section; -v adds so_state and
+// so_options on macOS 15 and later, which tell listeners for certain.
+var NetstatArgs = []string{"-f", "unix", "-n", "-v"}
+
+// Timeout bounds each command: lsof walks every process, which takes
+// seconds on a busy Mac.
+var Timeout = 60 * time.Second
+
+// exitError is a command that ran and failed.
+type exitError struct {
+	code   int
+	stderr string
+}
+
+// run runs a command with LC_ALL=C and Timeout. Its errors name the
+// command and carry what it wrote on stderr; an *exitError is returned
+// with the output when the command exited non-zero.
+func run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	msg := strings.TrimSpace(stderr.String())
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return stdout.Bytes(), nil
+	case errors.Is(err, exec.ErrNotFound):
+		return nil, fmt.Errorf("%s not found in PATH: udsls needs it to list sockets on this system", name)
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("%s: no answer within %v", name, Timeout)
+	case errors.As(err, &ee) && ee.Exited():
+		return stdout.Bytes(), &exitError{code: ee.ExitCode(), stderr: msg}
+	case msg != "":
+		return nil, fmt.Errorf("%s: %v: %s", name, err, msg)
+	}
+	return nil, fmt.Errorf("%s: %v", name, err)
+}
+
+func (e *exitError) Error() string {
+	if e.stderr == "" {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return fmt.Sprintf("exit status %d: %s", e.code, e.stderr)
+}
+
+// readLsof runs lsof with LsofArgs and then extra (tests narrow it to one
+// pid). lsof exits 1 when some search item found nothing or some process
+// could not be examined; with output that is a partial answer, so a
+// warning, and without output and without a message it is no socket at all.
+func readLsof(ctx context.Context, extra ...string) (*Lsof, []string, error) {
+	out, err := run(ctx, "lsof", append(slices.Clone(LsofArgs), extra...)...)
+	var warnings []string
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code == 1 && (len(out) > 0 || ee.stderr == "") {
+		if len(out) > 0 {
+			w := "lsof exited with status 1: some processes could not be examined, so some holders may be missing"
+			if ee.stderr != "" {
+				w += " (" + firstLine(ee.stderr) + ")"
+			}
+			warnings = append(warnings, w)
+		}
+		err = nil
+	}
+	if err != nil {
+		if ee != nil {
+			return nil, nil, fmt.Errorf("lsof: %w", err)
+		}
+		return nil, nil, err
+	}
+	l, err := parseLsofFields(out)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lsof output: %w", err)
+	}
+	return l, warnings, nil
+}
+
+// readNetstat runs netstat with NetstatArgs. A header it does not know
+// (a -v layout newer than this code) makes it ask again without -v, whose
+// layout has not changed since 2011, and warn that states are guessed.
+func readNetstat(ctx context.Context) ([]NetstatRow, []string, error) {
+	out, err := run(ctx, "netstat", NetstatArgs...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("netstat: %w", err)
+	}
+	rows, err := ParseNetstat(bytes.NewReader(out))
+	if err == nil {
+		return rows, nil, nil
+	}
+	plain := NetstatArgs[:len(NetstatArgs)-1]
+	out, err2 := run(ctx, "netstat", plain...)
+	if err2 != nil {
+		return nil, nil, fmt.Errorf("netstat: %w", err2)
+	}
+	rows, err2 = ParseNetstat(bytes.NewReader(out))
+	if err2 != nil {
+		return nil, nil, fmt.Errorf("netstat output: %w", err2)
+	}
+	return rows, []string{fmt.Sprintf("netstat -v output not understood (%v); listening states are guessed", err)}, nil
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
