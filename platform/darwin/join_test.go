@@ -48,7 +48,7 @@ func TestUnjoinedLoop(t *testing.T) {
 		{Address: 1, Type: d, Vnode: 9, Refs: 2},
 		{Address: 2, Type: d, Conn: 1, Nextref: 3},
 		{Address: 3, Type: d, Conn: 1, Nextref: 2}, // loops back
-		{Address: 4, Type: d, Vnode: 9, Refs: 5}, // 5 is not listed
+		{Address: 4, Type: d, Vnode: 9, Refs: 5},   // 5 is not listed
 		{Address: 6, Type: inspect.TypeStream, Conn: 7},
 		{Address: 7, Type: inspect.TypeStream, Conn: 8}, // points elsewhere
 	}
@@ -146,7 +146,9 @@ func TestJoinMacOS(t *testing.T) {
 	// What inspect makes of it: the accepted connection hides behind its
 	// listener, and the client's peer leads to Docker through the path.
 	r := &inspect.Resolver{
-		Process:   func(context.Context, int) (inspect.Process, error) { return inspect.Process{}, errors.New("not this machine") },
+		Process: func(context.Context, int) (inspect.Process, error) {
+			return inspect.Process{}, errors.New("not this machine")
+		},
 		Lstat:     func(string) (*inspect.FileInfo, error) { return nil, fs.ErrNotExist },
 		UserName:  func(uint32) string { return "" },
 		GroupName: func(uint32) string { return "" },
