@@ -3,8 +3,149 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/udsls/udsls/inspect"
 )
 
+// beforeRemove, when set, runs between the scan and each removal: tests
+// change the file there to race the re-check.
+var beforeRemove func(path string)
+
+// defaultStaleDirs are where services put their sockets.
+func defaultStaleDirs() []string {
+	dirs := []string{"/tmp", "/run", "/var/run", "/dev/shm"}
+	if x := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
+		dirs = append(dirs, x)
+	}
+	return dirs
+}
+
 func runStale(ctx context.Context, o *options, e *env) (int, error) {
-	return exitError, errors.New("--stale is not implemented yet")
+	if o.maxDepth < 0 {
+		return exitError, usagef("invalid --max-depth %d: must be 0 or more", o.maxDepth)
+	}
+	if o.dryRun && !o.remove {
+		return exitError, usagef("--dry-run goes with --remove")
+	}
+	if o.output == "prometheus" {
+		return exitError, errors.New("-o prometheus is not available for --stale yet")
+	}
+	src, err := newSource(o)
+	if err != nil {
+		return exitError, err
+	}
+	so := inspect.StaleOptions{Dirs: o.args, Explicit: true, CrossFS: o.crossFS, MaxDepth: o.maxDepth}
+	if len(so.Dirs) == 0 {
+		so.Dirs, so.Explicit = defaultStaleDirs(), false
+	}
+	var erase func()
+	so.Progress, erase = progressLine(e)
+	rep, err := inspect.FindStale(ctx, src, inspect.NewResolver(o.procRoot), so)
+	erase()
+	if err != nil {
+		return exitError, err
+	}
+	warnings := rep.Warnings
+	for _, w := range warnings {
+		e.warn("%s", w)
+	}
+
+	remaining := len(rep.Stale)
+	if o.remove {
+		remaining = 0
+		verb := "removed "
+		if o.dryRun {
+			verb = "would remove "
+		}
+		for i := range rep.Stale {
+			f := &rep.Stale[i]
+			if err := ctx.Err(); err != nil {
+				return exitError, staleOutput(o, e, rep, warnings, err)
+			}
+			if beforeRemove != nil {
+				beforeRemove(f.Path)
+			}
+			err := inspect.RemoveStale(ctx, f, 0, o.dryRun)
+			switch {
+			case err == nil:
+				if o.dryRun {
+					remaining++
+				}
+				if o.output == "table" {
+					if _, err := fmt.Fprintln(e.stdout, verb+inspect.Escape(f.Path)); err != nil {
+						return exitError, err
+					}
+				}
+				continue
+			case errors.Is(err, fs.ErrNotExist):
+				// Someone else removed it: not ours, but not remaining either.
+				w := fmt.Sprintf("not removing %q: it went away since the scan", f.Path)
+				warnings = append(warnings, w)
+				e.warn("%s", w)
+				continue
+			}
+			remaining++
+			w := fmt.Sprintf("not removing %q: %v", f.Path, err)
+			warnings = append(warnings, w)
+			e.warn("%s", w)
+		}
+	}
+	if err := staleOutput(o, e, rep, warnings, nil); err != nil {
+		return exitError, err
+	}
+	if remaining > 0 || (rep.Counted && len(rep.Unreachable) > 0) {
+		return exitNo, nil
+	}
+	return exitOK, nil
+}
+
+// staleOutput prints the results, then returns failed: a run stopped
+// half-way still reports what it removed.
+func staleOutput(o *options, e *env, rep *inspect.StaleReport, warnings []string, failed error) error {
+	var err error
+	switch {
+	case o.output == "json":
+		err = inspect.WriteStaleJSON(e.stdout, rep, warnings)
+	case o.remove:
+		// The removals were printed as they happened.
+		if len(rep.Unreachable) > 0 {
+			err = inspect.WriteStaleTable(e.stdout, &inspect.StaleReport{Unreachable: rep.Unreachable}, time.Now(), e.color)
+		}
+	default:
+		err = inspect.WriteStaleTable(e.stdout, rep, time.Now(), e.color)
+	}
+	if failed != nil {
+		return failed
+	}
+	return err
+}
+
+// progressLine draws a progress line on stderr while a long walk runs, if
+// stderr is a terminal; the returned func erases it.
+func progressLine(e *env) (func(files, dirs int), func()) {
+	if !e.stderrTTY {
+		return nil, func() {}
+	}
+	start := time.Now()
+	var last time.Time
+	drawn := false
+	draw := func(files, dirs int) {
+		now := time.Now()
+		if now.Sub(start) < 250*time.Millisecond || now.Sub(last) < 100*time.Millisecond {
+			return
+		}
+		last, drawn = now, true
+		fmt.Fprintf(e.stderr, "\rudsls: scanning: %d entries in %d directories\x1b[K", files, dirs)
+	}
+	erase := func() {
+		if drawn {
+			fmt.Fprint(e.stderr, "\r\x1b[K")
+		}
+	}
+	return draw, erase
 }
