@@ -58,6 +58,10 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	switch o.output {
 	case "json":
 		err = inspect.WriteJSON(e.stdout, entries, snap.Warnings)
+	case "prometheus":
+		m := inspect.NewMetrics()
+		m.AddListing(snap, entries)
+		err = writeOutput(o, e, m.Write)
 	default:
 		err = inspect.WriteTable(e.stdout, entries, inspect.TableOptions{Color: e.color, Peers: o.peers || o.all})
 	}
