@@ -52,7 +52,7 @@ func scanFDs(ctx context.Context, procRoot string) (*fdScan, error) {
 	names, err := d.Readdirnames(-1)
 	d.Close()
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", procRoot, err)
+		return nil, err
 	}
 	scan := &fdScan{}
 	for _, name := range names {
