@@ -39,8 +39,8 @@ type exitError struct {
 // run runs a command with LC_ALL=C and Timeout. Its errors name the
 // command and carry what it wrote on stderr; an *exitError is returned
 // with the output when the command exited non-zero.
-func run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
+func run(parent context.Context, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(parent, Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
@@ -54,6 +54,8 @@ func run(ctx context.Context, name string, args ...string) ([]byte, error) {
 		return stdout.Bytes(), nil
 	case errors.Is(err, exec.ErrNotFound):
 		return nil, fmt.Errorf("%s not found in PATH: udsls needs it to list sockets on this system", name)
+	case parent.Err() != nil:
+		return nil, fmt.Errorf("%s: %w", name, parent.Err())
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("%s: no answer within %v", name, Timeout)
 	case errors.As(err, &ee) && ee.Exited():
