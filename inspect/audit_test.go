@@ -1,0 +1,277 @@
+package inspect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type auditKey struct {
+	Path     string
+	Rule     string
+	Severity Severity
+}
+
+// auditKeys are the findings as whole-set tests compare them.
+func auditKeys(rep *AuditReport) []auditKey {
+	var out []auditKey
+	for _, f := range rep.Findings {
+		out = append(out, auditKey{f.Path, f.Rule, f.Severity})
+	}
+	return out
+}
+
+func TestParseSeverity(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Severity
+		wantErr bool
+	}{
+		{"low", SeverityLow, false},
+		{"medium", SeverityMedium, false},
+		{"high", SeverityHigh, false},
+		{"HIGH", 0, true},
+		{"critical", 0, true},
+		{"", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseSeverity(tt.in)
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("ParseSeverity(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+			}
+			if err == nil && got.String() != tt.in {
+				t.Errorf("String() = %q, want %q", got.String(), tt.in)
+			}
+		})
+	}
+}
+
+func TestParseAccounts(t *testing.T) {
+	tests := []struct {
+		name    string
+		group   string
+		passwd  string
+		want    map[uint32]int // members per gid
+		wantErr string
+	}{
+		{
+			name:   "members and primary groups",
+			group:  "# comment\nusers:x:100:alice,bob\n\nwheel:x:10:\n+nis\ndocker:x:999:alice\n",
+			passwd: "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\ncarol:x:1002:100::/home/carol:/bin/sh\n-nis\n",
+			want:   map[uint32]int{0: 1, 100: 3, 999: 1},
+		},
+		{
+			name:    "short group line",
+			group:   "users:x:100:alice\nbroken:x:7\n",
+			wantErr: `group line 2: malformed: 3 fields, want 4: "broken:x:7"`,
+		},
+		{
+			name:    "bad gid",
+			group:   "users:x:1e2:alice\n",
+			wantErr: `group line 1: malformed: gid "1e2": invalid syntax`,
+		},
+		{
+			name:    "bad passwd gid",
+			passwd:  "alice:x:1000:-1::/home/alice:/bin/sh\n",
+			wantErr: `passwd line 1: malformed: gid "-1": invalid syntax`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := parseAccounts(strings.NewReader(tt.group), "group", strings.NewReader(tt.passwd), "passwd")
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr || !errors.Is(err, errAccountsMalformed) {
+					t.Fatalf("error %v, want %s wrapping errAccountsMalformed", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[uint32]int{}
+			for gid, m := range a.members {
+				got[gid] = len(m)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("members (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestAuditUnreachable covers gone and replaced files on a literal
+// snapshot: who owns the file now decides the severity, and two listeners
+// on one path give one finding with both holders.
+func TestAuditUnreachable(t *testing.T) {
+	// Below a directory that does not exist, so that the search for stale
+	// files next to them has nothing to read.
+	dir := t.TempDir() + "/run"
+	run := func(name string) string { return dir + "/" + name }
+	snap := &Snapshot{
+		Sockets: []Socket{
+			{ID: 1, Path: run("gone.sock"), Type: TypeStream, State: StateListening, Known: KnownBound, Bound: FileID{1, 10}},
+			{ID: 2, Path: run("gone.sock"), Type: TypeStream, State: StateListening, Known: KnownBound, Bound: FileID{1, 11}},
+			{ID: 3, Path: run("taken.sock"), Type: TypeStream, State: StateListening, Known: KnownBound, Bound: FileID{1, 20}},
+			{ID: 4, Path: run("restarted.sock"), Type: TypeStream, State: StateListening, Known: KnownBound, Bound: FileID{1, 30}},
+			{ID: 5, Path: run("mine.sock"), Type: TypeDgram, State: StateUnconnected, Known: KnownBound, Bound: FileID{1, 40}},
+			{ID: 6, Path: "@abstract", Abstract: true, Type: TypeStream, State: StateListening},
+			{ID: 7, Path: "relative.sock", Type: TypeStream, State: StateListening},
+			// Not servers: a datagram client connected to the server at
+			// mine.sock, and a bound stream socket that never listened.
+			{ID: 8, Path: run("client.sock"), Type: TypeDgram, State: StateConnected, Known: KnownBound | KnownPeer, Bound: FileID{1, 50}, Peer: 5},
+			{ID: 9, Path: run("bound.sock"), Type: TypeStream, State: StateUnconnected, Known: KnownBound, Bound: FileID{1, 60}},
+		},
+		Owners: []Owner{
+			{ID: 1, PID: 100, FD: 3}, {ID: 2, PID: 101, FD: 3}, {ID: 3, PID: 100, FD: 4},
+			{ID: 4, PID: 100, FD: 5}, {ID: 5, PID: 200, FD: 3}, {ID: 6, PID: 100, FD: 6},
+			{ID: 8, PID: 100, FD: 7}, {ID: 9, PID: 100, FD: 8},
+		},
+		Warnings: []string{"3 processes unreadable (permission denied); run as root for all owners"},
+	}
+	files := map[string]*FileInfo{
+		run("taken.sock"):     {ID: FileID{1, 21}, Mode: fs.ModeSocket | 0o666, UID: 1000, GID: 1000},
+		run("restarted.sock"): {ID: FileID{1, 31}, Mode: fs.ModeSocket | 0o660, UID: 0, GID: 0},
+		run("mine.sock"):      {ID: FileID{1, 41}, Mode: 0o644, UID: 1000, GID: 1000},
+	}
+	procs := map[int]Process{
+		100: {PID: 100, Command: "appd", UID: 0},
+		101: {PID: 101, Command: "appd", UID: 0},
+		200: {PID: 200, Command: "logd", UID: 1000},
+	}
+	a := &Auditor{Resolver: fakeResolver(procs, files)}
+	rep, err := a.Audit(context.Background(), snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []auditKey{
+		{run("taken.sock"), RuleFileReplaced, SeverityHigh},
+		{run("gone.sock"), RuleFileGone, SeverityMedium},
+		{run("mine.sock"), RuleFileReplaced, SeverityMedium},
+		{run("restarted.sock"), RuleFileReplaced, SeverityMedium},
+	}
+	if diff := cmp.Diff(want, auditKeys(rep)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	var pids []int
+	for _, h := range rep.Findings[1].Holders {
+		pids = append(pids, h.PID)
+	}
+	if diff := cmp.Diff([]int{100, 101}, pids); diff != "" {
+		t.Errorf("holders of %s (-want +got):\n%s", rep.Findings[1].Path, diff)
+	}
+	wantWarn := []string{snap.Warnings[0], "1 sockets bound by a relative path were not audited"}
+	if diff := cmp.Diff(wantWarn, rep.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(rep.Findings[0].Detail, "alice") {
+		t.Errorf("detail %q does not name the new owner", rep.Findings[0].Detail)
+	}
+
+	rep, err = a.Audit(context.Background(), snap, []string{"/srv/*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 0 || rep.Warnings[len(rep.Warnings)-1] != "no filesystem socket matches the patterns; nothing was audited" {
+		t.Errorf("unmatched pattern: findings %v, warnings %q", rep.Findings, rep.Warnings)
+	}
+}
+
+func TestAuditFailed(t *testing.T) {
+	rep := &AuditReport{Findings: []Finding{{Severity: SeverityMedium}, {Severity: SeverityLow}}}
+	for min, want := range map[Severity]bool{SeverityLow: true, SeverityMedium: true, SeverityHigh: false} {
+		if got := rep.Failed(min); got != want {
+			t.Errorf("Failed(%v) = %v, want %v", min, got, want)
+		}
+	}
+	if (&AuditReport{}).Failed(SeverityLow) {
+		t.Error("an empty report failed")
+	}
+}
+
+func testReport() *AuditReport {
+	return &AuditReport{
+		Findings: []Finding{
+			{
+				Path: "/run/bad\xff\x1b[2J.sock", Rule: RuleWorldReachable, Severity: SeverityHigh,
+				Detail: "mode 0666 of /run/bad\xff\x1b[2J.sock", Fix: "chmod o-w /run/bad\xff\x1b[2J.sock",
+				Holders: []Holder{{PID: 7, FD: 3, Command: "evil\nd", User: "root", UID: 0, Known: true}, {PID: 8, FD: 4}},
+			},
+			{Path: "/tmp/x.sock", Rule: RuleStaleName, Severity: SeverityLow, Detail: "d", Fix: "f"},
+		},
+		Warnings: []string{"w"},
+	}
+}
+
+func TestWriteAuditJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteAuditJSON(&buf, testReport()); err != nil {
+		t.Fatal(err)
+	}
+	var doc AuditJSON
+	dec := json.NewDecoder(&buf)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("output does not decode into AuditJSON: %v", err)
+	}
+	zero := uint32(0)
+	want := AuditJSON{
+		Findings: []FindingJSON{
+			{
+				Path: "/run/bad\ufffd\x1b[2J.sock", PathBytes: []byte("/run/bad\xff\x1b[2J.sock"),
+				Severity: SeverityHigh, Rule: RuleWorldReachable,
+				Detail: "mode 0666 of /run/bad\ufffd\x1b[2J.sock", Fix: "chmod o-w /run/bad\ufffd\x1b[2J.sock",
+				Holders: []ProcessJSON{{PID: 7, FD: 3, Command: "evil\nd", User: "root", UID: &zero}, {PID: 8, FD: 4}},
+			},
+			{Path: "/tmp/x.sock", Severity: SeverityLow, Rule: RuleStaleName, Detail: "d", Fix: "f", Holders: []ProcessJSON{}},
+		},
+		Warnings: []string{"w"},
+	}
+	if diff := cmp.Diff(want, doc); diff != "" {
+		t.Errorf("JSON (-want +got):\n%s", diff)
+	}
+
+	buf.Reset()
+	if err := WriteAuditJSON(&buf, &AuditReport{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(strings.Fields(buf.String()), " "); got != `{ "findings": [], "warnings": [] }` {
+		t.Errorf("empty report: %s", got)
+	}
+}
+
+func TestWriteAuditTable(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteAuditTable(&buf, testReport(), false); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.ContainsAny(out, "\x1b\xff") || strings.Contains(out, "evil\n") {
+		t.Errorf("unescaped name in table:\n%q", out)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want a header and 2 rows:\n%s", len(lines), out)
+	}
+	for _, want := range []string{"SEVERITY", "RULE", "PATH", "PID/COMMAND", "USER", "DETAIL", "FIX"} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("header %q lacks %s", lines[0], want)
+		}
+	}
+	for _, want := range []string{"high", RuleWorldReachable, `/run/bad\xff\x1b[2J.sock`, `7/evil\nd,8/?`, "root", `chmod o-w /run/bad\xff\x1b[2J.sock`} {
+		if !strings.Contains(lines[1], want) {
+			t.Errorf("row %q lacks %s", lines[1], want)
+		}
+	}
+
+	buf.Reset()
+	if err := WriteAuditTable(&buf, &AuditReport{}, false); err != nil || buf.Len() != 0 {
+		t.Errorf("empty report printed %q, %v; want nothing", buf.String(), err)
+	}
+}
