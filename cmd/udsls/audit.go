@@ -2,9 +2,51 @@ package main
 
 import (
 	"context"
-	"errors"
+
+	"github.com/udsls/udsls/inspect"
 )
 
 func runAudit(ctx context.Context, o *options, e *env) (int, error) {
-	return exitError, errors.New("--audit is not implemented yet")
+	failOn, err := inspect.ParseSeverity(o.failOn)
+	if err != nil {
+		return exitError, usagef("--fail-on: %v", err)
+	}
+	for _, p := range o.args {
+		if err := inspect.ValidatePattern(p); err != nil {
+			return exitError, usagef("%v", err)
+		}
+	}
+	// The audit reads this machine's files: a capture's paths would be
+	// judged against the wrong file system.
+	if len(o.from) > 0 {
+		return exitError, usagef("--audit examines this machine's sockets; --from does not apply")
+	}
+	src, err := newSource(o)
+	if err != nil {
+		return exitError, err
+	}
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		return exitError, err
+	}
+	rep, err := inspect.NewAuditor(o.procRoot).Audit(ctx, snap, o.args)
+	if err != nil {
+		return exitError, err
+	}
+
+	for _, w := range rep.Warnings {
+		e.warn("%s", w)
+	}
+	if o.output == "json" {
+		err = inspect.WriteAuditJSON(e.stdout, rep)
+	} else {
+		err = inspect.WriteAuditTable(e.stdout, rep, e.color)
+	}
+	if err != nil {
+		return exitError, err
+	}
+	if rep.Failed(failOn) {
+		return exitNo, nil
+	}
+	return exitOK, nil
 }

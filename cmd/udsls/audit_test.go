@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/udsls/udsls/inspect"
+)
+
+func TestAuditUsage(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"bad severity", []string{"--audit", "--fail-on", "critical"}, `udsls: error: --fail-on: unknown severity "critical" (want low, medium or high)`},
+		{"fail-on without audit", []string{"--fail-on", "low"}, "udsls: error: --fail-on requires --audit"},
+		{"bad pattern", []string{"--audit", "/run/["}, `udsls: error: bad pattern "/run/[": syntax error in pattern`},
+		{"capture", []string{"--audit", "--from", "procnet:unix"}, "udsls: error: --audit examines this machine's sockets; --from does not apply"},
+		{"prometheus", []string{"--audit", "-o", "prometheus"}, "udsls: error: -o prometheus is not available for --audit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, &stdout, &stderr)
+			want := tt.stderr + "\nudsls: hint: see 'udsls --help'\n"
+			if code != exitError || stdout.Len() != 0 || stderr.String() != want {
+				t.Errorf("run(%q) = %d, stdout %q, stderr %q; want 2, nothing, %q", tt.args, code, stdout.String(), stderr.String(), want)
+			}
+		})
+	}
+}
+
+type auditRow struct {
+	Path     string
+	Rule     string
+	Severity inspect.Severity
+}
+
+// TestAuditCLI audits sockets this process (root) listens on in a temporary
+// directory, through the live backend, as a CI gate would.
+func TestAuditCLI(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the findings are about sockets a root process serves")
+	}
+	b := t.TempDir()
+	for _, d := range []string{b, filepath.Dir(b)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := func(name string) string { return filepath.Join(b, name) }
+	for name, mode := range map[string]fs.FileMode{"root": 0o755, "open": 0o777, "sticky": fs.ModeSticky | 0o777} {
+		if err := os.Mkdir(p(name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p(name), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listen := func(name string, mode fs.FileMode) {
+		ln, err := net.Listen("unix", p(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		if err := os.Chmod(p(name), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listen("root/world.sock", 0o666)
+	listen("root/private.sock", 0o600)
+	listen("open/private.sock", 0o600)
+	listen("sticky/private.sock", 0o600)
+	stale, err := net.Listen("unix", p("sticky/stale.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.(*net.UnixListener).SetUnlinkOnClose(false)
+	stale.Close()
+
+	all := b + "/*/*"
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []auditRow
+	}{
+		{
+			name: "everything",
+			args: []string{all},
+			code: exitNo,
+			want: []auditRow{
+				{p("open/private.sock"), inspect.RuleHijackable, inspect.SeverityHigh},
+				{p("root/world.sock"), inspect.RuleWorldReachable, inspect.SeverityHigh},
+				{p("sticky/stale.sock"), inspect.RuleStaleName, inspect.SeverityLow},
+			},
+		},
+		{name: "low only, gate at high", args: []string{b + "/sticky/*"}, code: exitOK, want: []auditRow{{p("sticky/stale.sock"), inspect.RuleStaleName, inspect.SeverityLow}}},
+		{name: "low only, gate at medium", args: []string{"--fail-on", "medium", b + "/sticky/*"}, code: exitOK, want: []auditRow{{p("sticky/stale.sock"), inspect.RuleStaleName, inspect.SeverityLow}}},
+		{name: "low only, gate at low", args: []string{"--fail-on=low", b + "/sticky/*"}, code: exitNo, want: []auditRow{{p("sticky/stale.sock"), inspect.RuleStaleName, inspect.SeverityLow}}},
+		{name: "clean", args: []string{"--fail-on=low", p("root/private.sock")}, code: exitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"--audit", "-o", "json"}, tt.args...), &stdout, &stderr)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.code, stderr.String())
+			}
+			var doc inspect.AuditJSON
+			dec := json.NewDecoder(&stdout)
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&doc); err != nil {
+				t.Fatalf("stdout does not decode into AuditJSON: %v", err)
+			}
+			var got []auditRow
+			for _, f := range doc.Findings {
+				got = append(got, auditRow{f.Path, f.Rule, f.Severity})
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+			if doc.Warnings == nil {
+				t.Error("warnings is null, want an array")
+			}
+		})
+	}
+
+	t.Run("table", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{"--audit", "--color=never", all}, &stdout, &stderr); code != exitNo {
+			t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr.String())
+		}
+		lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
+		if len(lines) != 4 || !strings.HasPrefix(lines[0], "SEVERITY") {
+			t.Fatalf("want a header and 3 rows, got:\n%s", stdout.String())
+		}
+		for i, want := range []string{"high hijackable " + p("open/private.sock"), "high world-reachable " + p("root/world.sock"), "low stale-name " + p("sticky/stale.sock")} {
+			if got := strings.Join(strings.Fields(lines[i+1])[:3], " "); got != want {
+				t.Errorf("row %d starts %q, want %q", i+1, got, want)
+			}
+		}
+	})
+
+	t.Run("no match", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"--audit", "--fail-on=low", b + "/none/*"}, &stdout, &stderr)
+		if code != exitOK || stdout.Len() != 0 || !strings.Contains(stderr.String(), "udsls: warning: no filesystem socket matches the patterns; nothing was audited\n") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 0, nothing, a warning", code, stdout.String(), stderr.String())
+		}
+	})
+}
