@@ -580,3 +580,60 @@ func groupName(t *testing.T, gid int) string {
 	}
 	return g.Name
 }
+
+func TestStalePrometheus(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	staleSocket(t, filepath.Join(dir, "old.sock"))
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	staleSocket(t, filepath.Join(dir, "sub", "old.sock"))
+	listenUnix(t, "unix", filepath.Join(dir, "live.sock"))
+
+	// A start directory always has its series; a subdirectory only while
+	// it holds stale files.
+	series := func(inDir, inSub float64) map[string]float64 {
+		m := map[string]float64{
+			fmt.Sprintf("udsls_stale_socket_files{directory=%q}", dir): inDir,
+			"udsls_stale_scanned_socket_files{}":                       3,
+			"udsls_stale_unchecked_socket_files{}":                     0,
+			"udsls_stale_unreachable_sockets{}":                        0,
+		}
+		if inSub > 0 {
+			m[fmt.Sprintf("udsls_stale_socket_files{directory=%q}", filepath.Join(dir, "sub"))] = inSub
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want map[string]float64
+	}{
+		{"found", nil, exitNo, series(1, 1)},
+		{"dry run", []string{"--remove", "--dry-run"}, exitNo, series(1, 1)},
+		{"removed", []string{"--remove"}, exitOK, series(0, 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append(append([]string{"--stale", "-o", "prometheus"}, tt.args...), dir)
+			if code := run(context.Background(), args, &stdout, &stderr); code != tt.code {
+				t.Errorf("exit %d, stderr %q; want %d", code, stderr.String(), tt.code)
+			}
+			// The backend may warn about other processes; nothing else.
+			for _, l := range strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n") {
+				if l != "" && !strings.HasPrefix(l, "udsls: warning: ") {
+					t.Errorf("stderr line %q, want warnings only", l)
+				}
+			}
+			got := parseProm(t, stdout.String())
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("series (-want +got):\n%s\n%s", diff, stdout.String())
+			}
+		})
+	}
+}

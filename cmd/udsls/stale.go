@@ -32,9 +32,6 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	if o.dryRun && !o.remove {
 		return exitError, usagef("--dry-run goes with --remove")
 	}
-	if o.output == "prometheus" {
-		return exitError, errors.New("-o prometheus is not available for --stale yet")
-	}
 	src, err := newSource(o)
 	if err != nil {
 		return exitError, err
@@ -111,6 +108,10 @@ func staleOutput(o *options, e *env, rep *inspect.StaleReport, warnings []string
 	switch {
 	case o.output == "json":
 		err = inspect.WriteStaleJSON(e.stdout, rep, warnings)
+	case o.output == "prometheus":
+		m := inspect.NewMetrics()
+		m.AddStale(rep)
+		err = writeOutput(o, e, m.Write)
 	case o.remove:
 		// The removals were printed as they happened.
 		if len(rep.Unreachable) > 0 {
