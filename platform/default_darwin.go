@@ -1,12 +1,12 @@
 package platform
 
 import (
-	"errors"
-
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/darwin"
 )
 
-// Default returns the live source for this operating system.
+// Default returns the live source for this operating system. macOS has
+// one data source, so the options do not apply.
 func Default(Options) (inspect.Source, error) {
-	return nil, errors.New("the macOS backend is not implemented yet")
+	return darwin.New(), nil
 }

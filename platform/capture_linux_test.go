@@ -1,0 +1,72 @@
+package platform
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/darwin"
+	"github.com/udsls/udsls/platform/testserver"
+)
+
+// TestLiveCaptureProcnetLsof saves what a user would send, a copy of
+// /proc/net/unix and the backend's lsof command's output, while the test
+// server holds sockets, and reads them back with --from: every socket the
+// server holds at an fd must come back with that holder, type and name.
+func TestLiveCaptureProcnetLsof(t *testing.T) {
+	if _, err := exec.LookPath("lsof"); err != nil {
+		t.Skip("lsof is not installed; this test saves its real output")
+	}
+	srv, err := testserver.Start(testserver.Config{Dir: t.TempDir(), Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	procnet, err := os.ReadFile("/proc/net/unix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := os.Getpid()
+	args := append(slices.Clone(darwin.LsofArgs), "-a", "-p", strconv.Itoa(pid))
+	lsof, err := exec.Command("lsof", args...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"procnet": procnet, "lsof": lsof} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap := snapshot(t, "procnet:"+filepath.Join(dir, "procnet"), "lsof:"+filepath.Join(dir, "lsof"))
+
+	byID := map[inspect.SocketID]inspect.Socket{}
+	for _, s := range snap.Sockets {
+		byID[s.ID] = s
+	}
+	owners := map[inspect.Owner]bool{}
+	for _, o := range snap.Owners {
+		owners[o] = true
+	}
+	n := 0
+	for _, m := range srv.Manifest().Sockets {
+		if m.FD == 0 {
+			continue
+		}
+		n++
+		id := inspect.SocketID(m.Inode)
+		if !owners[inspect.Owner{ID: id, PID: pid, FD: m.FD}] {
+			t.Errorf("%s: no owner (pid %d, fd %d) for inode %d", m.Role, pid, m.FD, m.Inode)
+		}
+		if s := byID[id]; s.Type != m.Type || s.State != m.State || s.Path != m.Path {
+			t.Errorf("%s: socket %+v, the server made %+v", m.Role, s, m)
+		}
+	}
+	if n < 10 || snap.Processes[pid].PID != pid {
+		t.Errorf("checked %d sockets; process %+v", n, snap.Processes[pid])
+	}
+}
