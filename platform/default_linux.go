@@ -2,7 +2,6 @@ package platform
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 
 	"github.com/udsls/udsls/inspect"
@@ -11,11 +10,16 @@ import (
 
 // Default returns the live source for this operating system.
 func Default(opts Options) (inspect.Source, error) {
+	src := &linux.Source{ProcRoot: cmp.Or(opts.ProcRoot, "/proc")}
 	switch opts.Source {
-	case "", "procfs":
-		return &linux.Source{ProcRoot: cmp.Or(opts.ProcRoot, "/proc")}, nil
+	case "":
+		src.Sockets = linux.SocketsAuto
 	case "netlink":
-		return nil, errors.New("the netlink source is unavailable in this build; use --source procfs")
+		src.Sockets = linux.SocketsNetlink
+	case "procfs":
+		src.Sockets = linux.SocketsProcfs
+	default:
+		return nil, fmt.Errorf("unknown source %q (want netlink or procfs)", opts.Source)
 	}
-	return nil, fmt.Errorf("unknown source %q (want netlink or procfs)", opts.Source)
+	return src, nil
 }

@@ -12,11 +12,6 @@ import (
 	"github.com/udsls/udsls/inspect"
 )
 
-// ErrNetlinkUnavailable is wrapped, together with the errno, when the kernel
-// or a sandbox refuses NETLINK_SOCK_DIAG for AF_UNIX: no netlink or no
-// unix_diag module, seccomp, an LSM. /proc/net/unix is then the fallback.
-var ErrNetlinkUnavailable = errors.New("netlink sock_diag unavailable")
-
 // diagBufSize is the receive buffer. The kernel sizes dump datagrams to
 // the reader's buffer but never beyond 32 KiB (netlink_recvmsg caps
 // max_recvmsg_len at SKB_WITH_OVERHEAD(32768)), so this holds any of them.

@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -231,6 +233,91 @@ func TestLiveSockDiag(t *testing.T) {
 	}
 }
 
+// TestLiveSourcesAgree reads the scenario's sockets through both sources.
+// /proc/net/unix shows each NUL of an abstract name as '@'; everything else
+// the two share must agree exactly, holders included.
+func TestLiveSourcesAgree(t *testing.T) {
+	roles := buildScenario(t, fmt.Sprintf("udsls-test-%d", os.Getpid()))
+	snap := func(src SocketSource, backend string) (map[inspect.SocketID]inspect.Socket, map[inspect.SocketID][]inspect.Owner) {
+		t.Helper()
+		s, err := (&Source{Sockets: src}).Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Backend != backend {
+			t.Errorf("Backend = %q, want %q", s.Backend, backend)
+		}
+		socks := map[inspect.SocketID]inspect.Socket{}
+		for _, x := range s.Sockets {
+			socks[x.ID] = x
+		}
+		owners := map[inspect.SocketID][]inspect.Owner{}
+		for _, o := range s.Owners {
+			owners[o.ID] = append(owners[o.ID], o)
+		}
+		return socks, owners
+	}
+	diag, diagOwners := snap(SocketsNetlink, "netlink")
+	proc, procOwners := snap(SocketsProcfs, "procfs")
+	// shared is what both sources tell of a socket.
+	type shared struct {
+		ID       inspect.SocketID
+		Path     string
+		Abstract bool
+		Type     inspect.Type
+		State    inspect.State
+		Owners   []inspect.Owner
+	}
+	for _, r := range roles {
+		t.Run(r.name, func(t *testing.T) {
+			d, p := diag[r.want.ID], proc[r.want.ID]
+			want := shared{d.ID, d.Path, d.Abstract, d.Type, d.State, diagOwners[d.ID]}
+			if d.Abstract {
+				want.Path = strings.ReplaceAll(d.Path, "\x00", "@")
+			}
+			got := shared{p.ID, p.Path, p.Abstract, p.Type, p.State, procOwners[p.ID]}
+			if want.ID != r.want.ID || len(want.Owners) == 0 {
+				t.Fatalf("netlink snapshot: socket %d missing or without holder: %+v", r.want.ID, want)
+			}
+			if diff := cmp.Diff(want, got, sortOwners); diff != "" {
+				t.Errorf("(-netlink +procfs):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSourceFallback(t *testing.T) {
+	// A kernel with sock_diag cannot refuse it on demand, so the refusal
+	// is injected; the procfs read it falls back to is real.
+	refused := func(context.Context) ([]inspect.Socket, error) {
+		return nil, errnoError("socket", unix.EPROTONOSUPPORT)
+	}
+	a, _ := socketPair(t, unix.SOCK_STREAM)
+	snap, err := (&Source{Sockets: SocketsAuto, dumpUnix: refused}).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Backend != "procfs" {
+		t.Errorf("Backend = %q, want procfs", snap.Backend)
+	}
+	want := "netlink sock_diag unavailable: socket: protocol not supported; read /proc/net/unix instead: " +
+		"peers, queues, backlog, bound-file identity, socket uid and names with newlines are unknown"
+	if len(snap.Warnings) == 0 || snap.Warnings[0] != want {
+		t.Errorf("warnings %q, want first %q", snap.Warnings, want)
+	}
+	if !slices.ContainsFunc(snap.Sockets, func(s inspect.Socket) bool { return s.ID == inodeOf(t, a) }) {
+		t.Errorf("fallback snapshot lacks socket %d", inodeOf(t, a))
+	}
+
+	_, err = (&Source{Sockets: SocketsNetlink, dumpUnix: refused}).Snapshot(context.Background())
+	if !errors.Is(err, ErrNetlinkUnavailable) || !errors.Is(err, unix.EPROTONOSUPPORT) {
+		t.Errorf("forced netlink, refused: err = %v, want ErrNetlinkUnavailable and EPROTONOSUPPORT", err)
+	}
+	if _, err := (&Source{Sockets: 7}).Snapshot(context.Background()); err == nil || err.Error() != "unknown socket source 7" {
+		t.Errorf("unknown source: err = %v", err)
+	}
+}
+
 // TestLiveSockDiagCrossProcess hands the client end of a connection to
 // another process and checks that the two ends still name each other.
 func TestLiveSockDiagCrossProcess(t *testing.T) {
@@ -309,5 +396,55 @@ func TestLiveSockDiagCanceled(t *testing.T) {
 	cancel()
 	if _, err := DumpUnix(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// openPairs opens n/2 socketpairs, raising RLIMIT_NOFILE if it must.
+func openPairs(b *testing.B, n int) {
+	b.Helper()
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatal(err)
+	}
+	if need := uint64(n + 256); lim.Cur < need {
+		lim.Cur, lim.Max = need, max(lim.Max, need)
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+			b.Skipf("%d sockets need RLIMIT_NOFILE %d: %v", n, need, err)
+		}
+	}
+	for range n / 2 {
+		socketPair(b, unix.SOCK_STREAM)
+	}
+}
+
+const benchSockets = 10000
+
+func BenchmarkLiveDumpUnix10k(b *testing.B) {
+	openPairs(b, benchSockets)
+	b.ReportAllocs()
+	for b.Loop() {
+		socks, err := DumpUnix(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(socks) < benchSockets {
+			b.Fatalf("dumped %d sockets, want at least %d", len(socks), benchSockets)
+		}
+	}
+}
+
+// BenchmarkLiveProcNetUnix10k is the fallback source on the same sockets,
+// for comparison: read and parse /proc/net/unix.
+func BenchmarkLiveProcNetUnix10k(b *testing.B) {
+	openPairs(b, benchSockets)
+	b.ReportAllocs()
+	for b.Loop() {
+		socks, err := readProcNetUnix(context.Background(), "/proc")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(socks) < benchSockets {
+			b.Fatalf("parsed %d sockets, want at least %d", len(socks), benchSockets)
+		}
 	}
 }

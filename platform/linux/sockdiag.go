@@ -69,6 +69,12 @@ const (
 // Bound known even when they are absent.
 const diagShow = udiagShowName | udiagShowVFS | udiagShowPeer | udiagShowIcons | udiagShowRQLen | udiagShowUID
 
+// ErrNetlinkUnavailable is wrapped, together with the errno, when the kernel
+// or a sandbox refuses NETLINK_SOCK_DIAG for AF_UNIX: no netlink or no
+// unix_diag module, seccomp, an LSM; and on every system but Linux.
+// /proc/net/unix is then the fallback.
+var ErrNetlinkUnavailable = errors.New("netlink sock_diag unavailable")
+
 // ErrMalformedDiag is wrapped by every error about sock_diag bytes that do
 // not decode.
 var ErrMalformedDiag = errors.New("malformed sock_diag message")

@@ -3,24 +3,74 @@ package linux
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/udsls/udsls/inspect"
 )
 
-// Source reads the sockets of the caller's network namespace and the
-// processes holding them from procfs.
+// SocketSource says where a Source reads the socket list from.
+type SocketSource int
+
+const (
+	// SocketsProcfs reads <ProcRoot>/net/unix, which does not show peers,
+	// queues, backlog, bound-file identity or socket uid, and cannot carry
+	// a name holding a newline. It lists the server ends of connections
+	// not yet accepted, with inode 0.
+	SocketsProcfs SocketSource = iota
+	// SocketsNetlink asks the kernel with sock_diag (DumpUnix) and fails if
+	// it cannot. It ignores ProcRoot: the kernel answers for the caller's
+	// network namespace. Server ends not yet accepted are not listed; the
+	// listener's RecvQueue and Icons count them instead.
+	SocketsNetlink
+	// SocketsAuto tries netlink and falls back to procfs, with one warning,
+	// when netlink is unavailable here.
+	SocketsAuto
+)
+
+// Source reads the sockets of the caller's network namespace, and the
+// processes holding them from procfs. The zero value reads procfs only,
+// which follows ProcRoot wherever it points; platform.Default asks for
+// SocketsAuto.
 type Source struct {
 	// ProcRoot is where procfs is mounted; "/proc" when empty.
 	ProcRoot string
+	Sockets  SocketSource
+
+	// dumpUnix stands in for DumpUnix in tests of the fallback, which a
+	// kernel that has sock_diag cannot exercise.
+	dumpUnix func(context.Context) ([]inspect.Socket, error)
 }
 
-// Snapshot reads <ProcRoot>/net/unix, then walks every process's fds.
-// procfs tells nothing of peers, queues or bound files, so Known is empty.
+// Snapshot lists the sockets, then walks every process's fds. Backend says
+// which source gave the sockets.
 func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	root := cmp.Or(s.ProcRoot, "/proc")
-	socks, err := readProcNetUnix(ctx, root)
+	snap := &inspect.Snapshot{}
+	var err error
+	switch s.Sockets {
+	case SocketsProcfs:
+		snap.Backend = "procfs"
+		snap.Sockets, err = readProcNetUnix(ctx, root)
+	case SocketsNetlink, SocketsAuto:
+		dump := DumpUnix
+		if s.dumpUnix != nil {
+			dump = s.dumpUnix
+		}
+		snap.Backend = "netlink"
+		snap.Sockets, err = dump(ctx)
+		if s.Sockets == SocketsAuto && errors.Is(err, ErrNetlinkUnavailable) {
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("%v; read %s instead: "+
+				"peers, queues, backlog, bound-file identity, socket uid and names with newlines are unknown",
+				err, filepath.Join(root, "net", "unix")))
+			snap.Backend = "procfs"
+			snap.Sockets, err = readProcNetUnix(ctx, root)
+		}
+	default:
+		return nil, fmt.Errorf("unknown socket source %d", s.Sockets)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -28,12 +78,9 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &inspect.Snapshot{
-		Backend:  "procfs",
-		Sockets:  socks,
-		Owners:   scan.owners,
-		Warnings: scan.warnings(),
-	}, nil
+	snap.Owners = scan.owners
+	snap.Warnings = append(snap.Warnings, scan.warnings()...)
+	return snap, nil
 }
 
 // readProcNetUnix lists the sockets of the network namespace procfs shows
