@@ -75,10 +75,6 @@ const diagShow = udiagShowName | udiagShowVFS | udiagShowPeer | udiagShowIcons |
 // /proc/net/unix is then the fallback.
 var ErrNetlinkUnavailable = errors.New("netlink sock_diag unavailable")
 
-// ErrMalformedDiag is wrapped by every error about sock_diag bytes that do
-// not decode.
-var ErrMalformedDiag = errors.New("malformed sock_diag message")
-
 // KernelError is the kernel's refusal of a sock_diag request: an
 // NLMSG_ERROR reply, or an NLMSG_DONE that ends a failed dump. Errno is
 // positive (ENOENT when the unix_diag module is missing, for example).
@@ -112,7 +108,7 @@ func appendUnixDiagRequest(b []byte, seq, show uint32) []byte {
 // (net/unix/diag.c sk_diag_fill), appending the sockets to dst. done
 // reports that the datagram ended the dump with NLMSG_DONE; anything after
 // it is ignored. A refusal from the kernel is a *KernelError; bytes that do
-// not decode give an error wrapping ErrMalformedDiag that names the byte
+// not decode give an error wrapping ErrMalformed that names the byte
 // offset. Attributes of unknown type are skipped, as netlink requires.
 func decodeUnixDiag(dst []inspect.Socket, b []byte) (socks []inspect.Socket, done bool, err error) {
 	ne := binary.NativeEndian
@@ -166,10 +162,10 @@ func decodeUnixDiagMsg(p []byte) (inspect.Socket, error) {
 	ne := binary.NativeEndian
 	var s inspect.Socket
 	if len(p) < unixDiagMsgLen {
-		return s, fmt.Errorf("%w: unix_diag_msg of %d bytes, want %d", ErrMalformedDiag, len(p), unixDiagMsgLen)
+		return s, fmt.Errorf("%w: unix_diag_msg of %d bytes, want %d", ErrMalformed, len(p), unixDiagMsgLen)
 	}
 	if p[0] != afUnix {
-		return s, fmt.Errorf("%w: address family %d, want AF_UNIX", ErrMalformedDiag, p[0])
+		return s, fmt.Errorf("%w: address family %d, want AF_UNIX", ErrMalformed, p[0])
 	}
 	s.Type = inspect.Type(p[1])
 	s.State = diagState(p[2])
@@ -177,12 +173,12 @@ func decodeUnixDiagMsg(p []byte) (inspect.Socket, error) {
 	s.Known = inspect.KnownPeer | inspect.KnownBound | inspect.KnownIcons
 	for a := p[unixDiagMsgLen:]; len(a) > 0; {
 		if len(a) < rtaHdrLen {
-			return s, fmt.Errorf("%w: socket %d: %d stray bytes after the attributes", ErrMalformedDiag, s.ID, len(a))
+			return s, fmt.Errorf("%w: socket %d: %d stray bytes after the attributes", ErrMalformed, s.ID, len(a))
 		}
 		n := int(ne.Uint16(a))
 		typ := ne.Uint16(a[2:]) & nlaTypeMask
 		if n < rtaHdrLen || n > len(a) {
-			return s, fmt.Errorf("%w: socket %d: attribute %d of length %d overruns the %d bytes left", ErrMalformedDiag, s.ID, typ, n, len(a))
+			return s, fmt.Errorf("%w: socket %d: attribute %d of length %d overruns the %d bytes left", ErrMalformed, s.ID, typ, n, len(a))
 		}
 		v := a[rtaHdrLen:n]
 		if err := setAttr(&s, typ, v); err != nil {
@@ -207,7 +203,7 @@ var attrSize = [...]int{
 func setAttr(s *inspect.Socket, typ uint16, v []byte) error {
 	ne := binary.NativeEndian
 	if int(typ) < len(attrSize) && len(v) < attrSize[typ] {
-		return fmt.Errorf("%w: socket %d: attribute %d has %d bytes, want %d", ErrMalformedDiag, s.ID, typ, len(v), attrSize[typ])
+		return fmt.Errorf("%w: socket %d: attribute %d has %d bytes, want %d", ErrMalformed, s.ID, typ, len(v), attrSize[typ])
 	}
 	switch typ {
 	case unixDiagName:
@@ -223,7 +219,7 @@ func setAttr(s *inspect.Socket, typ uint16, v []byte) error {
 		s.Peer = inspect.SocketID(ne.Uint32(v))
 	case unixDiagIcons:
 		if len(v)%4 != 0 {
-			return fmt.Errorf("%w: socket %d: icons attribute of %d bytes, not a multiple of 4", ErrMalformedDiag, s.ID, len(v))
+			return fmt.Errorf("%w: socket %d: icons attribute of %d bytes, not a multiple of 4", ErrMalformed, s.ID, len(v))
 		}
 		if len(v) == 0 {
 			return nil // a listener with nothing pending: no allocation
@@ -312,5 +308,5 @@ func dropDuplicates(socks []inspect.Socket) []inspect.Socket {
 func align4(n int) int { return (n + 3) &^ 3 }
 
 func malformed(off int, format string, a ...any) error {
-	return fmt.Errorf("netlink sock_diag offset %d: %w: %s", off, ErrMalformedDiag, fmt.Sprintf(format, a...))
+	return fmt.Errorf("netlink sock_diag offset %d: %w: %s", off, ErrMalformed, fmt.Sprintf(format, a...))
 }

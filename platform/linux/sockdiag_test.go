@@ -282,29 +282,29 @@ func TestDecodeUnixDiagMalformed(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"short header", good[:10], "netlink sock_diag offset 0: malformed sock_diag message: 10 bytes left, short of a message header"},
-		{"short header after a message", slices.Concat(good, good[:4]), "netlink sock_diag offset 32: malformed sock_diag message: 4 bytes left, short of a message header"},
-		{"length below header", withLen(good, 8), "netlink sock_diag offset 0: malformed sock_diag message: message length 8 outside 16..32"},
-		{"length beyond buffer", withLen(good, 64), "netlink sock_diag offset 0: malformed sock_diag message: message length 64 outside 16..32"},
-		{"truncated unix_diag_msg", appendNlmsg(nil, sockDiagByFamily, []byte{afUnix, 1, 7, 0, 1, 2}), "netlink sock_diag offset 0: malformed sock_diag message: unix_diag_msg of 6 bytes, want 16"},
-		{"wrong family", appendNlmsg(nil, sockDiagByFamily, append([]byte{2, 1, 7, 0}, u32s(7, 0, 0)...)), "netlink sock_diag offset 0: malformed sock_diag message: address family 2, want AF_UNIX"},
-		{"attribute overruns message", rawAttr(slices.Concat(attrHdr(12, unixDiagPeer), u32s(1))), "netlink sock_diag offset 0: malformed sock_diag message: socket 7: attribute 2 of length 12 overruns the 8 bytes left"},
-		{"attribute length below header", rawAttr(slices.Concat(attrHdr(2, unixDiagPeer), u32s(1))), "netlink sock_diag offset 0: malformed sock_diag message: socket 7: attribute 2 of length 2 overruns the 8 bytes left"},
-		{"truncated vfs payload", rawAttr(slices.Concat(attrHdr(8, unixDiagVFS), u32s(1))), "netlink sock_diag offset 0: malformed sock_diag message: socket 7: attribute 1 has 4 bytes, want 8"},
-		{"truncated peer payload", rawAttr(slices.Concat(attrHdr(6, unixDiagPeer), u32s(1))), "netlink sock_diag offset 0: malformed sock_diag message: socket 7: attribute 2 has 2 bytes, want 4"},
-		{"truncated rqlen payload", rawAttr(slices.Concat(attrHdr(8, unixDiagRQLen), u32s(1))), "netlink sock_diag offset 0: malformed sock_diag message: socket 7: attribute 4 has 4 bytes, want 8"},
-		{"empty uid payload", rawAttr(attrHdr(4, unixDiagUID)), "netlink sock_diag offset 0: malformed sock_diag message: socket 7: attribute 7 has 0 bytes, want 4"},
-		{"icons not whole inodes", rawAttr(slices.Concat(attrHdr(10, unixDiagIcons), u32s(1, 2))), "netlink sock_diag offset 0: malformed sock_diag message: socket 7: icons attribute of 6 bytes, not a multiple of 4"},
-		{"stray bytes after attributes", rawAttr([]byte{1, 0}), "netlink sock_diag offset 0: malformed sock_diag message: socket 7: 2 stray bytes after the attributes"},
-		{"short error reply", appendNlmsg(nil, nlmsgError, []byte{1, 2}), "netlink sock_diag offset 0: malformed sock_diag message: error message of 2 bytes"},
-		{"overrun", appendNlmsg(nil, nlmsgOverrun, nil), "netlink sock_diag offset 0: malformed sock_diag message: kernel reported overrun"},
-		{"unexpected message type", appendNlmsg(nil, 16, nil), "netlink sock_diag offset 0: malformed sock_diag message: unexpected message type 16"},
+		{"short header", good[:10], "netlink sock_diag offset 0: malformed: 10 bytes left, short of a message header"},
+		{"short header after a message", slices.Concat(good, good[:4]), "netlink sock_diag offset 32: malformed: 4 bytes left, short of a message header"},
+		{"length below header", withLen(good, 8), "netlink sock_diag offset 0: malformed: message length 8 outside 16..32"},
+		{"length beyond buffer", withLen(good, 64), "netlink sock_diag offset 0: malformed: message length 64 outside 16..32"},
+		{"truncated unix_diag_msg", appendNlmsg(nil, sockDiagByFamily, []byte{afUnix, 1, 7, 0, 1, 2}), "netlink sock_diag offset 0: malformed: unix_diag_msg of 6 bytes, want 16"},
+		{"wrong family", appendNlmsg(nil, sockDiagByFamily, append([]byte{2, 1, 7, 0}, u32s(7, 0, 0)...)), "netlink sock_diag offset 0: malformed: address family 2, want AF_UNIX"},
+		{"attribute overruns message", rawAttr(slices.Concat(attrHdr(12, unixDiagPeer), u32s(1))), "netlink sock_diag offset 0: malformed: socket 7: attribute 2 of length 12 overruns the 8 bytes left"},
+		{"attribute length below header", rawAttr(slices.Concat(attrHdr(2, unixDiagPeer), u32s(1))), "netlink sock_diag offset 0: malformed: socket 7: attribute 2 of length 2 overruns the 8 bytes left"},
+		{"truncated vfs payload", rawAttr(slices.Concat(attrHdr(8, unixDiagVFS), u32s(1))), "netlink sock_diag offset 0: malformed: socket 7: attribute 1 has 4 bytes, want 8"},
+		{"truncated peer payload", rawAttr(slices.Concat(attrHdr(6, unixDiagPeer), u32s(1))), "netlink sock_diag offset 0: malformed: socket 7: attribute 2 has 2 bytes, want 4"},
+		{"truncated rqlen payload", rawAttr(slices.Concat(attrHdr(8, unixDiagRQLen), u32s(1))), "netlink sock_diag offset 0: malformed: socket 7: attribute 4 has 4 bytes, want 8"},
+		{"empty uid payload", rawAttr(attrHdr(4, unixDiagUID)), "netlink sock_diag offset 0: malformed: socket 7: attribute 7 has 0 bytes, want 4"},
+		{"icons not whole inodes", rawAttr(slices.Concat(attrHdr(10, unixDiagIcons), u32s(1, 2))), "netlink sock_diag offset 0: malformed: socket 7: icons attribute of 6 bytes, not a multiple of 4"},
+		{"stray bytes after attributes", rawAttr([]byte{1, 0}), "netlink sock_diag offset 0: malformed: socket 7: 2 stray bytes after the attributes"},
+		{"short error reply", appendNlmsg(nil, nlmsgError, []byte{1, 2}), "netlink sock_diag offset 0: malformed: error message of 2 bytes"},
+		{"overrun", appendNlmsg(nil, nlmsgOverrun, nil), "netlink sock_diag offset 0: malformed: kernel reported overrun"},
+		{"unexpected message type", appendNlmsg(nil, 16, nil), "netlink sock_diag offset 0: malformed: unexpected message type 16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := decodeUnixDiag(nil, tt.in)
-			if !errors.Is(err, ErrMalformedDiag) {
-				t.Fatalf("err = %v, want one wrapping ErrMalformedDiag", err)
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err = %v, want one wrapping ErrMalformed", err)
 			}
 			if err.Error() != tt.want {
 				t.Errorf("err = %q\nwant  %q", err, tt.want)
@@ -558,8 +558,8 @@ func FuzzDecodeUnixDiag(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, _, err := decodeUnixDiag(nil, b)
 		var ke *KernelError
-		if err != nil && !errors.Is(err, ErrMalformedDiag) && !errors.As(err, &ke) {
-			t.Fatalf("error %v wraps neither ErrMalformedDiag nor *KernelError", err)
+		if err != nil && !errors.Is(err, ErrMalformed) && !errors.As(err, &ke) {
+			t.Fatalf("error %v wraps neither ErrMalformed nor *KernelError", err)
 		}
 		for i := range got {
 			s := &got[i]
