@@ -89,7 +89,7 @@ func ParseNetstat(r io.Reader) ([]NetstatRow, error) {
 		return nil, malformed(bytes.Count(data, []byte("\n"))+1, "capture ends inside a line (truncated)")
 	}
 	var (
-		rows   []NetstatRow
+		rows   = make([]NetstatRow, 0, bytes.Count(data, []byte("\n")))
 		extra  []string // nil outside the section
 		inside bool
 		start  int // line of the current section's title
@@ -123,7 +123,9 @@ func ParseNetstat(r io.Reader) ([]NetstatRow, error) {
 			strings.HasPrefix(t, "unexpected kind "):
 			continue // notes unix.c prints between rows
 		}
-		if f := strings.Fields(l); len(f) == 0 || !isHex(f[0]) && (len(f) < 2 || netstatTypes[f[1]] == 0) {
+		first, rest, _ := strings.Cut(strings.TrimLeft(l, " "), " ")
+		second, _, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
+		if first == "" || !isHex(first) && netstatTypes[second] == 0 {
 			// The next section's title, or the blank line before it.
 			if len(rows) == before {
 				return nil, malformed(start, "unix section has no rows (truncated)")
