@@ -90,7 +90,7 @@ func ParseNetstat(r io.Reader) ([]NetstatRow, error) {
 	}
 	var (
 		rows   = make([]NetstatRow, 0, bytes.Count(data, []byte("\n")))
-		extra  []string // nil outside the section
+		extra  []string // the current section's -v columns
 		inside bool
 		start  int // line of the current section's title
 		before = len(rows)
