@@ -217,8 +217,12 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 			listeners[identityOf(s)] = true
 		}
 	}
+	// /proc/net/unix lists a connection not yet accepted as an inode-0
+	// socket carrying the listener's name: it is neither accepted nor a
+	// server of its own, only part of the listener's pending count.
+	embryo := func(s *Socket) bool { return s.ID == 0 && s.Named() }
 	accepted := func(s *Socket) bool {
-		return s.Named() && s.Type != TypeDgram && s.State != StateListening && listeners[identityOf(s)]
+		return s.Named() && s.ID != 0 && s.Type != TypeDgram && s.State != StateListening && listeners[identityOf(s)]
 	}
 	children := map[identity][]*Socket{}
 	peersOf := map[SocketID][]*Socket{}
@@ -241,7 +245,7 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 		s := &snap.Sockets[i]
 		switch q.View {
 		case ViewDefault:
-			if s.State != StateListening && (!s.Named() || accepted(s)) {
+			if s.State != StateListening && (!s.Named() || accepted(s) || embryo(s)) {
 				continue
 			}
 		case ViewListening:

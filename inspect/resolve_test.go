@@ -171,6 +171,9 @@ func TestEntriesProcfsFallback(t *testing.T) {
 	snap := &Snapshot{Sockets: []Socket{
 		{ID: 1, Path: "/run/a.sock", Type: TypeStream, State: StateListening},
 		{ID: 2, Path: "/run/a.sock", Type: TypeStream, State: StateConnected},
+		// Two connections the listener has not accepted yet.
+		{ID: 0, Path: "/run/a.sock", Type: TypeStream, State: StateConnecting},
+		{ID: 0, Path: "/run/a.sock", Type: TypeStream, State: StateConnecting},
 		{ID: 3, Path: "rel.sock", Type: TypeStream, State: StateListening},
 	}}
 	r := fakeResolver(nil, map[string]*FileInfo{"/run/a.sock": {ID: FileID{9, 9}, Mode: fs.ModeSocket | 0o600}})
