@@ -221,8 +221,8 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 			l.ids[s.Bound] = true
 			continue
 		}
-		if !filepath.IsAbs(s.Path) {
-			continue
+		if !filepath.IsAbs(s.Path) || l.paths[s.Path] {
+			continue // accepted connections repeat their listener's name
 		}
 		l.paths[s.Path] = true
 		// The name may run through a symlinked directory (/var/run): the
