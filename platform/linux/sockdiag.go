@@ -251,13 +251,14 @@ func setAttr(s *inspect.Socket, typ uint16, v []byte) error {
 func setName(s *inspect.Socket, v []byte) {
 	switch {
 	case len(v) == 0:
+		s.Path, s.Abstract = "", false
 	case v[0] == 0:
 		s.Path, s.Abstract = "@"+string(v[1:]), true
 	default:
 		if i := bytes.IndexByte(v, 0); i >= 0 {
 			v = v[:i]
 		}
-		s.Path = string(v)
+		s.Path, s.Abstract = string(v), false
 	}
 }
 

@@ -185,6 +185,11 @@ func TestDecodeUnixDiag(t *testing.T) {
 			want: []inspect.Socket{{ID: 31, Path: "new\nline\x1b[31m\xff.sock", Type: inspect.TypeDgram, State: inspect.StateUnconnected, Known: allKnown &^ (inspect.KnownUID | inspect.KnownQueues)}},
 		},
 		{
+			name: "a later name replaces an abstract one",
+			in:   diagMsg(2, tcpClose, 32, rtattr{unixDiagName, []byte("\x00x")}, rtattr{unixDiagName, []byte("y\x00")}),
+			want: []inspect.Socket{{ID: 32, Path: "y", Type: inspect.TypeDgram, State: inspect.StateUnconnected, Known: allKnown &^ (inspect.KnownUID | inspect.KnownQueues)}},
+		},
+		{
 			name: "unknown attributes and flag bits",
 			in: diagMsg(1, tcpEstablished, 40,
 				rtattr{42, []byte("future")},
