@@ -20,12 +20,28 @@ type fdScan struct {
 	// could not be read for another reason, the first of which is err.
 	denied, failed int
 	err            error
+	// deniedPIDs names the first few denied processes: as root a denial
+	// comes from policy (ptrace scope, an LSM, another user namespace's
+	// init), and the pid tells the user which holder is hidden.
+	deniedPIDs []int
+	root       bool
 }
 
 // warnings says, one line each, which processes the walk had to leave out.
 func (s *fdScan) warnings() []string {
 	var w []string
-	if s.denied > 0 {
+	switch {
+	case s.denied > 0 && s.root:
+		pids := make([]string, len(s.deniedPIDs))
+		for i, p := range s.deniedPIDs {
+			pids[i] = strconv.Itoa(p)
+		}
+		more := ""
+		if s.denied > len(pids) {
+			more = ", ..."
+		}
+		w = append(w, fmt.Sprintf("%s unreadable even as root (permission denied: pid %s%s); their sockets show no owner", processes(s.denied), strings.Join(pids, ", "), more))
+	case s.denied > 0:
 		w = append(w, processes(s.denied)+" unreadable (permission denied); run as root for all owners")
 	}
 	if s.failed > 0 {
@@ -54,7 +70,7 @@ func scanFDs(ctx context.Context, procRoot string) (*fdScan, error) {
 	if err != nil {
 		return nil, err
 	}
-	scan := &fdScan{}
+	scan := &fdScan{root: os.Geteuid() == 0}
 	for _, name := range names {
 		pid, ok := parseDecimal(name)
 		if !ok {
@@ -66,6 +82,9 @@ func scanFDs(ctx context.Context, procRoot string) (*fdScan, error) {
 		if err := scan.process(procRoot+"/"+name+"/fd/", pid); err != nil && !gone(err) {
 			if errors.Is(err, fs.ErrPermission) {
 				scan.denied++
+				if len(scan.deniedPIDs) < 3 {
+					scan.deniedPIDs = append(scan.deniedPIDs, pid)
+				}
 				continue
 			}
 			if scan.failed == 0 {

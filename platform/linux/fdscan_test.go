@@ -160,6 +160,7 @@ func TestFDScanWarnings(t *testing.T) {
 	}{
 		{"none", fdScan{}, nil},
 		{"one denied", fdScan{denied: 1}, []string{"1 process unreadable (permission denied); run as root for all owners"}},
+		{"denied as root", fdScan{denied: 4, deniedPIDs: []int{1, 7, 9}, root: true}, []string{"4 processes unreadable even as root (permission denied: pid 1, 7, 9, ...); their sockets show no owner"}},
 		{
 			"denied and failed",
 			fdScan{denied: 41, failed: 2, err: errors.New("open 7/fd: too many open files")},
