@@ -98,6 +98,11 @@ func NewResolver(procRoot string) *Resolver {
 	return r
 }
 
+// NewCaptureResolver returns a resolver for a capture taken on another
+// machine: it knows only what the capture says, and looks up no local
+// process, file or user, since this machine's would be someone else's.
+func NewCaptureResolver() *Resolver { return &Resolver{} }
+
 func gopsutilProcess(ctx context.Context, procRoot string, pid int) (Process, error) {
 	if procRoot != "" {
 		ctx = context.WithValue(ctx, common.EnvKey, common.EnvMap{common.HostProcEnvKey: procRoot})
@@ -120,6 +125,9 @@ func gopsutilProcess(ctx context.Context, procRoot string, pid int) (Process, er
 }
 
 func (r *Resolver) userName(uid uint32) string {
+	if r.UserName == nil {
+		return ""
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.users == nil {
@@ -134,6 +142,9 @@ func (r *Resolver) userName(uid uint32) string {
 }
 
 func (r *Resolver) groupName(gid uint32) string {
+	if r.GroupName == nil {
+		return ""
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.groups == nil {
@@ -161,6 +172,8 @@ func (r *Resolver) process(ctx context.Context, snap *Snapshot, pid int) *Proces
 	}
 	if sp, ok := snap.Processes[pid]; ok {
 		p = &sp
+	} else if r.Process == nil {
+		// A capture from another machine: this machine's pids are not its.
 	} else if got, err := r.Process(ctx, pid); err == nil {
 		p = &got
 	}
@@ -329,7 +342,7 @@ func (r *Resolver) clients(ctx context.Context, snap *Snapshot, byID map[SocketI
 }
 
 func (r *Resolver) examineFile(e *Entry) {
-	if !e.Filesystem() {
+	if !e.Filesystem() || r.Lstat == nil {
 		return
 	}
 	p := e.Path

@@ -195,3 +195,20 @@ func TestEntriesUnreadablePath(t *testing.T) {
 		t.Fatalf("entries = %+v, want one with status unknown", es)
 	}
 }
+
+func TestCaptureResolverLooksNothingUp(t *testing.T) {
+	snap := testSnapshot()
+	snap.Processes = map[int]Process{100: {PID: 100, Command: "appd", UID: 0, User: "root"}}
+	es := NewCaptureResolver().Entries(context.Background(), snap, Query{Patterns: []string{"/run/app.sock"}})
+	if len(es) != 1 {
+		t.Fatalf("%d entries, want 1", len(es))
+	}
+	e := es[0]
+	if e.File != nil || e.FileStatus != FileNone {
+		t.Errorf("capture entry examined a local file: %+v %q", e.File, e.FileStatus)
+	}
+	want := []Holder{{PID: 100, FD: 3, Command: "appd", User: "root", Known: true}, {PID: 101, FD: 3}}
+	if diff := cmp.Diff(want, e.Holders); diff != "" {
+		t.Errorf("holders (-want +got):\n%s", diff)
+	}
+}

@@ -50,7 +50,11 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	entries := inspect.NewResolver(o.procRoot).Entries(ctx, snap, q)
+	r := inspect.NewResolver(o.procRoot)
+	if len(o.from) > 0 {
+		r = inspect.NewCaptureResolver()
+	}
+	entries := r.Entries(ctx, snap, q)
 
 	for _, w := range snap.Warnings {
 		e.warn("%s", w)
