@@ -28,6 +28,8 @@ func (t Type) String() string {
 		return "dgram"
 	case TypeSeqpacket:
 		return "seqpacket"
+	case 0:
+		return "unknown" // the source does not say (lsof alone)
 	}
 	return "unknown(" + strconv.Itoa(int(t)) + ")"
 }
@@ -35,6 +37,10 @@ func (t Type) String() string {
 func (t Type) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
 func (t *Type) UnmarshalText(b []byte) error {
+	if string(b) == "unknown" {
+		*t = 0
+		return nil
+	}
 	v, err := ParseType(string(b))
 	*t = v
 	return err
@@ -78,6 +84,8 @@ func (s State) String() string {
 		return "disconnecting"
 	case StateListening:
 		return "listening"
+	case 0:
+		return "unknown" // the source does not say (lsof alone)
 	}
 	return "unknown(" + strconv.Itoa(int(s)) + ")"
 }
@@ -85,7 +93,7 @@ func (s State) String() string {
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 func (s *State) UnmarshalText(b []byte) error {
-	for _, v := range []State{StateUnconnected, StateConnecting, StateConnected, StateDisconnecting, StateListening} {
+	for _, v := range []State{0, StateUnconnected, StateConnecting, StateConnected, StateDisconnecting, StateListening} {
 		if v.String() == string(b) {
 			*s = v
 			return nil
