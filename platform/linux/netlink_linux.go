@@ -25,11 +25,11 @@ const diagBufSize = 32 << 10
 // RecvQueue account for instead. The dump is not atomic: a socket bound or
 // closed while it runs may be missed.
 func DumpUnix(ctx context.Context) ([]inspect.Socket, error) {
-	var socks []inspect.Socket
-	err := dumpUnixRaw(ctx, diagShow, func(b []byte) (done bool, err error) {
-		socks, done, err = decodeUnixDiag(socks, b)
-		return done, err
-	})
+	var d diagDump
+	if err := dumpUnixRaw(ctx, diagShow, d.add); err != nil {
+		return nil, err
+	}
+	socks, err := d.sockets()
 	if err != nil {
 		return nil, err
 	}

@@ -104,57 +104,94 @@ func appendUnixDiagRequest(b []byte, seq, show uint32) []byte {
 	return b
 }
 
-// decodeUnixDiag decodes one datagram of a SOCK_DIAG_BY_FAMILY AF_UNIX dump
+// decodeUnixDiag decodes datagrams of a SOCK_DIAG_BY_FAMILY AF_UNIX dump
 // (net/unix/diag.c sk_diag_fill), appending the sockets to dst. done
-// reports that the datagram ended the dump with NLMSG_DONE; anything after
-// it is ignored. A refusal from the kernel is a *KernelError; bytes that do
-// not decode give an error wrapping ErrMalformed that names the byte
-// offset. Attributes of unknown type are skipped, as netlink requires.
+// reports that NLMSG_DONE ended the dump; anything after it is ignored. A
+// refusal from the kernel is a *KernelError; bytes that do not decode give
+// an error wrapping ErrMalformed that names the byte offset. Attributes of
+// unknown type are skipped, as netlink requires.
 func decodeUnixDiag(dst []inspect.Socket, b []byte) (socks []inspect.Socket, done bool, err error) {
+	done, err = walkNlmsgs(b, func(p []byte) error {
+		s, err := decodeUnixDiagMsg(p)
+		if err == nil {
+			dst = append(dst, s)
+		}
+		return err
+	})
+	return dst, done, err
+}
+
+// diagDump gathers the datagrams of a dump, so that decoding can allocate
+// the sockets once instead of growing a slice of them datagram by datagram.
+type diagDump struct {
+	dgrams [][]byte
+	n      int // SOCK_DIAG_BY_FAMILY messages in dgrams
+}
+
+// add keeps a copy of a datagram, checking its framing and counting its
+// sockets; done reports the end of the dump.
+func (d *diagDump) add(b []byte) (done bool, err error) {
+	done, err = walkNlmsgs(b, func([]byte) error { d.n++; return nil })
+	d.dgrams = append(d.dgrams, bytes.Clone(b))
+	return done, err
+}
+
+func (d *diagDump) sockets() ([]inspect.Socket, error) {
+	socks := make([]inspect.Socket, 0, d.n)
+	for _, b := range d.dgrams {
+		var err error
+		if socks, _, err = decodeUnixDiag(socks, b); err != nil {
+			return nil, err
+		}
+	}
+	return socks, nil
+}
+
+// walkNlmsgs calls fn with the payload of each SOCK_DIAG_BY_FAMILY message
+// in b, and handles the control messages.
+func walkNlmsgs(b []byte, fn func(payload []byte) error) (done bool, err error) {
 	ne := binary.NativeEndian
 	for off := 0; off < len(b); {
 		if len(b)-off < nlmsgHdrLen {
-			return dst, false, malformed(off, "%d bytes left, short of a message header", len(b)-off)
+			return false, malformed(off, "%d bytes left, short of a message header", len(b)-off)
 		}
 		n := int(ne.Uint32(b[off:]))
 		typ := ne.Uint16(b[off+4:])
 		if n < nlmsgHdrLen || n > len(b)-off {
-			return dst, false, malformed(off, "message length %d outside 16..%d", n, len(b)-off)
+			return false, malformed(off, "message length %d outside 16..%d", n, len(b)-off)
 		}
 		payload := b[off+nlmsgHdrLen : off+n]
 		switch typ {
 		case sockDiagByFamily:
-			s, err := decodeUnixDiagMsg(payload)
-			if err != nil {
-				return dst, false, fmt.Errorf("netlink sock_diag offset %d: %w", off, err)
+			if err := fn(payload); err != nil {
+				return false, fmt.Errorf("netlink sock_diag offset %d: %w", off, err)
 			}
-			dst = append(dst, s)
 		case nlmsgDone:
 			// NLMSG_DONE carries the dump's final status: a dump that
 			// failed midway says so here (netlink_dump_done).
 			if len(payload) >= 4 {
 				if e := int32(ne.Uint32(payload)); e < 0 {
-					return dst, true, &KernelError{Errno: -e}
+					return true, &KernelError{Errno: -e}
 				}
 			}
-			return dst, true, nil
+			return true, nil
 		case nlmsgError:
 			if len(payload) < 4 {
-				return dst, false, malformed(off, "error message of %d bytes", len(payload))
+				return false, malformed(off, "error message of %d bytes", len(payload))
 			}
 			if e := int32(ne.Uint32(payload)); e < 0 {
-				return dst, false, &KernelError{Errno: -e}
+				return false, &KernelError{Errno: -e}
 			}
 			// An acknowledgement; a dump does not ask for one.
 		case nlmsgNoop:
 		case nlmsgOverrun:
-			return dst, false, malformed(off, "kernel reported overrun")
+			return false, malformed(off, "kernel reported overrun")
 		default:
-			return dst, false, malformed(off, "unexpected message type %d", typ)
+			return false, malformed(off, "unexpected message type %d", typ)
 		}
 		off += align4(n)
 	}
-	return dst, false, nil
+	return false, nil
 }
 
 // decodeUnixDiagMsg decodes struct unix_diag_msg and its attributes.

@@ -457,20 +457,39 @@ func TestDecodeUnixDiagCaptures(t *testing.T) {
 	}
 }
 
-// TestDecodeUnixDiagRoundTrip checks the test encoder against the decoder,
-// since the benchmarks and the fuzz property rely on it.
-func TestDecodeUnixDiagRoundTrip(t *testing.T) {
+// TestDiagDump decodes a dump of several datagrams the way DumpUnix does.
+// It also checks the test encoder against the decoder, since the
+// benchmarks and the fuzz property rely on it.
+func TestDiagDump(t *testing.T) {
 	socks := generateSockets(1000)
-	var b []byte
-	for i := range socks {
-		b = appendDiagSocket(b, &socks[i])
+	dgrams := generateDump(socks)
+	if len(dgrams) < 2 {
+		t.Fatalf("%d datagrams, want several", len(dgrams))
 	}
-	got, _, err := decodeUnixDiag(nil, b)
+	var d diagDump
+	for i, b := range dgrams {
+		done, err := d.add(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := i == len(dgrams)-1; done != last {
+			t.Errorf("datagram %d: done %v", i, done)
+		}
+	}
+	got, err := d.sockets()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(socks, got); diff != "" {
-		t.Errorf("round trip (-want +got):\n%s", diff)
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if cap(got) != len(socks) {
+		t.Errorf("capacity %d for %d sockets", cap(got), len(socks))
+	}
+
+	var bad diagDump
+	if _, err := bad.add(dgrams[0][:10]); !errors.Is(err, ErrMalformed) {
+		t.Errorf("cut datagram: err = %v, want ErrMalformed", err)
 	}
 }
 
@@ -537,12 +556,16 @@ func BenchmarkDecodeUnixDiag10k(b *testing.B) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	for b.Loop() {
-		var socks []inspect.Socket
-		for _, d := range dump {
-			var err error
-			if socks, _, err = decodeUnixDiag(socks, d); err != nil {
+		// As DumpUnix does it.
+		var d diagDump
+		for _, dgram := range dump {
+			if _, err := d.add(dgram); err != nil {
 				b.Fatal(err)
 			}
+		}
+		socks, err := d.sockets()
+		if err != nil {
+			b.Fatal(err)
 		}
 		if len(socks) != 10000 {
 			b.Fatalf("decoded %d sockets", len(socks))
