@@ -419,7 +419,7 @@ func matchUsers(users []string, hs []Holder) bool {
 }
 
 func compareEntries(a, b Entry) int {
-	if c := strings.Compare(a.Path, b.Path); c != 0 {
+	if c := ComparePaths(a.Path, b.Path); c != 0 {
 		return c
 	}
 	pa, pb := -1, -1
@@ -442,3 +442,40 @@ func compareEntries(a, b Entry) int {
 }
 
 var errNotDir = errors.New("not a directory")
+
+// ComparePaths orders names as `ls -v` does: runs of digits compare as
+// numbers, so set-9.sock sorts before set-10.sock.
+func ComparePaths(a, b string) int {
+	for a != "" && b != "" {
+		if isDigit(a[0]) && isDigit(b[0]) {
+			da, db := digitRun(a), digitRun(b)
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) - len(nb)
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			if da != db { // equal values: fewer leading zeros first
+				return da - db
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) - len(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && isDigit(s[n]) {
+		n++
+	}
+	return n
+}

@@ -212,3 +212,15 @@ func TestCaptureResolverLooksNothingUp(t *testing.T) {
 		t.Errorf("holders (-want +got):\n%s", diff)
 	}
 }
+
+func TestComparePaths(t *testing.T) {
+	sorted := []string{"", "/run/a.sock", "/run/set-2.sock", "/run/set-02.sock", "/run/set-10.sock", "/run/set-100", "/run/set-100.sock", "/run/setx", "@abstract"}
+	for i := range sorted {
+		for j := range sorted {
+			got := ComparePaths(sorted[i], sorted[j])
+			if (i < j && got >= 0) || (i > j && got <= 0) || (i == j && got != 0) {
+				t.Errorf("ComparePaths(%q, %q) = %d, want the sign of %d", sorted[i], sorted[j], got, i-j)
+			}
+		}
+	}
+}
