@@ -417,6 +417,9 @@ func openPairs(b *testing.B, n int) {
 	}
 }
 
+// benchSockets is the size of the live benchmarks, which read every socket
+// of the network namespace: run them under `unshare -n` (as root) so that
+// the host's own sockets do not count.
 const benchSockets = 10000
 
 func BenchmarkLiveDumpUnix10k(b *testing.B) {
