@@ -26,7 +26,7 @@ const diagBufSize = 32 << 10
 // closed while it runs may be missed.
 func DumpUnix(ctx context.Context) ([]inspect.Socket, error) {
 	var d diagDump
-	if err := dumpUnixRaw(ctx, diagShow, d.add); err != nil {
+	if err := dumpUnixRaw(ctx, d.add); err != nil {
 		return nil, err
 	}
 	socks, err := d.sockets()
@@ -38,7 +38,7 @@ func DumpUnix(ctx context.Context) ([]inspect.Socket, error) {
 
 // dumpUnixRaw sends one dump request and hands each datagram of the reply
 // to each until it reports the end. The buffer is reused between calls.
-func dumpUnixRaw(ctx context.Context, show uint32, each func([]byte) (done bool, err error)) error {
+func dumpUnixRaw(ctx context.Context, each func([]byte) (done bool, err error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func dumpUnixRaw(ctx context.Context, show uint32, each func([]byte) (done bool,
 	stop := context.AfterFunc(ctx, func() { f.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	req := appendUnixDiagRequest(make([]byte, 0, nlmsgHdrLen+unixDiagReqLen), 1, show)
+	req := appendUnixDiagRequest(make([]byte, 0, nlmsgHdrLen+unixDiagReqLen), 1, diagShow)
 	var serr error
 	err = rc.Write(func(fd uintptr) bool {
 		serr = unix.Sendto(int(fd), req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
@@ -97,8 +97,8 @@ func dumpUnixRaw(ctx context.Context, show uint32, each func([]byte) (done bool,
 			return fmt.Errorf("netlink sock_diag: %d-byte datagram exceeds the %d-byte buffer", n, len(buf))
 		}
 		done, err := each(buf[:n])
-		if ke := (*KernelError)(nil); errors.As(err, &ke) {
-			return errnoError("dump", unix.Errno(ke.Errno))
+		if ke := (*kernelError)(nil); errors.As(err, &ke) {
+			return errnoError("dump", unix.Errno(ke.errno))
 		}
 		if err != nil || done {
 			return err

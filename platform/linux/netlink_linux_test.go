@@ -37,7 +37,7 @@ func TestCaptureSockDiag(t *testing.T) {
 	}
 	roles := buildScenario(t, "udsls-capture")
 	var dump []byte
-	err = dumpUnixRaw(context.Background(), diagShow, func(b []byte) (bool, error) {
+	err = dumpUnixRaw(context.Background(), func(b []byte) (bool, error) {
 		dump = append(dump, b...)
 		_, done, err := decodeUnixDiag(nil, b)
 		return done, err

@@ -75,15 +75,15 @@ const diagShow = udiagShowName | udiagShowVFS | udiagShowPeer | udiagShowIcons |
 // /proc/net/unix is then the fallback.
 var ErrNetlinkUnavailable = errors.New("netlink sock_diag unavailable")
 
-// KernelError is the kernel's refusal of a sock_diag request: an
-// NLMSG_ERROR reply, or an NLMSG_DONE that ends a failed dump. Errno is
+// kernelError is the kernel's refusal of a sock_diag request: an
+// NLMSG_ERROR reply, or an NLMSG_DONE that ends a failed dump. errno is
 // positive (ENOENT when the unix_diag module is missing, for example).
-type KernelError struct {
-	Errno int32
+type kernelError struct {
+	errno int32
 }
 
-func (e *KernelError) Error() string {
-	return "netlink sock_diag: kernel returned errno " + strconv.Itoa(int(e.Errno))
+func (e *kernelError) Error() string {
+	return "netlink sock_diag: kernel returned errno " + strconv.Itoa(int(e.errno))
 }
 
 // appendUnixDiagRequest appends a dump request for every AF_UNIX socket in
@@ -107,7 +107,7 @@ func appendUnixDiagRequest(b []byte, seq, show uint32) []byte {
 // decodeUnixDiag decodes datagrams of a SOCK_DIAG_BY_FAMILY AF_UNIX dump
 // (net/unix/diag.c sk_diag_fill), appending the sockets to dst. done
 // reports that NLMSG_DONE ended the dump; anything after it is ignored. A
-// refusal from the kernel is a *KernelError; bytes that do not decode give
+// refusal from the kernel is a *kernelError; bytes that do not decode give
 // an error wrapping ErrMalformed that names the byte offset. Attributes of
 // unknown type are skipped, as netlink requires.
 func decodeUnixDiag(dst []inspect.Socket, b []byte) (socks []inspect.Socket, done bool, err error) {
@@ -171,7 +171,7 @@ func walkNlmsgs(b []byte, fn func(payload []byte) error) (done bool, err error) 
 			// failed midway says so here (netlink_dump_done).
 			if len(payload) >= 4 {
 				if e := int32(ne.Uint32(payload)); e < 0 {
-					return true, &KernelError{Errno: -e}
+					return true, &kernelError{errno: -e}
 				}
 			}
 			return true, nil
@@ -180,7 +180,7 @@ func walkNlmsgs(b []byte, fn func(payload []byte) error) (done bool, err error) 
 				return false, malformed(off, "error message of %d bytes", len(payload))
 			}
 			if e := int32(ne.Uint32(payload)); e < 0 {
-				return false, &KernelError{Errno: -e}
+				return false, &kernelError{errno: -e}
 			}
 			// An acknowledgement; a dump does not ask for one.
 		case nlmsgNoop:

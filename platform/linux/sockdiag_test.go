@@ -256,12 +256,12 @@ func TestDecodeUnixDiagKernelError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, done, err := decodeUnixDiag(nil, tt.in)
-			var ke *KernelError
+			var ke *kernelError
 			if !errors.As(err, &ke) {
-				t.Fatalf("err = %v, want a *KernelError", err)
+				t.Fatalf("err = %v, want a *kernelError", err)
 			}
-			if ke.Errno != tt.want || done != tt.wantDone {
-				t.Errorf("errno %d, done %v; want %d, %v", ke.Errno, done, tt.want, tt.wantDone)
+			if ke.errno != tt.want || done != tt.wantDone {
+				t.Errorf("errno %d, done %v; want %d, %v", ke.errno, done, tt.want, tt.wantDone)
 			}
 		})
 	}
@@ -585,9 +585,9 @@ func FuzzDecodeUnixDiag(f *testing.F) {
 	f.Add(diagMsg(2, tcpClose, 1, rtattr{unixDiagName, []byte("\x00a\x00")}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, _, err := decodeUnixDiag(nil, b)
-		var ke *KernelError
+		var ke *kernelError
 		if err != nil && !errors.Is(err, ErrMalformed) && !errors.As(err, &ke) {
-			t.Fatalf("error %v wraps neither ErrMalformed nor *KernelError", err)
+			t.Fatalf("error %v wraps neither ErrMalformed nor *kernelError", err)
 		}
 		for i := range got {
 			s := &got[i]
