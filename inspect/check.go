@@ -379,7 +379,7 @@ func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Sna
 		r := &results[i]
 		switch {
 		case r.File != nil && r.File.IsSocket():
-			files[r.File.ID] = true
+			files[r.File.ID.Key()] = true
 		case r.File == nil && strings.HasPrefix(r.Path, "@"):
 			names[r.Path] = true
 		}
@@ -400,14 +400,14 @@ func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Sna
 			}
 		case !s.Filesystem():
 		case s.Known.Has(KnownBound) && !s.Bound.IsZero():
-			if files[s.Bound] {
+			if files[s.Bound.Key()] {
 				sub.Sockets = append(sub.Sockets, s)
 				fileOf[s.ID] = s.Bound
 			}
 		default:
 			// Without the kernel's bound identity, the path must still
 			// name the same file now.
-			if fi, err := c.Resolver.Lstat(s.Path); err == nil && files[fi.ID] {
+			if fi, err := c.Resolver.Lstat(s.Path); err == nil && files[fi.ID.Key()] {
 				sub.Sockets = append(sub.Sockets, s)
 				fileOf[s.ID] = fi.ID
 			}
@@ -421,7 +421,7 @@ func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Sna
 			var match bool
 			if r.File != nil {
 				id, ok := fileOf[e.ID]
-				match = ok && id == r.File.ID && r.File.IsSocket()
+				match = ok && id.Key() == r.File.ID.Key() && r.File.IsSocket()
 			} else {
 				match = e.Abstract && e.Path == r.Path
 			}

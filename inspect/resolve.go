@@ -209,7 +209,7 @@ type identity struct {
 
 func identityOf(s *Socket) identity {
 	if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
-		return identity{file: s.Bound}
+		return identity{file: s.Bound.Key()}
 	}
 	return identity{name: s.Path}
 }
@@ -356,7 +356,7 @@ func (r *Resolver) examineFile(e *Entry) {
 		// unless the process has moved since.
 		for _, h := range e.Holders {
 			fi, err := r.Lstat(filepath.Join(r.ProcRoot, strconv.Itoa(h.PID), "cwd", p))
-			if err == nil && fi.ID == e.Bound {
+			if err == nil && fi.ID.Key() == e.Bound.Key() {
 				r.name(fi)
 				e.File, e.FileStatus = fi, FileOK
 				return
@@ -378,7 +378,7 @@ func (r *Resolver) examineFile(e *Entry) {
 	switch {
 	case !fi.IsSocket():
 		e.FileStatus = FileReplaced
-	case e.Known.Has(KnownBound) && !e.Bound.IsZero() && fi.ID != e.Bound:
+	case e.Known.Has(KnownBound) && !e.Bound.IsZero() && fi.ID.Key() != e.Bound.Key():
 		e.FileStatus = FileReplaced
 	default:
 		e.FileStatus = FileOK

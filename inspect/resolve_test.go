@@ -224,3 +224,15 @@ func TestComparePaths(t *testing.T) {
 		}
 	}
 }
+
+func TestBoundInodeTruncatedByKernel(t *testing.T) {
+	// unix_diag_vfs reports only the low 32 bits of the inode: a file with
+	// a larger inode number must still count as the socket's own.
+	big := FileID{Dev: 7, Ino: 1<<32 | 42}
+	snap := &Snapshot{Sockets: []Socket{{ID: 1, Path: "/big/a.sock", Type: TypeStream, State: StateListening, Known: KnownBound, Bound: FileID{Dev: 7, Ino: 42}}}}
+	r := fakeResolver(nil, map[string]*FileInfo{"/big/a.sock": {ID: big, Mode: fs.ModeSocket | 0o600}})
+	es := r.Entries(context.Background(), snap, Query{})
+	if len(es) != 1 || es[0].FileStatus != FileOK {
+		t.Fatalf("entries = %+v, want one with status ok", es)
+	}
+}

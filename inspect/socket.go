@@ -111,6 +111,12 @@ type FileID struct {
 
 func (f FileID) IsZero() bool { return f == FileID{} }
 
+// Key is the identity as the kernel can report it for a bound socket:
+// unix_diag_vfs carries the inode in 32 bits (include/uapi/linux/unix_diag.h),
+// so a file on a filesystem with larger inode numbers (XFS inode64, btrfs)
+// would never match its own socket. Compare and index bound files by Key.
+func (f FileID) Key() FileID { return FileID{Dev: f.Dev, Ino: f.Ino & 0xffffffff} }
+
 // Known says which optional fields of a Socket the backend could fill in.
 // A field whose bit is clear is unknown, not zero.
 type Known uint16

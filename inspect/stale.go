@@ -114,7 +114,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	var denied, failed int
 	var firstErr error
 	for _, f := range files {
-		if live.ids[f.File.ID] || live.paths[f.Path] {
+		if live.ids[f.File.ID.Key()] || live.paths[f.Path] {
 			continue
 		}
 		res, err := checkStale(ctx, &f, o.Timeout, false)
@@ -218,7 +218,7 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		}
 		l.claimed[s.Path] = true
 		if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
-			l.ids[s.Bound] = true
+			l.ids[s.Bound.Key()] = true
 			continue
 		}
 		if !filepath.IsAbs(s.Path) || l.paths[s.Path] {
@@ -230,7 +230,7 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		// identity this may protect a stale file that replaced the live
 		// one's, which errs on the safe side.
 		if fi, err := lstat(s.Path); err == nil && fi.IsSocket() {
-			l.ids[fi.ID] = true
+			l.ids[fi.ID.Key()] = true
 		}
 	}
 	return l
