@@ -9,6 +9,8 @@ import (
 type Entry struct {
 	Socket
 	Holders []Holder
+	// Container is the container of the first holder that runs in one.
+	Container *Container
 	// File is the lstat of a filesystem path; nil for unnamed and abstract
 	// sockets, and when the path could not be examined.
 	File       *FileInfo

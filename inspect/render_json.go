@@ -22,23 +22,25 @@ type SocketJSON struct {
 	Path string `json:"path"`
 	// PathBytes carries the exact name when it is not valid UTF-8, which
 	// encoding/json would otherwise silently replace with U+FFFD.
-	PathBytes   []byte        `json:"path_bytes,omitempty"`
-	Abstract    bool          `json:"abstract"`
-	Type        Type          `json:"type"`
-	State       State         `json:"state"`
-	Inode       SocketID      `json:"inode"`
-	Processes   []ProcessJSON `json:"processes"`
-	File        *FileJSON     `json:"file"`
-	FileStatus  *FileStatus   `json:"file_status"`
-	Connections int           `json:"connections"`
-	PeerInode   SocketID      `json:"peer_inode"`
-	Peer        *PeerJSON     `json:"peer"`
-	RecvQueue   *uint32       `json:"recv_queue"`
-	SendQueue   *uint32       `json:"send_queue"`
-	Pending     *uint32       `json:"pending"`
-	Backlog     *uint32       `json:"backlog"`
-	UID         *uint32       `json:"uid"`
-	Clients     []PeerJSON    `json:"clients,omitempty"`
+	PathBytes   []byte         `json:"path_bytes,omitempty"`
+	Abstract    bool           `json:"abstract"`
+	Type        Type           `json:"type"`
+	State       State          `json:"state"`
+	Inode       SocketID       `json:"inode"`
+	Processes   []ProcessJSON  `json:"processes"`
+	File        *FileJSON      `json:"file"`
+	FileStatus  *FileStatus    `json:"file_status"`
+	Connections int            `json:"connections"`
+	PeerInode   SocketID       `json:"peer_inode"`
+	Peer        *PeerJSON      `json:"peer"`
+	RecvQueue   *uint32        `json:"recv_queue"`
+	SendQueue   *uint32        `json:"send_queue"`
+	Pending     *uint32        `json:"pending"`
+	Backlog     *uint32        `json:"backlog"`
+	UID         *uint32        `json:"uid"`
+	Clients     []PeerJSON     `json:"clients,omitempty"`
+	Netns       *uint64        `json:"netns"`
+	Container   *ContainerJSON `json:"container"`
 }
 
 // ProcessJSON is a holder of a socket.
@@ -57,6 +59,12 @@ type FileJSON struct {
 	GID   uint32 `json:"gid"`
 	Owner string `json:"owner"`
 	Group string `json:"group"`
+}
+
+// ContainerJSON is the container a holder runs in.
+type ContainerJSON struct {
+	ID      string `json:"id"`
+	Runtime string `json:"runtime"`
 }
 
 // PeerJSON is the far end of a connection.
@@ -138,6 +146,13 @@ func ToJSON(e *Entry) SocketJSON {
 	}
 	for i := range e.Clients {
 		j.Clients = append(j.Clients, peerJSON(&e.Clients[i]))
+	}
+	if e.Known.Has(KnownNetns) {
+		n := e.Netns
+		j.Netns = &n
+	}
+	if c := e.Container; c != nil {
+		j.Container = &ContainerJSON{ID: c.ID, Runtime: c.Runtime}
 	}
 	return j
 }

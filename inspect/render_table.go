@@ -70,6 +70,10 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 		header = append(header, "RECV-Q", "SEND-Q")
 	}
 	header = append(header, "CONNS", "PID/COMMAND", "USER", "FD", "MODE", "OWNER")
+	netns := manyNetns(entries)
+	if netns {
+		header = append(header, "NETNS/CONTAINER")
+	}
 	if o.Peers {
 		header = append(header, "PEER")
 	}
@@ -95,6 +99,9 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 			owner = nameOr(e.File.Owner, e.File.UID) + ":" + nameOr(e.File.Group, e.File.GID)
 		}
 		row = append(row, conns, pids, users, fds, mode, owner)
+		if netns {
+			row = append(row, netnsCell(e))
+		}
 		if o.Peers {
 			row = append(row, peerCell(e))
 		}
@@ -103,6 +110,40 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 		}
 	}
 	return t.Render()
+}
+
+// manyNetns reports whether the entries come from more than one network
+// namespace, the only time their namespace tells rows apart.
+func manyNetns(entries []Entry) bool {
+	first, seen := uint64(0), false
+	for i := range entries {
+		e := &entries[i]
+		switch {
+		case !e.Known.Has(KnownNetns):
+		case !seen:
+			first, seen = e.Netns, true
+		case e.Netns != first:
+			return true
+		}
+	}
+	return false
+}
+
+// netnsCell is the namespace inode, then the holder's container as
+// runtime:short-id (the 12 digits docker ps shows).
+func netnsCell(e *Entry) string {
+	s := "-"
+	if e.Known.Has(KnownNetns) {
+		s = strconv.FormatUint(e.Netns, 10)
+	}
+	if c := e.Container; c != nil {
+		id := c.ID
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		s += "/" + Escape(c.Runtime) + ":" + Escape(id)
+	}
+	return s
 }
 
 func displayPath(p string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"os/user"
 	"path"
 	"path/filepath"
@@ -65,19 +66,35 @@ type Resolver struct {
 	UserName  func(uid uint32) string
 	GroupName func(gid uint32) string
 	// ProcRoot lets relative bind paths be resolved through the holders'
-	// current directories.
+	// current directories, and absolute ones through the root directories
+	// of holders in another mount namespace.
 	ProcRoot string
+	// Readlink reads a symlink. It tells mount namespaces apart and
+	// resolves symlinks inside a holder's root; nil does neither.
+	Readlink func(path string) (string, error)
+	// Container names the container a holder runs in, nil when none; a nil
+	// func labels nothing.
+	Container func(pid int) *Container
 
-	mu     sync.Mutex
-	procs  map[int]*Process
-	users  map[uint32]string
-	groups map[uint32]string
+	mu         sync.Mutex
+	procs      map[int]*Process
+	users      map[uint32]string
+	groups     map[uint32]string
+	containers map[int]*Container
+	roots      map[int]string
+	selfMnt    *string
+}
+
+// Container is the container a process runs in, as its cgroup shows it.
+type Container struct {
+	ID      string // as the runtime names it: 64 hex digits
+	Runtime string // docker, containerd, cri-o, podman, or kubepods when the runtime is not named
 }
 
 // NewResolver returns a resolver that reads the live system, with procfs
 // mounted at procRoot (Linux; ignored elsewhere).
 func NewResolver(procRoot string) *Resolver {
-	r := &Resolver{ProcRoot: procRoot, Lstat: lstat}
+	r := &Resolver{ProcRoot: procRoot, Lstat: lstat, Readlink: os.Readlink}
 	r.Process = func(ctx context.Context, pid int) (Process, error) {
 		return gopsutilProcess(ctx, procRoot, pid)
 	}
@@ -283,6 +300,7 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 			return a.FD - b.FD
 		})
 		e := Entry{Socket: *s, Holders: r.holders(ctx, snap, own)}
+		e.Container = r.container(e.Holders)
 		if len(q.Users) > 0 && !matchUsers(q.Users, e.Holders) {
 			continue
 		}
@@ -364,7 +382,7 @@ func (r *Resolver) examineFile(e *Entry) {
 		}
 		return
 	}
-	fi, err := r.Lstat(p)
+	fi, err := r.lstatAsHolders(e, p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir):
 		e.FileStatus = FileGone
@@ -383,6 +401,156 @@ func (r *Resolver) examineFile(e *Entry) {
 	default:
 		e.FileStatus = FileOK
 	}
+}
+
+// lstatAsHolders examines absolute path p as the socket's holders see it:
+// a holder in another mount namespace (a container) bound the path in its
+// own file tree. With several views, the one holding the bound file wins.
+func (r *Resolver) lstatAsHolders(e *Entry, p string) (*FileInfo, error) {
+	var roots []string
+	for _, h := range e.Holders {
+		if root := r.MountRoot(h.PID); !slices.Contains(roots, root) {
+			roots = append(roots, root)
+		}
+	}
+	if len(roots) == 0 {
+		roots = []string{""}
+	}
+	var fi *FileInfo
+	var err error
+	for i, root := range roots {
+		f, ferr := r.lstatIn(root, p)
+		if i == 0 {
+			fi, err = f, ferr
+		}
+		if ferr == nil && e.Known.Has(KnownBound) && !e.Bound.IsZero() && f.ID.Key() == e.Bound.Key() {
+			return f, nil
+		}
+	}
+	return fi, err
+}
+
+// lstatIn examines absolute path p under root ("" for our own view), with
+// the symlinks of its directories resolved inside root.
+func (r *Resolver) lstatIn(root, p string) (*FileInfo, error) {
+	if root == "" {
+		return r.Lstat(p)
+	}
+	dir, err := r.ResolveIn(root, path.Dir(p), true)
+	if err != nil {
+		return nil, err
+	}
+	return r.Lstat(root + path.Join(dir, path.Base(p)))
+}
+
+// maxSymlinks is the kernel's bound on symlinks followed in one lookup
+// (MAXSYMLINKS, include/linux/namei.h).
+const maxSymlinks = 40
+
+var errLoop = errors.New("too many levels of symbolic links")
+
+// ResolveIn resolves the symlinks in absolute path p as a process whose
+// root directory is root sees them, and returns the path as that process
+// names it; the file is at root+result. The kernel cannot be asked: a path
+// through /proc/PID/root resolves an absolute symlink target against our
+// root, so a container's /var/run -> /run would lead to the host's /run.
+// The final component is followed only with followFinal. Without Readlink
+// the path is returned cleaned.
+func (r *Resolver) ResolveIn(root, p string, followFinal bool) (string, error) {
+	if r.Readlink == nil {
+		return path.Clean("/" + p), nil
+	}
+	todo := strings.Split(p, "/")
+	cur, hops := "/", 0
+	for len(todo) > 0 {
+		c := todo[0]
+		todo = todo[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur) // the root's parent is the root
+			continue
+		}
+		next := path.Join(cur, c)
+		if len(todo) == 0 && !followFinal {
+			return next, nil
+		}
+		fi, err := r.Lstat(root + next)
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode.Type() != fs.ModeSymlink {
+			cur = next
+			continue
+		}
+		if hops++; hops > maxSymlinks {
+			return "", &fs.PathError{Op: "resolve", Path: p, Err: errLoop}
+		}
+		link, err := r.Readlink(root + next)
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(link) {
+			cur = "/"
+		}
+		todo = append(strings.Split(link, "/"), todo...)
+	}
+	return cur, nil
+}
+
+// MountRoot is the directory through which process pid's files are seen:
+// <ProcRoot>/<pid>/root when its mount namespace is not ours, "" when it is
+// ours or either namespace cannot be read (then our own view is the best
+// guess). Results are cached for the resolver's lifetime.
+func (r *Resolver) MountRoot(pid int) string {
+	if r.ProcRoot == "" || r.Readlink == nil {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.selfMnt == nil {
+		self, _ := r.Readlink(path.Join(r.ProcRoot, "self", "ns", "mnt"))
+		r.selfMnt = &self
+	}
+	if root, ok := r.roots[pid]; ok {
+		return root
+	}
+	if r.roots == nil {
+		r.roots = map[int]string{}
+	}
+	dir := path.Join(r.ProcRoot, strconv.Itoa(pid))
+	root := ""
+	if ns, err := r.Readlink(path.Join(dir, "ns", "mnt")); err == nil && *r.selfMnt != "" && ns != *r.selfMnt {
+		root = path.Join(dir, "root")
+	}
+	r.roots[pid] = root
+	return root
+}
+
+// container labels an entry with the first holder that runs in one.
+func (r *Resolver) container(hs []Holder) *Container {
+	if r.Container == nil {
+		return nil
+	}
+	for _, h := range hs {
+		r.mu.Lock()
+		c, ok := r.containers[h.PID]
+		r.mu.Unlock()
+		if !ok {
+			c = r.Container(h.PID)
+			r.mu.Lock()
+			if r.containers == nil {
+				r.containers = map[int]*Container{}
+			}
+			r.containers[h.PID] = c
+			r.mu.Unlock()
+		}
+		if c != nil {
+			return c
+		}
+	}
+	return nil
 }
 
 func (r *Resolver) name(fi *FileInfo) {
