@@ -1,11 +1,11 @@
 package linux
 
 import (
-	"context"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,75 +57,6 @@ func processes(n int) string {
 	return strconv.Itoa(n) + " processes"
 }
 
-// scanFDs walks <procRoot>/[pid]/fd once and keeps the fds that are
-// sockets. Threads share their process's fd table, so task/ is not walked.
-// Processes and fds that vanish during the walk are skipped.
-func scanFDs(ctx context.Context, procRoot string) (*fdScan, error) {
-	d, err := os.Open(procRoot)
-	if err != nil {
-		return nil, err
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil, err
-	}
-	scan := &fdScan{root: os.Geteuid() == 0}
-	for _, name := range names {
-		pid, ok := parseDecimal(name)
-		if !ok {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := scan.process(procRoot+"/"+name+"/fd/", pid); err != nil && !gone(err) {
-			if errors.Is(err, fs.ErrPermission) {
-				scan.denied++
-				if len(scan.deniedPIDs) < 3 {
-					scan.deniedPIDs = append(scan.deniedPIDs, pid)
-				}
-				continue
-			}
-			if scan.failed == 0 {
-				scan.err = err
-			}
-			scan.failed++
-		}
-	}
-	return scan, nil
-}
-
-// process adds the sockets in one fd directory (dir ends in a slash).
-func (s *fdScan) process(dir string, pid int) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	fds, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return err
-	}
-	for _, name := range fds {
-		fd, ok := parseDecimal(name)
-		if !ok {
-			continue
-		}
-		link, err := os.Readlink(dir + name)
-		if err != nil {
-			if gone(err) {
-				continue // closed since the listing
-			}
-			return err
-		}
-		if id, ok := parseSocketLink(link); ok {
-			s.owners = append(s.owners, inspect.Owner{ID: id, PID: pid, FD: fd})
-		}
-	}
-	return nil
-}
-
 // gone reports an error saying the process or fd no longer exists.
 func gone(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
@@ -162,4 +93,24 @@ func parseDecimal(s string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// nextDirent splits the first struct linux_dirent64 off a getdents64
+// buffer (include/linux/dirent.h: ino u64, off s64, reclen u16, type u8,
+// then the NUL-terminated name, padded). name is the name, cname the name
+// with its NUL; a record that does not fit gives nil.
+func nextDirent(b []byte) (name, cname, rest []byte) {
+	const nameAt = 19
+	if len(b) < nameAt+1 {
+		return nil, nil, nil
+	}
+	reclen := int(binary.NativeEndian.Uint16(b[16:]))
+	if reclen < nameAt+1 || reclen > len(b) {
+		return nil, nil, nil
+	}
+	n := bytes.IndexByte(b[nameAt:reclen], 0)
+	if n < 0 {
+		return nil, nil, nil
+	}
+	return b[nameAt : nameAt+n], b[nameAt : nameAt+n+1], b[reclen:]
 }
