@@ -35,6 +35,10 @@ func TestMain(m *testing.M) {
 		helperBindRelative()
 	case "snapshot":
 		helperSnapshot()
+	case "netns-serve":
+		helperNetnsServe()
+	case "snapshot-all-netns":
+		helperSnapshotAllNetns()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s %q\n", liveHelperEnv, h)
 		os.Exit(2)
@@ -204,7 +208,9 @@ func TestLiveProcfs(t *testing.T) {
 	for _, o := range snap.Owners {
 		owners[o.ID] = append(owners[o.ID], o)
 	}
+	self := selfNetns(t)
 	for _, w := range want {
+		w.sock.Netns, w.sock.Known = self, w.sock.Known|inspect.KnownNetns
 		got, ok := byID[w.sock.ID]
 		if !ok {
 			t.Errorf("socket %q (%d) missing", w.sock.Path, w.sock.ID)
@@ -218,6 +224,7 @@ func TestLiveProcfs(t *testing.T) {
 		}
 	}
 	embryo := named(0, stream, connecting, streamPath)
+	embryo.Netns, embryo.Known = self, inspect.KnownNetns
 	found := false
 	for _, s := range snap.Sockets {
 		found = found || cmp.Equal(embryo, s)

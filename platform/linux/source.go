@@ -38,6 +38,12 @@ type Source struct {
 	// ProcRoot is where procfs is mounted; "/proc" when empty.
 	ProcRoot string
 	Sockets  SocketSource
+	// AllNetns lists the sockets of every network namespace a process is
+	// in, not only the caller's; Netns those of one namespace, named by a
+	// pid or a file (/var/run/netns/NAME). Either marks every socket with
+	// its namespace, as the caller's are marked otherwise.
+	AllNetns bool
+	Netns    string
 
 	// dumpUnix stands in for DumpUnix in tests of the fallback, which a
 	// kernel that has sock_diag cannot exercise.
@@ -50,11 +56,14 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	root := cmp.Or(s.ProcRoot, "/proc")
 	snap := &inspect.Snapshot{}
 	var err error
-	switch s.Sockets {
-	case SocketsProcfs:
+	switch {
+	case s.AllNetns || s.Netns != "":
+		err = s.readNamespaces(ctx, root, snap)
+	case s.Sockets == SocketsProcfs:
 		snap.Backend = "procfs"
 		snap.Sockets, err = readProcNetUnix(ctx, root)
-	case SocketsNetlink, SocketsAuto:
+		markNetns(snap.Sockets, root)
+	case s.Sockets == SocketsNetlink || s.Sockets == SocketsAuto:
 		dump := DumpUnix
 		if s.dumpUnix != nil {
 			dump = s.dumpUnix
@@ -68,6 +77,7 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 			snap.Backend = "procfs"
 			snap.Sockets, err = readProcNetUnix(ctx, root)
 		}
+		markNetns(snap.Sockets, root)
 	default:
 		return nil, fmt.Errorf("unknown socket source %d", s.Sockets)
 	}

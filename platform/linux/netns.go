@@ -1,0 +1,305 @@
+package linux
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/udsls/udsls/inspect"
+)
+
+// netnsRef is one network namespace and the ways into it.
+type netnsRef struct {
+	ino  uint64
+	pid  int    // the lowest pid of a process in it; 0 when none is known
+	file string // a file naming it: <procRoot>/<pid>/ns/net or the --netns path
+}
+
+func (n netnsRef) String() string {
+	if n.pid == 0 {
+		return strconv.FormatUint(n.ino, 10)
+	}
+	return fmt.Sprintf("%d (pid %d)", n.ino, n.pid)
+}
+
+// enterError says setns failed: the namespace was not entered, which as an
+// unprivileged user is the normal case.
+type enterError struct{ err error }
+
+func (e *enterError) Error() string { return e.err.Error() }
+func (e *enterError) Unwrap() error { return e.err }
+
+// findNetns lists the network namespaces that processes are in, each with
+// its lowest pid, in order of that pid (the host's namespace first).
+// unknown counts the processes whose namespace could not be read: without
+// CAP_SYS_PTRACE, those of other users.
+func findNetns(ctx context.Context, procRoot string) (nss []netnsRef, unknown int, err error) {
+	d, err := os.Open(procRoot)
+	if err != nil {
+		return nil, 0, err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil, 0, err
+	}
+	var pids []int
+	for _, name := range names {
+		if pid, ok := parseDecimal(name); ok {
+			pids = append(pids, pid)
+		}
+	}
+	slices.Sort(pids)
+	seen := map[uint64]bool{}
+	for _, pid := range pids {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		file := filepath.Join(procRoot, strconv.Itoa(pid), "ns", "net")
+		ino, err := nsInode(file)
+		switch {
+		case err == nil:
+		case gone(err):
+			continue
+		default:
+			unknown++
+			continue
+		}
+		if !seen[ino] {
+			seen[ino] = true
+			nss = append(nss, netnsRef{ino: ino, pid: pid, file: file})
+		}
+	}
+	return nss, unknown, nil
+}
+
+// selectNetns finds the namespace --netns names: a pid, or a file naming a
+// namespace (/var/run/netns/NAME, /proc/PID/ns/net).
+func selectNetns(ctx context.Context, procRoot, arg string) (netnsRef, error) {
+	if pid, ok := parseDecimal(arg); ok {
+		file := filepath.Join(procRoot, arg, "ns", "net")
+		ino, err := nsInode(file)
+		if gone(err) {
+			return netnsRef{}, fmt.Errorf("network namespace of pid %d: no such process", pid)
+		}
+		if err != nil {
+			return netnsRef{}, fmt.Errorf("network namespace of pid %d: %w", pid, unwrapPath(err))
+		}
+		return netnsRef{ino: ino, pid: pid, file: file}, nil
+	}
+	f, ino, err := openNetns(arg)
+	if err != nil {
+		return netnsRef{}, fmt.Errorf("network namespace %q: %w", arg, unwrapPath(err))
+	}
+	f.Close()
+	ns := netnsRef{ino: ino, file: arg}
+	// A process inside is what procfs shows the namespace through, should
+	// netlink be out of reach; a namespace kept by a bind mount alone
+	// (ip netns add) may have none.
+	if all, _, err := findNetns(ctx, procRoot); err == nil {
+		for _, n := range all {
+			if n.ino == ino {
+				ns.pid = n.pid
+				break
+			}
+		}
+	}
+	return ns, nil
+}
+
+// readNamespaces lists the sockets of every network namespace (AllNetns)
+// or of the one Netns selects, each marked with its namespace. A
+// namespace that cannot be read is left out with one warning for all of
+// them, unless it is the one asked for.
+func (s *Source) readNamespaces(ctx context.Context, root string, snap *inspect.Snapshot) error {
+	if s.Sockets > SocketsAuto {
+		return fmt.Errorf("unknown socket source %d", s.Sockets)
+	}
+	var (
+		nss     []netnsRef
+		unknown int
+		err     error
+	)
+	if s.Netns != "" {
+		ns, err := selectNetns(ctx, root, s.Netns)
+		if err != nil {
+			return err
+		}
+		nss = []netnsRef{ns}
+	} else if nss, unknown, err = findNetns(ctx, root); err != nil {
+		return err
+	}
+	self, _ := nsInode(filepath.Join(root, "self", "ns", "net"))
+
+	var unread, viaProcfs []netnsRef
+	var unreadErr, procfsWhy error
+	backends := map[string]bool{}
+	for _, ns := range nss {
+		socks, backend, why, err := s.readNetns(ctx, root, ns, self)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if s.Netns != "" {
+				return fmt.Errorf("network namespace %s: %w", ns, err)
+			}
+			if gone(err) {
+				continue // its last process exited since the listing
+			}
+			unread = append(unread, ns)
+			unreadErr = cmpOr(unreadErr, err)
+			continue
+		}
+		if why != nil {
+			viaProcfs = append(viaProcfs, ns)
+			procfsWhy = cmpOr(procfsWhy, why)
+		}
+		backends[backend] = true
+		for i := range socks {
+			socks[i].Netns = ns.ino
+			socks[i].Known |= inspect.KnownNetns
+		}
+		snap.Sockets = append(snap.Sockets, socks...)
+	}
+	switch {
+	case len(backends) > 1:
+		snap.Backend = "netlink+procfs"
+	case backends["procfs"]:
+		snap.Backend = "procfs"
+	default:
+		snap.Backend = "netlink"
+	}
+	if len(viaProcfs) > 0 {
+		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s read from /proc/<pid>/net/unix (%v): "+
+			"peers, queues, backlog, bound-file identity, socket uid and names with newlines are unknown there",
+			namespaces(viaProcfs), procfsWhy))
+	}
+	if w := unreadWarning(unread, unreadErr, unknown, os.Geteuid() == 0); w != "" {
+		snap.Warnings = append(snap.Warnings, w)
+	}
+	return nil
+}
+
+// readNetns lists one namespace's sockets: by sock_diag from a thread
+// inside it, or, when netlink may fall back and the thread could not get
+// in (no CAP_SYS_ADMIN) or sock_diag is missing, from net/unix of a process
+// inside it. why says what made it fall back.
+func (s *Source) readNetns(ctx context.Context, root string, ns netnsRef, self uint64) (socks []inspect.Socket, backend string, why, err error) {
+	if s.Sockets != SocketsProcfs {
+		dump := DumpUnix
+		if s.dumpUnix != nil {
+			dump = s.dumpUnix
+		}
+		if ns.ino == self {
+			socks, err = dump(ctx)
+		} else {
+			socks, err = dumpIn(ctx, ns.file, dump)
+		}
+		var ee *enterError
+		switch {
+		case err == nil:
+			return socks, "netlink", nil, nil
+		case s.Sockets == SocketsNetlink || ctx.Err() != nil:
+			return nil, "", nil, err
+		case errors.As(err, &ee) || errors.Is(err, ErrNetlinkUnavailable):
+			why = err
+		default:
+			return nil, "", nil, err
+		}
+	}
+	if ns.pid == 0 {
+		return nil, "", nil, cmpOr(why, errors.New("no process in it shows its net/unix"))
+	}
+	socks, err = readProcNetUnix(ctx, filepath.Join(root, strconv.Itoa(ns.pid)))
+	if err != nil && why != nil && !gone(err) {
+		err = fmt.Errorf("%v; %w", why, err)
+	}
+	return socks, "procfs", why, err
+}
+
+// dumpIn runs dump inside the namespace that file names.
+func dumpIn(ctx context.Context, file string, dump func(context.Context) ([]inspect.Socket, error)) ([]inspect.Socket, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, &enterError{err}
+	}
+	defer f.Close()
+	var socks []inspect.Socket
+	err = inNetns(f, func() error {
+		socks, err = dump(ctx)
+		return err
+	})
+	return socks, err
+}
+
+// unreadWarning says in one line which namespaces were left out and why.
+func unreadWarning(unread []netnsRef, err error, unknown int, root bool) string {
+	var parts []string
+	if len(unread) > 0 {
+		parts = append(parts, fmt.Sprintf("%s unreadable (%v)", namespaces(unread), unwrapPath(err)))
+	}
+	if unknown > 0 {
+		parts = append(parts, "the network namespaces of "+processes(unknown)+" are unknown (permission denied)")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	w := strings.Join(parts, "; ") + "; sockets only there are not shown"
+	if !root {
+		w += "; run as root to see every namespace"
+	}
+	return w
+}
+
+// namespaces names a few namespaces for a warning.
+func namespaces(nss []netnsRef) string {
+	const most = 5
+	var names []string
+	for i, ns := range nss {
+		if i == most {
+			names = append(names, fmt.Sprintf("and %d more", len(nss)-most))
+			break
+		}
+		names = append(names, ns.String())
+	}
+	if len(nss) == 1 {
+		return "network namespace " + names[0]
+	}
+	return "network namespaces " + strings.Join(names, ", ")
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// unwrapPath drops the *PathError wrapper, whose text repeats a path the
+// message already names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// markNetns marks sockets read from the caller's namespace, which is also
+// the one <procRoot>/net shows, with it when it can be read.
+func markNetns(socks []inspect.Socket, procRoot string) {
+	ino, err := nsInode(filepath.Join(procRoot, "self", "ns", "net"))
+	if err != nil {
+		return
+	}
+	for i := range socks {
+		socks[i].Netns = ino
+		socks[i].Known |= inspect.KnownNetns
+	}
+}
