@@ -1,10 +1,11 @@
 package inspect
 
 import (
-	"encoding/json"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"io/fs"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -157,16 +158,289 @@ func ToJSON(e *Entry) SocketJSON {
 	return j
 }
 
-// WriteJSON prints a listing as one JSON document.
+// WriteJSON prints a listing as one JSON document, byte for byte what
+// encoding/json's Encoder with SetIndent("", "  ") prints for a
+// ListingJSON. It encodes socket by socket through a small buffer instead:
+// reflecting over the whole document and then re-indenting it took more
+// time than reading the sockets, and memory twice the output's size.
 func WriteJSON(w io.Writer, entries []Entry, warnings []string) error {
-	doc := ListingJSON{Sockets: make([]SocketJSON, 0, len(entries)), Warnings: warnings}
-	if doc.Warnings == nil {
-		doc.Warnings = []string{}
-	}
+	j := jsonWriter{w: w, b: make([]byte, 0, jsonFlushAt+4096)}
+	j.open('{')
+	j.key("sockets")
+	j.open('[')
 	for i := range entries {
-		doc.Sockets = append(doc.Sockets, ToJSON(&entries[i]))
+		s := ToJSON(&entries[i])
+		j.next()
+		j.socket(&s)
+		if err := j.flush(false); err != nil {
+			return err
+		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	j.close(']')
+	j.key("warnings")
+	j.open('[')
+	for _, w := range warnings {
+		j.next()
+		j.str(w)
+	}
+	j.close(']')
+	j.close('}')
+	j.b = append(j.b, '\n')
+	return j.flush(true)
+}
+
+// jsonFlushAt is how much encoded output is kept before it is written.
+const jsonFlushAt = 32 << 10
+
+// jsonWriter appends indented JSON as encoding/json's indenter lays it out:
+// members one per line, two spaces per level, empty arrays as [].
+// The socket method mirrors SocketJSON field by field;
+// TestWriteJSONMatchesEncodingJSON holds the two together.
+type jsonWriter struct {
+	w     io.Writer
+	b     []byte
+	depth int
+	empty bool // the innermost array or object has no member yet
+}
+
+func (j *jsonWriter) flush(final bool) error {
+	if !final && len(j.b) < jsonFlushAt {
+		return nil
+	}
+	_, err := j.w.Write(j.b)
+	j.b = j.b[:0]
+	return err
+}
+
+// jsonIndent is a newline and the indent of the deepest level: a process
+// of a client of a socket, 7 levels down.
+const jsonIndent = "\n              "
+
+func (j *jsonWriter) newline() { j.b = append(j.b, jsonIndent[:1+2*j.depth]...) }
+
+func (j *jsonWriter) open(c byte) {
+	j.b = append(j.b, c)
+	j.depth++
+	j.empty = true
+}
+
+func (j *jsonWriter) close(c byte) {
+	j.depth--
+	if !j.empty {
+		j.newline()
+	}
+	j.b = append(j.b, c)
+	j.empty = false
+}
+
+// next starts an array element.
+func (j *jsonWriter) next() {
+	if !j.empty {
+		j.b = append(j.b, ',')
+	}
+	j.newline()
+	j.empty = false
+}
+
+// key starts an object member; k needs no escaping.
+func (j *jsonWriter) key(k string) {
+	j.next()
+	j.b = append(j.b, '"')
+	j.b = append(j.b, k...)
+	j.b = append(j.b, '"', ':', ' ')
+}
+
+func (j *jsonWriter) str(s string)  { j.b = appendJSONString(j.b, s) }
+func (j *jsonWriter) null()         { j.b = append(j.b, "null"...) }
+func (j *jsonWriter) uint(v uint64) { j.b = strconv.AppendUint(j.b, v, 10) }
+func (j *jsonWriter) int(v int)     { j.b = strconv.AppendInt(j.b, int64(v), 10) }
+func (j *jsonWriter) bool(v bool)   { j.b = strconv.AppendBool(j.b, v) }
+
+func (j *jsonWriter) uint32p(v *uint32) {
+	if v == nil {
+		j.null()
+		return
+	}
+	j.uint(uint64(*v))
+}
+
+func (j *jsonWriter) socket(s *SocketJSON) {
+	j.open('{')
+	j.key("path")
+	j.str(s.Path)
+	if len(s.PathBytes) > 0 {
+		j.key("path_bytes")
+		j.b = append(j.b, '"')
+		j.b = base64.StdEncoding.AppendEncode(j.b, s.PathBytes)
+		j.b = append(j.b, '"')
+	}
+	j.key("abstract")
+	j.bool(s.Abstract)
+	j.key("type")
+	j.str(s.Type.String())
+	j.key("state")
+	j.str(s.State.String())
+	j.key("inode")
+	j.uint(uint64(s.Inode))
+	j.key("processes")
+	j.processes(s.Processes)
+	j.key("file")
+	if f := s.File; f == nil {
+		j.null()
+	} else {
+		j.open('{')
+		j.key("mode")
+		j.str(f.Mode)
+		j.key("uid")
+		j.uint(uint64(f.UID))
+		j.key("gid")
+		j.uint(uint64(f.GID))
+		j.key("owner")
+		j.str(f.Owner)
+		j.key("group")
+		j.str(f.Group)
+		j.close('}')
+	}
+	j.key("file_status")
+	if s.FileStatus == nil {
+		j.null()
+	} else {
+		j.str(string(*s.FileStatus))
+	}
+	j.key("connections")
+	j.int(s.Connections)
+	j.key("peer_inode")
+	j.uint(uint64(s.PeerInode))
+	j.key("peer")
+	if s.Peer == nil {
+		j.null()
+	} else {
+		j.peer(s.Peer)
+	}
+	j.key("recv_queue")
+	j.uint32p(s.RecvQueue)
+	j.key("send_queue")
+	j.uint32p(s.SendQueue)
+	j.key("pending")
+	j.uint32p(s.Pending)
+	j.key("backlog")
+	j.uint32p(s.Backlog)
+	j.key("uid")
+	j.uint32p(s.UID)
+	if len(s.Clients) > 0 {
+		j.key("clients")
+		j.open('[')
+		for i := range s.Clients {
+			j.next()
+			j.peer(&s.Clients[i])
+		}
+		j.close(']')
+	}
+	j.key("netns")
+	if s.Netns == nil {
+		j.null()
+	} else {
+		j.uint(*s.Netns)
+	}
+	j.key("container")
+	if c := s.Container; c == nil {
+		j.null()
+	} else {
+		j.open('{')
+		j.key("id")
+		j.str(c.ID)
+		j.key("runtime")
+		j.str(c.Runtime)
+		j.close('}')
+	}
+	j.close('}')
+}
+
+func (j *jsonWriter) peer(p *PeerJSON) {
+	j.open('{')
+	j.key("inode")
+	j.uint(uint64(p.Inode))
+	j.key("path")
+	j.str(p.Path)
+	j.key("processes")
+	j.processes(p.Processes)
+	j.close('}')
+}
+
+func (j *jsonWriter) processes(ps []ProcessJSON) {
+	if ps == nil {
+		j.null()
+		return
+	}
+	j.open('[')
+	for i := range ps {
+		p := &ps[i]
+		j.next()
+		j.open('{')
+		j.key("pid")
+		j.int(p.PID)
+		j.key("command")
+		j.str(p.Command)
+		j.key("user")
+		j.str(p.User)
+		j.key("uid")
+		j.uint32p(p.UID)
+		j.key("fd")
+		j.int(p.FD)
+		j.close('}')
+	}
+	j.close(']')
+}
+
+// appendJSONString appends s quoted as encoding/json quotes strings with
+// HTML escaping on (its default): invalid UTF-8 becomes U+FFFD, and <, >,
+// &, U+2028 and U+2029 are escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

@@ -1,0 +1,186 @@
+package inspect
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// encodingJSON is what WriteJSON must print: the document encoding/json
+// makes of the public types.
+func encodingJSON(t testing.TB, entries []Entry, warnings []string) string {
+	t.Helper()
+	doc := ListingJSON{Sockets: []SocketJSON{}, Warnings: warnings}
+	if doc.Warnings == nil {
+		doc.Warnings = []string{}
+	}
+	for i := range entries {
+		doc.Sockets = append(doc.Sockets, ToJSON(&entries[i]))
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// oddStrings are names that test every escaping rule of encoding/json.
+var oddStrings = []string{
+	"",
+	"/run/plain.sock",
+	"with space and\ttab",
+	`quote" back\slash /slash`,
+	"<script>&amp;</script>",
+	"\x00\x01\x07\x08\x0b\x0c\x0e\x1b\x1f\x7f",
+	"\b\f\n\r\t",
+	"line\u2028para\u2029sep",
+	"héllo wörld ✓ 😀 \u00a0",
+	"bad\xffutf8",
+	"cut \xc3",
+	"surrogate \xed\xa0\x80",
+	"overlong \xc0\xaf",
+	"@abstract\x00with\x00nuls",
+}
+
+// jsonTestEntries are entries that between them set every field of the
+// JSON types, with every odd string in every string field.
+func jsonTestEntries() []Entry {
+	uid := func(known bool) []Holder {
+		return []Holder{{PID: 1, FD: 3, Command: "a", User: "root", UID: 0, Known: known}, {PID: 70000, FD: 1 << 20, Command: "b", UID: 4294967295, Known: true}}
+	}
+	var es []Entry
+	for i, s := range oddStrings {
+		es = append(es, Entry{
+			Socket: Socket{
+				ID: SocketID(i + 1), Path: s, Abstract: i%2 == 0, Type: Type(i % 7), State: State(i % 12),
+				Known: KnownPeer | KnownQueues | KnownBound | KnownUID | KnownNetns,
+				Peer:  SocketID(1 << 40), RecvQueue: uint32(i), SendQueue: 4294967295, UID: uint32(i * 1000), Netns: 4026531840 + uint64(i),
+			},
+			Holders:     []Holder{{PID: i + 1, FD: i, Command: s, User: s, UID: uint32(i), Known: i%3 != 0}},
+			Container:   &Container{ID: s, Runtime: s},
+			File:        &FileInfo{Mode: fs.ModeSocket | fs.FileMode(i*0o111) | fs.ModeSetgid, UID: 1, GID: 2, Owner: s, Group: s},
+			FileStatus:  FileOK,
+			Remote:      &Peer{ID: SocketID(1 << 40), Path: s, Holders: uid(true)},
+			Connections: i,
+			Clients:     []Peer{{ID: 5, Path: s, Holders: uid(false)}, {ID: 6}},
+		})
+	}
+	return append(es,
+		Entry{}, // nothing known
+		Entry{Socket: Socket{ID: 7, State: StateListening, Known: KnownQueues, RecvQueue: 2, SendQueue: 128}, FileStatus: FileGone},
+		Entry{Socket: Socket{ID: 8, Path: "/run/x.sock", Type: TypeStream, State: StateConnected}, Holders: []Holder{}, Remote: &Peer{ID: 9}},
+	)
+}
+
+func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
+	all := jsonTestEntries()
+	tests := []struct {
+		name     string
+		entries  []Entry
+		warnings []string
+	}{
+		{"nothing", nil, nil},
+		{"no sockets, warnings", nil, oddStrings},
+		{"one", all[1:2], nil},
+		{"all", all, []string{"1 process unreadable (permission denied); run as root for all owners"}},
+		{"many", slices.Repeat(all, 200), nil}, // beyond one flush
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := encodingJSON(t, tt.entries, tt.warnings)
+			var got bytes.Buffer
+			if err := WriteJSON(&got, tt.entries, tt.warnings); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got.String()); diff != "" {
+				t.Errorf("WriteJSON differs from encoding/json (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestJSONTestEntriesSetEveryField keeps the test above complete: a field
+// added to the JSON types fails here until jsonTestEntries sets it, and
+// then fails there until WriteJSON writes it.
+func TestJSONTestEntriesSetEveryField(t *testing.T) {
+	fields, set := map[string]bool{}, map[string]bool{}
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(v.Elem(), path)
+			}
+		case reflect.Slice:
+			if v.Type().Elem().Kind() == reflect.Uint8 {
+				return
+			}
+			for i := range v.Len() {
+				walk(v.Index(i), path+"[]")
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				f := v.Type().Field(i)
+				p := path + "." + f.Name
+				fields[p] = true
+				if !v.Field(i).IsZero() {
+					set[p] = true
+				}
+				walk(v.Field(i), p)
+			}
+		}
+	}
+	es := jsonTestEntries()
+	for i := range es {
+		walk(reflect.ValueOf(ToJSON(&es[i])), "SocketJSON")
+	}
+	var missing []string
+	for f := range fields {
+		if !set[f] {
+			missing = append(missing, f)
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		t.Errorf("no entry of jsonTestEntries sets %s", strings.Join(missing, ", "))
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range oddStrings {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s); !bytes.Equal(want, got) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
+
+// failWriter fails every write, as a closed pipe does.
+type failWriter struct{ n int }
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	w.n++
+	return 0, fs.ErrClosed
+}
+
+func TestWriteJSONStopsAtWriteError(t *testing.T) {
+	w := &failWriter{}
+	err := WriteJSON(w, slices.Repeat(jsonTestEntries(), 200), nil)
+	if err != fs.ErrClosed || w.n != 1 {
+		t.Errorf("WriteJSON to a failing writer: %v after %d writes, want %v after 1", err, w.n, fs.ErrClosed)
+	}
+}

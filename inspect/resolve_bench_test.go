@@ -1,0 +1,81 @@
+package inspect
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"strconv"
+	"testing"
+)
+
+// benchSnapshot is what a listing of sets sockets looks like: sets of a
+// listener, its accepted connection and the client, the shape `udsls
+// --serve --count` makes, spread over 16 processes, plus the files and
+// processes a resolver finds for them.
+func benchSnapshot(sets int) (snap *Snapshot, procs map[int]Process, files map[string]*FileInfo) {
+	snap = &Snapshot{}
+	files = map[string]*FileInfo{}
+	for i := range sets {
+		id := SocketID(100000 + 3*i)
+		path := "/run/bench/set-" + strconv.Itoa(i) + ".sock"
+		bound := FileID{Dev: 7, Ino: uint64(id)}
+		snap.Sockets = append(snap.Sockets,
+			Socket{ID: id, Path: path, Type: TypeStream, State: StateListening, Known: diag | KnownUID, Bound: bound, SendQueue: 128},
+			Socket{ID: id + 1, Path: path, Type: TypeStream, State: StateConnected, Known: diag | KnownUID, Bound: bound, Peer: id + 2},
+			Socket{ID: id + 2, Type: TypeStream, State: StateConnected, Known: diag | KnownUID, Peer: id + 1},
+		)
+		pid := 1000 + i%16
+		snap.Owners = append(snap.Owners,
+			Owner{ID: id, PID: pid, FD: 3 * i}, Owner{ID: id + 1, PID: pid, FD: 3*i + 1}, Owner{ID: id + 2, PID: pid, FD: 3*i + 2})
+		files[path] = &FileInfo{ID: bound, Mode: fs.ModeSocket | 0o755}
+	}
+	procs = map[int]Process{}
+	for pid := 1000; pid < 1016; pid++ {
+		procs[pid] = Process{PID: pid, Command: "udsls", UID: 0}
+	}
+	return snap, procs, files
+}
+
+// BenchmarkEntries joins 10k sockets, holders and files into entries, as
+// `udsls -a` does; processes and files come from maps, so this is the
+// join alone.
+func BenchmarkEntries(b *testing.B) {
+	snap, procs, files := benchSnapshot(3333)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := fakeResolver(procs, files) // nothing cached
+		if es := r.Entries(context.Background(), snap, Query{View: ViewAll}); len(es) != len(snap.Sockets) {
+			b.Fatalf("%d entries, want %d", len(es), len(snap.Sockets))
+		}
+	}
+}
+
+// BenchmarkWriteJSON encodes 10k entries; "encoding-json" is the same
+// document through encoding/json, for comparison.
+func BenchmarkWriteJSON(b *testing.B) {
+	snap, procs, files := benchSnapshot(3333)
+	es := fakeResolver(procs, files).Entries(context.Background(), snap, Query{View: ViewAll})
+	b.Run("udsls", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := WriteJSON(io.Discard, es, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			doc := ListingJSON{Warnings: []string{}}
+			for i := range es {
+				doc.Sockets = append(doc.Sockets, ToJSON(&es[i]))
+			}
+			enc := json.NewEncoder(io.Discard)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
