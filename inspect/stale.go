@@ -36,6 +36,10 @@ type StaleOptions struct {
 	// Progress, when set, is called every few thousand directory entries
 	// with the number of entries and directories seen so far.
 	Progress func(files, dirs int)
+	// Root, when set, is where another mount namespace's file tree is seen
+	// (/proc/PID/root): Dirs, and the paths reported, are as the processes
+	// rooted there see them, symlinks resolved inside the root.
+	Root string
 }
 
 // Why a file is stale. Both need a refused connect on every socket type.
@@ -54,6 +58,8 @@ type StaleFile struct {
 	// changed is the file's status change time at the walk: a file made
 	// since may have been given the same inode number.
 	changed time.Time
+	// root is the walk's StaleOptions.Root, under which Path lies.
+	root string
 }
 
 // StaleReport is what FindStale found.
@@ -95,7 +101,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	if o.Timeout <= 0 {
 		o.Timeout = defaultProbeTimeout
 	}
-	starts, given, warnings, err := startDirs(o.Dirs, o.Explicit)
+	starts, given, warnings, err := startDirs(o.Dirs, o.Explicit, o.Root, r)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +116,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	}
 	rep.Warnings = append(rep.Warnings, snap.Warnings...)
 
-	live := liveFiles(snap, r.Lstat)
+	live := liveFiles(snap, func(p string) (*FileInfo, error) { return r.lstatIn(o.Root, p) })
 	var denied, failed int
 	var firstErr error
 	for _, f := range files {
@@ -237,17 +243,26 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 }
 
 // startDirs resolves the directories to walk and returns them with the
-// forms a socket path under them may take (as given, and resolved).
-func startDirs(dirs []string, explicit bool) (starts, given, warnings []string, err error) {
+// forms a socket path under them may take (as given, and resolved), both
+// as seen under root.
+func startDirs(dirs []string, explicit bool, root string, r *Resolver) (starts, given, warnings []string, err error) {
 	for _, d := range dirs {
+		if root != "" && !filepath.IsAbs(d) {
+			return nil, nil, nil, fmt.Errorf("directory %q: must be absolute in another mount namespace", d)
+		}
 		abs, err := filepath.Abs(d)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("directory %q: %w", d, err)
 		}
-		real, err := filepath.EvalSymlinks(abs)
+		var real string
+		if root == "" {
+			real, err = filepath.EvalSymlinks(abs)
+		} else {
+			real, err = r.ResolveIn(root, abs, true)
+		}
 		if err == nil {
 			var fi os.FileInfo
-			if fi, err = os.Stat(real); err == nil && !fi.IsDir() {
+			if fi, err = os.Stat(root + real); err == nil && !fi.IsDir() {
 				err = errors.New("not a directory")
 			}
 		}

@@ -50,7 +50,7 @@ func (w *walker) start(path string) error {
 	if w.o.MaxDepth < 1 {
 		return nil
 	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(w.o.Root+path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		w.unreadableDir(err)
 		return nil
@@ -132,7 +132,7 @@ func (w *walker) socket(dirfd int, dir, name string) {
 		return
 	}
 	w.sockets++
-	w.files = append(w.files, StaleFile{Path: childPath(dir, name), File: statFileInfo(&st), changed: ctime(&st)})
+	w.files = append(w.files, StaleFile{Path: childPath(dir, name), File: statFileInfo(&st), changed: ctime(&st), root: w.o.Root})
 }
 
 func (w *walker) subdir(dirfd int, dir, name string, dev uint64, depth int) error {
@@ -214,15 +214,15 @@ func statMode(m uint32) fs.FileMode {
 }
 
 // openParent opens the directory holding the absolute, clean path by
-// walking from / one component at a time with O_NOFOLLOW, so that no
-// directory swapped for a symlink can redirect what is done through the
-// returned descriptor.
-func openParent(path string) (int, string, error) {
+// walking from root ("" for /) one component at a time with O_NOFOLLOW, so
+// that no directory swapped for a symlink can redirect what is done through
+// the returned descriptor.
+func openParent(root, path string) (int, string, error) {
 	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
 		return -1, "", fmt.Errorf("%q is not a clean absolute path", path)
 	}
 	dir, name := filepath.Split(path)
-	fd, err := unix.Open("/", unix.O_DIRECTORY|parentOpenFlags|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(root+"/", unix.O_DIRECTORY|parentOpenFlags|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, "", err
 	}
@@ -249,7 +249,7 @@ func openParent(path string) (int, string, error) {
 // unlink set removes it through the same descriptor when the probe was
 // refused.
 func checkStale(ctx context.Context, f *StaleFile, timeout time.Duration, unlink bool) (ProbeResult, error) {
-	dirfd, name, err := openParent(f.Path)
+	dirfd, name, err := openParent(f.root, f.Path)
 	if err != nil {
 		return ProbeResult{}, err
 	}
@@ -270,7 +270,7 @@ func checkStale(ctx context.Context, f *StaleFile, timeout time.Duration, unlink
 	if err := same(); err != nil {
 		return ProbeResult{}, err
 	}
-	res := probeAt(ctx, dirfd, f.Path, name, f.File.ID, timeout)
+	res := probeAt(ctx, dirfd, f.root+f.Path, name, f.File.ID, timeout)
 	if err := same(); err != nil {
 		return ProbeResult{}, err
 	}
