@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -203,20 +204,6 @@ func (r *Resolver) process(ctx context.Context, snap *Snapshot, pid int) *Proces
 	return p
 }
 
-func (r *Resolver) holders(ctx context.Context, snap *Snapshot, owners []Owner) []Holder {
-	if len(owners) == 0 {
-		return nil
-	}
-	hs := make([]Holder, len(owners))
-	for i, o := range owners {
-		hs[i] = Holder{PID: o.PID, FD: o.FD}
-		if p := r.process(ctx, snap, o.PID); p != nil {
-			hs[i].Command, hs[i].User, hs[i].UID, hs[i].Known = p.Command, p.User, p.UID, true
-		}
-	}
-	return hs
-}
-
 // identity is what ties accepted connections to their listener: the bound
 // file where the kernel told us, else the name.
 type identity struct {
@@ -234,15 +221,12 @@ func identityOf(s *Socket) identity {
 // Entries joins a snapshot into the entries q selects, sorted by path, then
 // holder pid, then id.
 func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry {
-	owners := make(map[SocketID][]Owner, len(snap.Owners))
-	for _, o := range snap.Owners {
-		owners[o.ID] = append(owners[o.ID], o)
-	}
-	byID := make(map[SocketID]*Socket, len(snap.Sockets))
+	j := &join{r: r, ctx: ctx, snap: snap, owners: ownersByID(snap.Owners)}
+	j.byID = make(map[SocketID]*Socket, len(snap.Sockets))
 	listeners := map[identity]bool{}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
-		byID[s.ID] = s
+		j.byID[s.ID] = s
 		if s.State == StateListening && s.Named() {
 			listeners[identityOf(s)] = true
 		}
@@ -270,7 +254,14 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 	for _, p := range q.PIDs {
 		pidSet[p] = true
 	}
-	var out []Entry
+	// Select and sort first, so that only shown sockets are resolved, and
+	// the sort moves small values rather than entries. A socket's first
+	// holder is its owner with the lowest pid, as ownersByID orders them.
+	type selected struct {
+		s   *Socket
+		pid int // of the first holder, -1 for none
+	}
+	var sel []selected
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		switch q.View {
@@ -289,17 +280,30 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 		if len(q.Patterns) > 0 && !matchAny(q.Patterns, s.Path) {
 			continue
 		}
-		own := owners[s.ID]
+		own := j.owners[s.ID]
 		if len(pidSet) > 0 && !slices.ContainsFunc(own, func(o Owner) bool { return pidSet[o.PID] }) {
 			continue
 		}
-		slices.SortFunc(own, func(a, b Owner) int {
-			if a.PID != b.PID {
-				return a.PID - b.PID
-			}
-			return a.FD - b.FD
-		})
-		e := Entry{Socket: *s, Holders: r.holders(ctx, snap, own)}
+		pid := -1
+		if len(own) > 0 {
+			pid = own[0].PID
+		}
+		sel = append(sel, selected{s, pid})
+	}
+	slices.SortFunc(sel, func(a, b selected) int {
+		if c := ComparePaths(a.s.Path, b.s.Path); c != 0 {
+			return c
+		}
+		if a.pid != b.pid {
+			return a.pid - b.pid
+		}
+		return cmp.Compare(a.s.ID, b.s.ID)
+	})
+
+	out := make([]Entry, 0, len(sel))
+	for _, c := range sel {
+		s := c.s
+		e := Entry{Socket: *s, Holders: j.holders(j.owners[s.ID])}
 		e.Container = r.container(e.Holders)
 		if len(q.Users) > 0 && !matchUsers(q.Users, e.Holders) {
 			continue
@@ -310,21 +314,74 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 			e.Connections = len(peersOf[s.ID])
 		}
 		if s.Peer != 0 {
-			e.Remote = r.peer(ctx, snap, byID, owners, s.Peer)
+			p := j.peer(s.Peer)
+			e.Remote = &p
 		}
 		if q.Clients {
-			e.Clients = r.clients(ctx, snap, byID, owners, s, children[identityOf(s)], peersOf[s.ID])
+			e.Clients = j.clients(s, children[identityOf(s)], peersOf[s.ID])
 		}
 		r.examineFile(&e)
 		out = append(out, e)
 	}
-	slices.SortFunc(out, compareEntries)
 	return out
 }
 
-func (r *Resolver) peer(ctx context.Context, snap *Snapshot, byID map[SocketID]*Socket, owners map[SocketID][]Owner, id SocketID) *Peer {
-	p := &Peer{ID: id, Holders: r.holders(ctx, snap, owners[id])}
-	if ps, ok := byID[id]; ok {
+// ownersByID groups owners by socket, each group in pid, then fd order,
+// as parts of one sorted copy rather than a slice each.
+func ownersByID(all []Owner) map[SocketID][]Owner {
+	sorted := slices.Clone(all)
+	slices.SortFunc(sorted, func(a, b Owner) int {
+		if a.ID != b.ID {
+			return cmp.Compare(a.ID, b.ID)
+		}
+		if a.PID != b.PID {
+			return a.PID - b.PID
+		}
+		return a.FD - b.FD
+	})
+	m := make(map[SocketID][]Owner, len(sorted))
+	for i := 0; i < len(sorted); {
+		n := i + 1
+		for n < len(sorted) && sorted[n].ID == sorted[i].ID {
+			n++
+		}
+		m[sorted[i].ID] = sorted[i:n:n]
+		i = n
+	}
+	return m
+}
+
+// join is what Entries works from.
+type join struct {
+	r      *Resolver
+	ctx    context.Context
+	snap   *Snapshot
+	byID   map[SocketID]*Socket
+	owners map[SocketID][]Owner
+	free   []Holder // where holders are carved from, instead of a slice each
+}
+
+func (j *join) holders(owners []Owner) []Holder {
+	if len(owners) == 0 {
+		return nil
+	}
+	if len(j.free) < len(owners) {
+		j.free = make([]Holder, max(len(owners), 1024))
+	}
+	hs := j.free[:len(owners):len(owners)]
+	j.free = j.free[len(owners):]
+	for i, o := range owners {
+		hs[i] = Holder{PID: o.PID, FD: o.FD}
+		if p := j.r.process(j.ctx, j.snap, o.PID); p != nil {
+			hs[i].Command, hs[i].User, hs[i].UID, hs[i].Known = p.Command, p.User, p.UID, true
+		}
+	}
+	return hs
+}
+
+func (j *join) peer(id SocketID) Peer {
+	p := Peer{ID: id, Holders: j.holders(j.owners[id])}
+	if ps, ok := j.byID[id]; ok {
 		p.Path = ps.Path
 	}
 	return p
@@ -332,7 +389,7 @@ func (r *Resolver) peer(ctx context.Context, snap *Snapshot, byID map[SocketID]*
 
 // clients lists the far ends of a listener's or bound datagram socket's
 // connections, including those still waiting to be accepted.
-func (r *Resolver) clients(ctx context.Context, snap *Snapshot, byID map[SocketID]*Socket, owners map[SocketID][]Owner, s *Socket, children, dgramPeers []*Socket) []Peer {
+func (j *join) clients(s *Socket, children, dgramPeers []*Socket) []Peer {
 	var ids []SocketID
 	if s.State == StateListening {
 		for _, c := range children {
@@ -354,7 +411,7 @@ func (r *Resolver) clients(ctx context.Context, snap *Snapshot, byID map[SocketI
 	ids = slices.Compact(ids)
 	out := make([]Peer, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, *r.peer(ctx, snap, byID, owners, id))
+		out = append(out, j.peer(id))
 	}
 	return out
 }
@@ -584,29 +641,6 @@ func matchUsers(users []string, hs []Holder) bool {
 		}
 	}
 	return false
-}
-
-func compareEntries(a, b Entry) int {
-	if c := ComparePaths(a.Path, b.Path); c != 0 {
-		return c
-	}
-	pa, pb := -1, -1
-	if len(a.Holders) > 0 {
-		pa = a.Holders[0].PID
-	}
-	if len(b.Holders) > 0 {
-		pb = b.Holders[0].PID
-	}
-	if pa != pb {
-		return pa - pb
-	}
-	switch {
-	case a.ID < b.ID:
-		return -1
-	case a.ID > b.ID:
-		return 1
-	}
-	return 0
 }
 
 var errNotDir = errors.New("not a directory")
