@@ -2,6 +2,8 @@
 // and for saved captures. The backends themselves live in its subpackages.
 package platform
 
+import "github.com/udsls/udsls/platform/linux"
+
 // Options configure the live backend.
 type Options struct {
 	// ProcRoot is where procfs is mounted ("/proc" when empty); Linux only.
@@ -9,4 +11,14 @@ type Options struct {
 	// Source forces a Linux data source: "netlink", "procfs", or "" for
 	// netlink with a fallback to procfs.
 	Source string
+	// AllNetns lists every network namespace; Netns one, named by a pid or
+	// a file such as /var/run/netns/NAME. Linux only.
+	AllNetns bool
+	Netns    string
+}
+
+// InNetns runs fn on a thread inside the network namespace opts.Netns
+// names, where abstract socket names are that namespace's. Linux only.
+func InNetns(opts Options, fn func() error) error {
+	return linux.InNetns(opts.ProcRoot, opts.Netns, fn)
 }

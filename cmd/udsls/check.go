@@ -26,7 +26,12 @@ func runCheck(ctx context.Context, o *options, e *env) (int, error) {
 	r := inspect.NewResolver(o.procRoot)
 	c := inspect.NewChecker(r)
 	c.Timeout, c.Expect = o.timeout, exp
-	results := c.Wait(ctx, o.args, o.wait)
+	paths, asGiven, err := checkInNetns(o, c)
+	if err != nil {
+		return exitError, err
+	}
+	results := c.Wait(ctx, paths, o.wait)
+	asGiven(results)
 	if ctx.Err() != nil {
 		// An interrupted check proved nothing either way.
 		return exitError, errors.New("check interrupted")

@@ -50,7 +50,7 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	r := inspect.NewResolver(o.procRoot)
+	r := newResolver(o, src)
 	if len(o.from) > 0 {
 		r = inspect.NewCaptureResolver()
 	}

@@ -40,9 +40,12 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	if len(so.Dirs) == 0 {
 		so.Dirs, so.Explicit = defaultStaleDirs(), false
 	}
+	if so.Root, err = staleRoot(o); err != nil {
+		return exitError, err
+	}
 	var erase func()
 	so.Progress, erase = progressLine(e)
-	rep, err := inspect.FindStale(ctx, src, inspect.NewResolver(o.procRoot), so)
+	rep, err := inspect.FindStale(ctx, src, newResolver(o, src), so)
 	erase()
 	if err != nil {
 		return exitError, err

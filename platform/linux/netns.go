@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,19 +36,24 @@ type enterError struct{ err error }
 func (e *enterError) Error() string { return e.err.Error() }
 func (e *enterError) Unwrap() error { return e.err }
 
+// unseen are the processes whose network namespace could not be read:
+// without CAP_SYS_PTRACE, those of other users.
+type unseen struct {
+	pids []int
+	err  error // the first reason
+}
+
 // findNetns lists the network namespaces that processes are in, each with
 // its lowest pid, in order of that pid (the host's namespace first).
-// unknown counts the processes whose namespace could not be read: without
-// CAP_SYS_PTRACE, those of other users.
-func findNetns(ctx context.Context, procRoot string) (nss []netnsRef, unknown int, err error) {
+func findNetns(ctx context.Context, procRoot string) (nss []netnsRef, hidden unseen, err error) {
 	d, err := os.Open(procRoot)
 	if err != nil {
-		return nil, 0, err
+		return nil, hidden, err
 	}
 	names, err := d.Readdirnames(-1)
 	d.Close()
 	if err != nil {
-		return nil, 0, err
+		return nil, hidden, err
 	}
 	var pids []int
 	for _, name := range names {
@@ -59,7 +65,7 @@ func findNetns(ctx context.Context, procRoot string) (nss []netnsRef, unknown in
 	seen := map[uint64]bool{}
 	for _, pid := range pids {
 		if err := ctx.Err(); err != nil {
-			return nil, 0, err
+			return nil, hidden, err
 		}
 		file := filepath.Join(procRoot, strconv.Itoa(pid), "ns", "net")
 		ino, err := nsInode(file)
@@ -68,7 +74,8 @@ func findNetns(ctx context.Context, procRoot string) (nss []netnsRef, unknown in
 		case gone(err):
 			continue
 		default:
-			unknown++
+			hidden.pids = append(hidden.pids, pid)
+			hidden.err = cmpOr(hidden.err, unwrapPath(err))
 			continue
 		}
 		if !seen[ino] {
@@ -76,7 +83,7 @@ func findNetns(ctx context.Context, procRoot string) (nss []netnsRef, unknown in
 			nss = append(nss, netnsRef{ino: ino, pid: pid, file: file})
 		}
 	}
-	return nss, unknown, nil
+	return nss, hidden, nil
 }
 
 // selectNetns finds the namespace --netns names: a pid, or a file naming a
@@ -122,9 +129,9 @@ func (s *Source) readNamespaces(ctx context.Context, root string, snap *inspect.
 		return fmt.Errorf("unknown socket source %d", s.Sockets)
 	}
 	var (
-		nss     []netnsRef
-		unknown int
-		err     error
+		nss    []netnsRef
+		hidden unseen
+		err    error
 	)
 	if s.Netns != "" {
 		ns, err := selectNetns(ctx, root, s.Netns)
@@ -132,7 +139,7 @@ func (s *Source) readNamespaces(ctx context.Context, root string, snap *inspect.
 			return err
 		}
 		nss = []netnsRef{ns}
-	} else if nss, unknown, err = findNetns(ctx, root); err != nil {
+	} else if nss, hidden, err = findNetns(ctx, root); err != nil {
 		return err
 	}
 	self, _ := nsInode(filepath.Join(root, "self", "ns", "net"))
@@ -180,7 +187,7 @@ func (s *Source) readNamespaces(ctx context.Context, root string, snap *inspect.
 			"peers, queues, backlog, bound-file identity, socket uid and names with newlines are unknown there",
 			namespaces(viaProcfs), procfsWhy))
 	}
-	if w := unreadWarning(unread, unreadErr, unknown, os.Geteuid() == 0); w != "" {
+	if w := unreadWarning(unread, unreadErr, hidden, os.Geteuid() == 0); w != "" {
 		snap.Warnings = append(snap.Warnings, w)
 	}
 	return nil
@@ -239,13 +246,21 @@ func dumpIn(ctx context.Context, file string, dump func(context.Context) ([]insp
 }
 
 // unreadWarning says in one line which namespaces were left out and why.
-func unreadWarning(unread []netnsRef, err error, unknown int, root bool) string {
+func unreadWarning(unread []netnsRef, err error, hidden unseen, root bool) string {
 	var parts []string
 	if len(unread) > 0 {
 		parts = append(parts, fmt.Sprintf("%s unreadable (%v)", namespaces(unread), unwrapPath(err)))
 	}
-	if unknown > 0 {
-		parts = append(parts, "the network namespaces of "+processes(unknown)+" are unknown (permission denied)")
+	if n := len(hidden.pids); n > 0 {
+		const most = 3
+		var pids []string
+		for _, p := range hidden.pids[:min(n, most)] {
+			pids = append(pids, strconv.Itoa(p))
+		}
+		if n > most {
+			pids = append(pids, "...")
+		}
+		parts = append(parts, fmt.Sprintf("the network namespaces of %s are unknown (%v: pid %s)", processes(n), hidden.err, strings.Join(pids, ", ")))
 	}
 	if len(parts) == 0 {
 		return ""
@@ -302,4 +317,20 @@ func markNetns(socks []inspect.Socket, procRoot string) {
 		socks[i].Netns = ino
 		socks[i].Known |= inspect.KnownNetns
 	}
+}
+
+// InNetns runs fn on a thread inside the network namespace netns names, a
+// pid or a file as in Source.Netns: the sockets fn makes, and the abstract
+// names it reaches, are that namespace's.
+func InNetns(procRoot, netns string, fn func() error) error {
+	file := netns
+	if _, ok := parseDecimal(netns); ok {
+		file = filepath.Join(cmp.Or(procRoot, "/proc"), netns, "ns", "net")
+	}
+	f, _, err := openNetns(file)
+	if err != nil {
+		return fmt.Errorf("network namespace %s: %w", netns, unwrapPath(err))
+	}
+	defer f.Close()
+	return inNetns(f, fn)
 }

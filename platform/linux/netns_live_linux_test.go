@@ -447,7 +447,7 @@ func TestLiveNetnsUnprivileged(t *testing.T) {
 	want := []*regexp.Regexp{
 		regexp.MustCompile(`^network namespace ` + strconv.FormatUint(userHelper.netns, 10) + ` \(pid ` + strconv.Itoa(userHelper.pid) +
 			`\) read from /proc/<pid>/net/unix \(setns: operation not permitted\): peers, queues, .* are unknown there$`),
-		regexp.MustCompile(`^the network namespaces of [0-9]+ process(es)? are unknown \(permission denied\); sockets only there are not shown; run as root to see every namespace$`),
+		regexp.MustCompile(`^the network namespaces of [0-9]+ process(es)? are unknown \(permission denied: pid [0-9, .]+\); sockets only there are not shown; run as root to see every namespace$`),
 	}
 	var match []string
 	for _, w := range got.Warnings {

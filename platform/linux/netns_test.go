@@ -14,27 +14,27 @@ func TestUnreadWarning(t *testing.T) {
 		many[i] = netnsRef{ino: uint64(4026532200 + i), pid: 100 + i}
 	}
 	tests := []struct {
-		name    string
-		unread  []netnsRef
-		err     error
-		unknown int
-		root    bool
-		want    string
+		name   string
+		unread []netnsRef
+		err    error
+		hidden unseen
+		root   bool
+		want   string
 	}{
-		{"nothing left out", nil, nil, 0, false, ""},
-		{"one namespace", []netnsRef{{ino: 4026532247, pid: 812}}, perm, 0, true,
+		{"nothing left out", nil, nil, unseen{}, false, ""},
+		{"one namespace", []netnsRef{{ino: 4026532247, pid: 812}}, perm, unseen{}, true,
 			"network namespace 4026532247 (pid 812) unreadable (permission denied); sockets only there are not shown"},
-		{"without a process", []netnsRef{{ino: 4026532247}}, errors.New("no process in it shows its net/unix"), 0, true,
+		{"without a process", []netnsRef{{ino: 4026532247}}, errors.New("no process in it shows its net/unix"), unseen{}, true,
 			"network namespace 4026532247 unreadable (no process in it shows its net/unix); sockets only there are not shown"},
-		{"processes unknown", nil, nil, 41, false,
-			"the network namespaces of 41 processes are unknown (permission denied); sockets only there are not shown; run as root to see every namespace"},
-		{"both, many", many, perm, 1, false,
+		{"processes unknown", nil, nil, unseen{[]int{1, 2, 3, 4}, syscall.EACCES}, false,
+			"the network namespaces of 4 processes are unknown (permission denied: pid 1, 2, 3, ...); sockets only there are not shown; run as root to see every namespace"},
+		{"both, many", many, perm, unseen{[]int{1}, syscall.EACCES}, false,
 			"network namespaces 4026532200 (pid 100), 4026532201 (pid 101), 4026532202 (pid 102), 4026532203 (pid 103), 4026532204 (pid 104), and 2 more unreadable (permission denied); " +
-				"the network namespaces of 1 process are unknown (permission denied); sockets only there are not shown; run as root to see every namespace"},
+				"the network namespaces of 1 process are unknown (permission denied: pid 1); sockets only there are not shown; run as root to see every namespace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := unreadWarning(tt.unread, tt.err, tt.unknown, tt.root); got != tt.want {
+			if got := unreadWarning(tt.unread, tt.err, tt.hidden, tt.root); got != tt.want {
 				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
 		})

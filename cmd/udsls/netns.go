@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform"
+)
+
+// netnsUsage rejects -N and --netns where they cannot apply.
+func netnsUsage(o *options) error {
+	if !o.allNetns && o.netns == "" {
+		return nil
+	}
+	flag := "--netns"
+	if o.allNetns {
+		flag = "--all-netns"
+	}
+	switch {
+	case runtime.GOOS != "linux":
+		return usagef("%s: network namespaces exist only on Linux", flag)
+	case len(o.from) > 0:
+		return usagef("%s reads the live system; it does not apply to --from captures", flag)
+	case o.mode == modeAudit:
+		return usagef("%s does not apply to --audit, which judges paths in this machine's file system", flag)
+	case o.mode == modeCheck && o.allNetns:
+		return usagef("--all-netns does not apply to --check; name one namespace with --netns")
+	}
+	return nil
+}
+
+// newResolver is the resolver for the live sockets from src, labelling
+// holders with their containers where the backend can tell them.
+func newResolver(o *options, src inspect.Source) *inspect.Resolver {
+	r := inspect.NewResolver(o.procRoot)
+	if c, ok := src.(interface {
+		Container(pid int) *inspect.Container
+	}); ok {
+		r.Container = c.Container
+	}
+	return r
+}
+
+// netnsPID is the process --netns names, as a pid or as its
+// /proc/PID/ns/net; 0 for a namespace file such as /var/run/netns/NAME.
+func netnsPID(o *options) int {
+	s := o.netns
+	for _, root := range []string{o.procRoot, "/proc"} {
+		if rest, ok := strings.CutPrefix(filepath.Clean(s), filepath.Clean(root)+"/"); ok {
+			if pid, ok := strings.CutSuffix(rest, "/ns/net"); ok {
+				s = pid
+				break
+			}
+		}
+	}
+	pid, err := strconv.Atoi(s)
+	if err != nil || pid <= 0 || strconv.Itoa(pid) != s {
+		return 0
+	}
+	return pid
+}
+
+// netnsRoot says where --netns puts the file system for --check and
+// --stale: the root directory of the process it names when that process
+// is in another mount namespace (a container), else "" for our own. A
+// namespace file names no process, so paths stay ours, as `ip netns exec`
+// keeps them.
+func netnsRoot(o *options, r *inspect.Resolver) (string, error) {
+	pid := netnsPID(o)
+	if pid == 0 {
+		if _, err := os.Stat(o.netns); err != nil {
+			return "", fmt.Errorf("network namespace %q: %w", o.netns, unwrapPathError(err))
+		}
+		return "", nil
+	}
+	// The mount namespace must be readable, or the paths would silently
+	// be judged in ours.
+	if _, err := os.Readlink(filepath.Join(o.procRoot, strconv.Itoa(pid), "ns", "mnt")); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("network namespace of pid %d: no such process", pid)
+		}
+		return "", fmt.Errorf("file system of pid %d: %w", pid, unwrapPathError(err))
+	}
+	return r.MountRoot(pid), nil
+}
+
+// checkInNetns points the checker at the namespace --netns names: a path
+// is examined and probed as the namespace's processes see it (through
+// /proc/PID/root), an abstract name is probed inside the namespace. It
+// returns the paths to check and a func that puts the names as given back
+// into the results.
+func checkInNetns(o *options, c *inspect.Checker) ([]string, func([]inspect.CheckResult), error) {
+	keep := func([]inspect.CheckResult) {}
+	if err := netnsUsage(o); err != nil || o.netns == "" {
+		return o.args, keep, err
+	}
+	root, err := netnsRoot(o, c.Resolver)
+	if err != nil {
+		return nil, keep, err
+	}
+	probe := c.Probe
+	c.Probe = func(ctx context.Context, p string, timeout time.Duration) inspect.ProbeResult {
+		// A file is reached by its path from any network namespace;
+		// entering one needs CAP_SYS_ADMIN, so only abstract names do.
+		if !strings.HasPrefix(p, "@") {
+			return probe(ctx, p, timeout)
+		}
+		var res inspect.ProbeResult
+		err := platform.InNetns(platform.Options{ProcRoot: o.procRoot, Netns: o.netns}, func() error {
+			res = probe(ctx, p, timeout)
+			return nil
+		})
+		if err != nil {
+			return inspect.ProbeResult{Reach: inspect.ReachError, Err: err}
+		}
+		return res
+	}
+	if root == "" {
+		return o.args, keep, nil
+	}
+	paths := make([]string, len(o.args))
+	targets := make([]string, len(o.args))
+	for i, p := range o.args {
+		if strings.HasPrefix(p, "@") {
+			paths[i] = p
+			continue
+		}
+		if !path.IsAbs(p) {
+			return nil, keep, usagef("--check %q: a path in another mount namespace must be absolute", p)
+		}
+		// The kernel would resolve an absolute symlink under /proc/PID/root
+		// against our root, so symlinks are resolved here, inside.
+		at := path.Clean(p)
+		if dir, err := c.Resolver.ResolveIn(root, path.Dir(p), true); err == nil {
+			at = path.Join(dir, path.Base(p))
+			if full, err := c.Resolver.ResolveIn(root, p, true); err == nil && full != at {
+				targets[i], at = full, full
+			}
+		}
+		paths[i] = root + at
+	}
+	return paths, func(rs []inspect.CheckResult) {
+		for i := range rs {
+			rs[i].Path = o.args[i]
+			if targets[i] != "" {
+				rs[i].Target = targets[i]
+			}
+		}
+	}, nil
+}
+
+// staleRoot is StaleOptions.Root for --netns: the namespace's file tree
+// when it is another mount namespace's.
+func staleRoot(o *options) (string, error) {
+	if err := netnsUsage(o); err != nil || o.netns == "" {
+		return "", err
+	}
+	return netnsRoot(o, inspect.NewResolver(o.procRoot))
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
