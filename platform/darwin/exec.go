@@ -104,30 +104,6 @@ func readLsof(ctx context.Context, extra ...string) (*Lsof, []string, error) {
 	return l, warnings, nil
 }
 
-// readNetstat runs netstat with NetstatArgs. A header it does not know
-// (a -v layout newer than this code) makes it ask again without -v, whose
-// layout has not changed since 2011, and warn that states are guessed.
-func readNetstat(ctx context.Context) ([]NetstatRow, []string, error) {
-	out, err := run(ctx, "netstat", NetstatArgs...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("netstat: %w", err)
-	}
-	rows, err := ParseNetstat(bytes.NewReader(out))
-	if err == nil {
-		return rows, nil, nil
-	}
-	plain := NetstatArgs[:len(NetstatArgs)-1]
-	out, err2 := run(ctx, "netstat", plain...)
-	if err2 != nil {
-		return nil, nil, fmt.Errorf("netstat: %w", err2)
-	}
-	rows, err2 = ParseNetstat(bytes.NewReader(out))
-	if err2 != nil {
-		return nil, nil, fmt.Errorf("netstat output: %w", err2)
-	}
-	return rows, []string{fmt.Sprintf("netstat -v output not understood (%v); listening states are guessed", err)}, nil
-}
-
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l

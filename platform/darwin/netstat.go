@@ -253,6 +253,7 @@ func parseNetstatRow(l string, extra []string) (NetstatRow, error) {
 	}
 	v, err := parseHex(nextref)
 	if err != nil {
+		//lint:ignore ST1005 Nextref is the column as netstat's header spells it, like the other columns' errors
 		return r, fmt.Errorf("Nextref %q is not hex", nextref)
 	}
 	r.Nextref = v

@@ -1,7 +1,9 @@
 package darwin
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/udsls/udsls/inspect"
@@ -41,4 +43,28 @@ func (*Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 		snap.Warnings = append(snap.Warnings, "not root: lsof shows only your own processes' sockets; run with sudo for all holders")
 	}
 	return snap, nil
+}
+
+// readNetstat runs netstat with NetstatArgs. A header it does not know
+// (a -v layout newer than this code) makes it ask again without -v, whose
+// layout has not changed since 2011, and warn that states are guessed.
+func readNetstat(ctx context.Context) ([]NetstatRow, []string, error) {
+	out, err := run(ctx, "netstat", NetstatArgs...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("netstat: %w", err)
+	}
+	rows, err := ParseNetstat(bytes.NewReader(out))
+	if err == nil {
+		return rows, nil, nil
+	}
+	plain := NetstatArgs[:len(NetstatArgs)-1]
+	out, err2 := run(ctx, "netstat", plain...)
+	if err2 != nil {
+		return nil, nil, fmt.Errorf("netstat: %w", err2)
+	}
+	rows, err2 = ParseNetstat(bytes.NewReader(out))
+	if err2 != nil {
+		return nil, nil, fmt.Errorf("netstat output: %w", err2)
+	}
+	return rows, []string{fmt.Sprintf("netstat -v output not understood (%v); listening states are guessed", err)}, nil
 }
