@@ -145,10 +145,10 @@ func setPath(s *inspect.Socket, path string) {
 // fieldParser walks the fixed columns of a record, remembering the first
 // error so the caller checks once.
 type fieldParser struct {
-	line       string
-	i          int // next byte to read
-	start, end int // the last field read, for error messages
-	err        error
+	line  string
+	i     int // next byte to read
+	start int // where the last field read begins, for error messages
+	err   error
 }
 
 // pointer reads the socket address and its colon, "%pK:". Its width is
