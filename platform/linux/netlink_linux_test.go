@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/udsls/udsls/inspect"
 )
 
 var captureSockDiag = flag.Bool("capture-sockdiag", false, "record "+captureDir+"/scenario.{bin,json} from the running kernel (needs root)")
@@ -102,4 +104,20 @@ func TestErrnoError(t *testing.T) {
 	if err := errnoError("socket", nil); err != nil {
 		t.Errorf("errnoError(nil) = %v", err)
 	}
+}
+
+// manifestOf describes a socket the capture made, for its manifest.
+func manifestOf(s *inspect.Socket, role string, anySendQueue bool) manifestSocket {
+	m := manifestSocket{
+		Role: role, ID: uint64(s.ID), Path: []byte(s.Path), Abstract: s.Abstract,
+		Type: uint8(s.Type), State: uint8(s.State), Peer: uint64(s.Peer), RecvQueue: s.RecvQueue,
+		Dev: s.Bound.Dev, Ino: s.Bound.Ino, UID: s.UID,
+	}
+	if !anySendQueue {
+		m.SendQueue = &s.SendQueue
+	}
+	for _, id := range s.Icons {
+		m.Icons = append(m.Icons, uint64(id))
+	}
+	return m
 }

@@ -378,21 +378,6 @@ func (m *manifestSocket) socket() inspect.Socket {
 	return s
 }
 
-func manifestOf(s *inspect.Socket, role string, anySendQueue bool) manifestSocket {
-	m := manifestSocket{
-		Role: role, ID: uint64(s.ID), Path: []byte(s.Path), Abstract: s.Abstract,
-		Type: uint8(s.Type), State: uint8(s.State), Peer: uint64(s.Peer), RecvQueue: s.RecvQueue,
-		Dev: s.Bound.Dev, Ino: s.Bound.Ino, UID: s.UID,
-	}
-	if !anySendQueue {
-		m.SendQueue = &s.SendQueue
-	}
-	for _, id := range s.Icons {
-		m.Icons = append(m.Icons, uint64(id))
-	}
-	return m
-}
-
 const captureDir = "../../testdata/linux/sockdiag"
 
 func readCaptures(t testing.TB) []capture {
