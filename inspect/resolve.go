@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +63,7 @@ type Resolver struct {
 	// Process learns a holder's command and user.
 	Process func(ctx context.Context, pid int) (Process, error)
 	// Lstat examines a socket's path without following a final symlink.
+	// Entries calls it, and Readlink, from several goroutines at once.
 	Lstat func(path string) (*FileInfo, error)
 	// UserName and GroupName name ids; "" when the id has no name.
 	UserName  func(uid uint32) string
@@ -320,9 +322,9 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 		if q.Clients {
 			e.Clients = j.clients(s, children[identityOf(s)], peersOf[s.ID])
 		}
-		r.examineFile(&e)
 		out = append(out, e)
 	}
+	r.examineFiles(out)
 	return out
 }
 
@@ -416,8 +418,48 @@ func (j *join) clients(s *Socket, children, dgramPeers []*Socket) []Peer {
 	return out
 }
 
-func (r *Resolver) examineFile(e *Entry) {
-	if !e.Filesystem() || r.Lstat == nil {
+// examineFiles lstats the entries' paths, the one syscall per shown socket
+// the join makes, spread over the CPUs. Sorted by path, an accepted
+// connection comes right after its listener, so each goroutine reuses its
+// last lstat for the next entry of the same path.
+func (r *Resolver) examineFiles(es []Entry) {
+	if r.Lstat == nil || len(es) == 0 {
+		return
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(es)/512))
+	var wg sync.WaitGroup
+	for part := range slices.Chunk(es, (len(es)+workers-1)/workers) {
+		wg.Go(func() {
+			var m lstatMemo
+			for i := range part {
+				r.examineFile(&part[i], &m)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// lstatMemo is the last lstat one goroutine made.
+type lstatMemo struct {
+	root, path string
+	fi         *FileInfo
+	err        error
+}
+
+func (m *lstatMemo) lstatIn(r *Resolver, root, p string) (*FileInfo, error) {
+	if m.fi == nil && m.err == nil || m.root != root || m.path != p {
+		m.root, m.path = root, p
+		m.fi, m.err = r.lstatIn(root, p)
+	}
+	if m.fi == nil {
+		return nil, m.err
+	}
+	c := *m.fi // each entry its own
+	return &c, nil
+}
+
+func (r *Resolver) examineFile(e *Entry, m *lstatMemo) {
+	if !e.Filesystem() {
 		return
 	}
 	p := e.Path
@@ -439,7 +481,7 @@ func (r *Resolver) examineFile(e *Entry) {
 		}
 		return
 	}
-	fi, err := r.lstatAsHolders(e, p)
+	fi, err := r.lstatAsHolders(e, p, m)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir):
 		e.FileStatus = FileGone
@@ -463,7 +505,7 @@ func (r *Resolver) examineFile(e *Entry) {
 // lstatAsHolders examines absolute path p as the socket's holders see it:
 // a holder in another mount namespace (a container) bound the path in its
 // own file tree. With several views, the one holding the bound file wins.
-func (r *Resolver) lstatAsHolders(e *Entry, p string) (*FileInfo, error) {
+func (r *Resolver) lstatAsHolders(e *Entry, p string, m *lstatMemo) (*FileInfo, error) {
 	var roots []string
 	for _, h := range e.Holders {
 		if root := r.MountRoot(h.PID); !slices.Contains(roots, root) {
@@ -476,7 +518,7 @@ func (r *Resolver) lstatAsHolders(e *Entry, p string) (*FileInfo, error) {
 	var fi *FileInfo
 	var err error
 	for i, root := range roots {
-		f, ferr := r.lstatIn(root, p)
+		f, ferr := m.lstatIn(r, root, p)
 		if i == 0 {
 			fi, err = f, ferr
 		}
@@ -648,6 +690,17 @@ var errNotDir = errors.New("not a directory")
 // ComparePaths orders names as `ls -v` does: runs of digits compare as
 // numbers, so set-9.sock sorts before set-10.sock.
 func ComparePaths(a, b string) int {
+	// Listings sort names with long common prefixes: skip the equal bytes
+	// at once, back to the start of a run of digits that may go on past
+	// them, which has to be compared whole.
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	for i > 0 && isDigit(a[i-1]) {
+		i--
+	}
+	a, b = a[i:], b[i:]
 	for a != "" && b != "" {
 		if isDigit(a[0]) && isDigit(b[0]) {
 			da, db := digitRun(a), digitRun(b)
