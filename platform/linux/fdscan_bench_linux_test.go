@@ -12,7 +12,7 @@ import (
 // spreadSockets makes procs child processes that hold perProc sockets each
 // (socketpairs passed as inherited descriptors), the shape of a real
 // machine where many processes hold a few sockets, and returns their pids.
-func spreadSockets(b *testing.B, procs, perProc int) []int {
+func spreadSockets(b testing.TB, procs, perProc int) []int {
 	b.Helper()
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {

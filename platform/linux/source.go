@@ -44,16 +44,54 @@ type Source struct {
 	// its namespace, as the caller's are marked otherwise.
 	AllNetns bool
 	Netns    string
+	// PIDs, when not empty, limits the fd walk to these processes: the
+	// sockets of all others show no holder. For listings that show only
+	// these processes' sockets and not who holds the far ends.
+	PIDs []int
 
 	// dumpUnix stands in for DumpUnix in tests of the fallback, which a
 	// kernel that has sock_diag cannot exercise.
 	dumpUnix func(context.Context) ([]inspect.Socket, error)
 }
 
-// Snapshot lists the sockets, then walks every process's fds. Backend says
-// which source gave the sockets.
+// Snapshot lists the sockets while it walks every process's fds. Backend
+// says which source gave the sockets.
 func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	root := cmp.Or(s.ProcRoot, "/proc")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The walk costs the most; the socket list keeps a CPU busy meanwhile.
+	type walk struct {
+		scan *fdScan
+		err  error
+	}
+	walked := make(chan walk, 1)
+	go func() {
+		var w walk
+		if len(s.PIDs) > 0 {
+			w.scan, w.err = scanPIDs(ctx, root, s.PIDs)
+		} else {
+			w.scan, w.err = scanFDs(ctx, root)
+		}
+		walked <- w
+	}()
+	snap, err := s.sockets(ctx, root)
+	if err != nil {
+		cancel()
+	}
+	w := <-walked
+	if err != nil {
+		return nil, err
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	snap.Owners = w.scan.owners
+	snap.Warnings = append(snap.Warnings, w.scan.warnings()...)
+	return snap, nil
+}
+
+func (s *Source) sockets(ctx context.Context, root string) (*inspect.Snapshot, error) {
 	snap := &inspect.Snapshot{}
 	var err error
 	switch {
@@ -84,12 +122,6 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	scan, err := scanFDs(ctx, root)
-	if err != nil {
-		return nil, err
-	}
-	snap.Owners = scan.owners
-	snap.Warnings = append(snap.Warnings, scan.warnings()...)
 	return snap, nil
 }
 
