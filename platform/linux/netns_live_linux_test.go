@@ -257,6 +257,30 @@ func TestLiveNetns(t *testing.T) {
 		})
 	}
 
+	t.Run("netns/bind-mount", func(t *testing.T) {
+		// What `ip netns add` makes: the namespace's nsfs file bind-mounted
+		// on a file of its own.
+		file := filepath.Join(t.TempDir(), "blue")
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount(fmt.Sprintf("/proc/%d/ns/net", h.pid), file, "", unix.MS_BIND, ""); err != nil {
+			t.Skipf("cannot bind-mount a namespace file: %v", err)
+		}
+		defer unix.Unmount(file, unix.MNT_DETACH)
+		snap, byID := snapshot(t, &Source{Sockets: SocketsAuto, Netns: file})
+		_, app := byID[h.app]
+		_, abs := byID[h.abs]
+		if len(snap.Sockets) != 2 || !app || !abs {
+			t.Errorf("%d sockets, app %v, abstract %v; want exactly the helper's two", len(snap.Sockets), app, abs)
+		}
+		for _, s := range snap.Sockets {
+			if s.Netns != h.netns {
+				t.Errorf("socket %d of namespace %d, want %d", s.ID, s.Netns, h.netns)
+			}
+		}
+	})
+
 	t.Run("netns/errors", func(t *testing.T) {
 		tests := []struct{ netns, want string }{
 			{"999999999", "network namespace of pid 999999999: no such process"},
