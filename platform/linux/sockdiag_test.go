@@ -122,7 +122,9 @@ func kernelState(s inspect.State) uint8 {
 	case inspect.StateListening:
 		return tcpListen
 	}
-	if s >= 2*unknownStateBase {
+	// diagState offsets unknown states below unknownStateBase and passes
+	// the others through: 102 is raw 102, since raw 2 is a known state.
+	if s >= 2*unknownStateBase || diagState(uint8(s)-unknownStateBase) != s {
 		return uint8(s)
 	}
 	return uint8(s) - unknownStateBase
