@@ -11,14 +11,13 @@ import (
 
 // spreadSockets makes procs child processes that hold perProc sockets each
 // (socketpairs passed as inherited descriptors), the shape of a real
-// machine where many processes hold a few sockets, and returns their pids.
-func spreadSockets(b testing.TB, procs, perProc int) []int {
+// machine where many processes hold a few sockets.
+func spreadSockets(b *testing.B, procs, perProc int) {
 	b.Helper()
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		b.Skip("sleep is not installed")
 	}
-	var pids []int
 	for range procs {
 		var files []*os.File
 		for range perProc / 2 {
@@ -38,44 +37,26 @@ func spreadSockets(b testing.TB, procs, perProc int) []int {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		pids = append(pids, cmd.Process.Pid)
 	}
-	return pids
 }
 
 // BenchmarkScanFDsSpread walks /proc with 10k sockets held by 16
-// processes, and only those processes' fds with a pid filter.
+// processes.
 func BenchmarkScanFDsSpread(b *testing.B) {
 	const procs, perProc = 16, 640
-	pids := spreadSockets(b, procs, perProc)
+	spreadSockets(b, procs, perProc)
 	ctx := context.Background()
-	b.Run("all", func(b *testing.B) {
-		b.ReportAllocs()
-		var n int
-		for b.Loop() {
-			scan, err := scanFDs(ctx, "/proc")
-			if err != nil {
-				b.Fatal(err)
-			}
-			n = len(scan.owners)
+	b.ReportAllocs()
+	var n int
+	for b.Loop() {
+		scan, err := scanFDs(ctx, "/proc")
+		if err != nil {
+			b.Fatal(err)
 		}
-		if n < procs*perProc {
-			b.Fatalf("found %d sockets, want at least %d", n, procs*perProc)
-		}
-		b.ReportMetric(float64(n), "sockets/op")
-	})
-	b.Run("pid", func(b *testing.B) {
-		b.ReportAllocs()
-		var n int
-		for b.Loop() {
-			scan, err := scanPIDs(ctx, "/proc", pids[:1])
-			if err != nil {
-				b.Fatal(err)
-			}
-			n = len(scan.owners)
-		}
-		if n != perProc {
-			b.Fatalf("found %d sockets, want %d", n, perProc)
-		}
-	})
+		n = len(scan.owners)
+	}
+	if n < procs*perProc {
+		b.Fatalf("found %d sockets, want at least %d", n, procs*perProc)
+	}
+	b.ReportMetric(float64(n), "sockets/op")
 }

@@ -56,16 +56,6 @@ func scanFDs(ctx context.Context, procRoot string) (*fdScan, error) {
 	return walkFDs(ctx, procRoot, dir, pids)
 }
 
-// scanPIDs walks the fds of the processes pids only.
-func scanPIDs(ctx context.Context, procRoot string, pids []int) (*fdScan, error) {
-	dir, err := openDir(unix.AT_FDCWD, procRoot)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: procRoot, Err: err}
-	}
-	defer unix.Close(dir)
-	return walkFDs(ctx, procRoot, dir, pids)
-}
-
 // direntBufSize holds about 1300 fd entries; a directory that needs more
 // takes more getdents calls, not more memory.
 const direntBufSize = 32 << 10

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"strconv"
 
 	"github.com/udsls/udsls/inspect"
 )
@@ -29,26 +28,15 @@ func scanFDs(ctx context.Context, procRoot string) (*fdScan, error) {
 	if err != nil {
 		return nil, err
 	}
-	var pids []int
-	for _, name := range names {
-		if pid, ok := parseDecimal(name); ok {
-			pids = append(pids, pid)
-		}
-	}
-	return scanPIDs(ctx, procRoot, pids)
-}
-
-// scanPIDs walks the fds of the processes pids only.
-func scanPIDs(ctx context.Context, procRoot string, pids []int) (*fdScan, error) {
-	if _, err := os.Stat(procRoot); err != nil {
-		return nil, err
-	}
 	scan := &fdScan{root: os.Geteuid() == 0}
-	for _, pid := range pids {
+	for _, name := range names {
+		pid, ok := parseDecimal(name)
+		if !ok {
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		name := strconv.Itoa(pid)
 		if err := scan.process(procRoot+"/"+name+"/fd/", pid); err != nil && !gone(err) {
 			if errors.Is(err, fs.ErrPermission) {
 				scan.denied++

@@ -44,10 +44,6 @@ type Source struct {
 	// its namespace, as the caller's are marked otherwise.
 	AllNetns bool
 	Netns    string
-	// PIDs, when not empty, limits the fd walk to these processes: the
-	// sockets of all others show no holder. For listings that show only
-	// these processes' sockets and not who holds the far ends.
-	PIDs []int
 
 	// dumpUnix stands in for DumpUnix in tests of the fallback, which a
 	// kernel that has sock_diag cannot exercise.
@@ -68,11 +64,7 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	walked := make(chan walk, 1)
 	go func() {
 		var w walk
-		if len(s.PIDs) > 0 {
-			w.scan, w.err = scanPIDs(ctx, root, s.PIDs)
-		} else {
-			w.scan, w.err = scanFDs(ctx, root)
-		}
+		w.scan, w.err = scanFDs(ctx, root)
 		walked <- w
 	}()
 	snap, err := s.sockets(ctx, root)
