@@ -339,30 +339,25 @@ func TestLiveNetns(t *testing.T) {
 }
 
 // fakeDockerCgroup moves pid into a new cgroup named as docker's cgroupfs
-// driver names a container's, /docker/<64 hex>, and returns the id.
+// driver names a container's, .../docker/<64 hex>, and returns the id. The
+// cgroups hang under a directory of this test's own, so that tests running
+// at the same time do not share (and fight over removing) a parent.
 func fakeDockerCgroup(t *testing.T, pid int) string {
 	t.Helper()
 	mnt := cgroup2Mount(t)
-	id := strings.Repeat(fmt.Sprintf("%08x", os.Getpid()), 8)
-	parent := filepath.Join(mnt, "docker")
-	made := false
-	if err := os.Mkdir(parent, 0o755); err == nil {
-		made = true
-	} else if !os.IsExist(err) {
-		t.Skipf("cgroup v2 at %s is not writable: %v", mnt, err)
-	}
-	cg := filepath.Join(parent, id)
-	if err := os.Mkdir(cg, 0o755); err != nil {
+	id := strings.Repeat(fmt.Sprintf("%08x", pid), 8)
+	top := filepath.Join(mnt, "udsls-test-"+strconv.Itoa(os.Getpid()))
+	cg := filepath.Join(top, "docker", id)
+	if err := os.MkdirAll(cg, 0o755); err != nil {
 		t.Skipf("cgroup v2 at %s is not writable: %v", mnt, err)
 	}
 	t.Cleanup(func() {
-		// Back to the root cgroup first: a cgroup with members stays.
+		// A cgroup with members cannot be removed: back to the root first.
 		os.WriteFile(filepath.Join(mnt, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
-		if err := os.Remove(cg); err != nil {
-			t.Errorf("removing the test cgroup: %v", err)
-		}
-		if made {
-			os.Remove(parent)
+		for _, d := range []string{cg, filepath.Dir(cg), top} {
+			if err := os.Remove(d); err != nil {
+				t.Errorf("removing the test cgroup: %v", err)
+			}
 		}
 	})
 	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
