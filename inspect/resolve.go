@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"os/user"
 	"path"
@@ -260,8 +261,9 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 	// the sort moves small values rather than entries. A socket's first
 	// holder is its owner with the lowest pid, as ownersByID orders them.
 	type selected struct {
-		s   *Socket
-		pid int // of the first holder, -1 for none
+		s    *Socket
+		rank int // of the path among the selected paths
+		pid  int // of the first holder, -1 for none
 	}
 	var sel []selected
 	for i := range snap.Sockets {
@@ -290,11 +292,24 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 		if len(own) > 0 {
 			pid = own[0].PID
 		}
-		sel = append(sel, selected{s, pid})
+		sel = append(sel, selected{s: s, pid: pid})
+	}
+	// Comparing paths is the dearest part of the sort, and accepted
+	// connections repeat their listener's: sort each path once.
+	ranks := map[string]int{}
+	for _, c := range sel {
+		ranks[c.s.Path] = 0
+	}
+	paths := slices.SortedFunc(maps.Keys(ranks), ComparePaths)
+	for i, p := range paths {
+		ranks[p] = i
+	}
+	for i := range sel {
+		sel[i].rank = ranks[sel[i].s.Path]
 	}
 	slices.SortFunc(sel, func(a, b selected) int {
-		if c := ComparePaths(a.s.Path, b.s.Path); c != 0 {
-			return c
+		if a.rank != b.rank {
+			return a.rank - b.rank
 		}
 		if a.pid != b.pid {
 			return a.pid - b.pid
