@@ -16,11 +16,6 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 			return exitError, usagef("%v", err)
 		}
 	}
-	// The audit reads this machine's files: a capture's paths would be
-	// judged against the wrong file system.
-	if len(o.from) > 0 {
-		return exitError, usagef("--audit examines this machine's sockets; --from does not apply")
-	}
 	src, err := newSource(o)
 	if err != nil {
 		return exitError, err

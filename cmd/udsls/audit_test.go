@@ -24,7 +24,7 @@ func TestAuditUsage(t *testing.T) {
 		{"bad severity", []string{"--audit", "--fail-on", "critical"}, `udsls: error: --fail-on: unknown severity "critical" (want low, medium or high)`},
 		{"fail-on without audit", []string{"--fail-on", "low"}, "udsls: error: --fail-on requires --audit"},
 		{"bad pattern", []string{"--audit", "/run/["}, `udsls: error: bad pattern "/run/[": syntax error in pattern`},
-		{"capture", []string{"--audit", "--from", "procnet:unix"}, "udsls: error: --audit examines this machine's sockets; --from does not apply"},
+		{"capture", []string{"--audit", "--from", "procnet:unix"}, "udsls: error: --from does not apply to --audit"},
 		{"prometheus", []string{"--audit", "-o", "prometheus"}, "udsls: error: -o prometheus is not available for --audit"},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -83,6 +84,16 @@ var modeFlags = map[string]mode{
 	"timeout": modeCheck, "wait": modeCheck, "expect-mode": modeCheck, "expect-owner": modeCheck,
 	"expect-group": modeCheck, "expect-type": modeCheck, "quiet": modeCheck,
 	"fail-on": modeAudit,
+}
+
+// sourceFlags say where sockets come from; they mean nothing to modes that
+// take no snapshot, or that act on this machine's files (a capture's
+// paths are another machine's).
+var sourceFlags = map[string][]mode{
+	"from":      {modeList},
+	"source":    {modeList, modeStale, modeCheck, modeAudit},
+	"all-netns": {modeList, modeStale, modeCheck, modeAudit},
+	"netns":     {modeList, modeStale, modeCheck, modeAudit},
 }
 
 var modeNames = map[mode]string{
@@ -171,6 +182,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
+		if ms, ok := sourceFlags[f.Name]; ok && !slices.Contains(ms, o.mode) && err == nil {
+			err = usagef("--%s does not apply to %s", f.Name, modeNames[o.mode])
+		}
 		if m, ok := modeFlags[f.Name]; ok && m != o.mode && err == nil {
 			if m == modeList {
 				err = usagef("--%s applies to the listing, not to %s", f.Name, modeNames[o.mode])
