@@ -160,22 +160,46 @@ func ToJSON(e *Entry) SocketJSON {
 
 // WriteJSON prints a listing as one JSON document, byte for byte what
 // encoding/json's Encoder with SetIndent("", "  ") prints for a
-// ListingJSON. It encodes socket by socket through a small buffer instead:
-// reflecting over the whole document and then re-indenting it took more
-// time than reading the sockets, and memory twice the output's size.
+// ListingJSON.
 func WriteJSON(w io.Writer, entries []Entry, warnings []string) error {
-	j := jsonWriter{w: w, b: make([]byte, 0, jsonFlushAt+4096)}
-	j.open('{')
-	j.key("sockets")
-	j.open('[')
+	jw := NewJSONWriter(w)
 	for i := range entries {
-		s := ToJSON(&entries[i])
-		j.next()
-		j.socket(&s)
-		if err := j.flush(false); err != nil {
+		if err := jw.Write(&entries[i]); err != nil {
 			return err
 		}
 	}
+	return jw.Close(warnings)
+}
+
+// JSONWriter prints the document WriteJSON prints an entry at a time, so
+// that a listing need not be held whole (Resolver.EachEntry). It encodes
+// each ToJSON value by hand into a small buffer: reflecting over the whole
+// document and then re-indenting it took more time than reading the
+// sockets, and memory twice the output's size.
+type JSONWriter struct {
+	j jsonWriter
+}
+
+// NewJSONWriter starts a listing document on w.
+func NewJSONWriter(w io.Writer) *JSONWriter {
+	jw := &JSONWriter{j: jsonWriter{w: w, b: make([]byte, 0, jsonFlushAt+4096)}}
+	jw.j.open('{')
+	jw.j.key("sockets")
+	jw.j.open('[')
+	return jw
+}
+
+// Write adds one socket.
+func (jw *JSONWriter) Write(e *Entry) error {
+	s := ToJSON(e)
+	jw.j.next()
+	jw.j.socket(&s)
+	return jw.j.flush(false)
+}
+
+// Close ends the document with the warnings and writes what is left.
+func (jw *JSONWriter) Close(warnings []string) error {
+	j := &jw.j
 	j.close(']')
 	j.key("warnings")
 	j.open('[')
@@ -198,18 +222,19 @@ const jsonFlushAt = 32 << 10
 // TestWriteJSONMatchesEncodingJSON holds the two together.
 type jsonWriter struct {
 	w     io.Writer
+	err   error // the first write error; nothing is written after it
 	b     []byte
 	depth int
 	empty bool // the innermost array or object has no member yet
 }
 
 func (j *jsonWriter) flush(final bool) error {
-	if !final && len(j.b) < jsonFlushAt {
-		return nil
+	if j.err != nil || !final && len(j.b) < jsonFlushAt {
+		return j.err
 	}
-	_, err := j.w.Write(j.b)
+	_, j.err = j.w.Write(j.b)
 	j.b = j.b[:0]
-	return err
+	return j.err
 }
 
 // jsonIndent is a newline and the indent of the deepest level: a process

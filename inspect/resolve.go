@@ -224,7 +224,62 @@ func identityOf(s *Socket) identity {
 // Entries joins a snapshot into the entries q selects, sorted by path, then
 // holder pid, then id.
 func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry {
-	j := &join{r: r, ctx: ctx, snap: snap, owners: ownersByID(snap.Owners)}
+	j, sel := r.selectSockets(ctx, snap, q)
+	out := make([]Entry, 0, len(sel))
+	for _, s := range sel {
+		if e, ok := j.entry(s); ok {
+			out = append(out, e)
+		}
+	}
+	r.examineFiles(out)
+	return out
+}
+
+// entryChunk is how many entries EachEntry builds at a time.
+const entryChunk = 512
+
+// EachEntry calls fn with each entry Entries would return, in the same
+// order, and stops at fn's first error. Output written entry by entry
+// needs neither the memory of the whole list nor the wait for it: entries
+// are built a chunk at a time, the next one while fn takes the last.
+func (r *Resolver) EachEntry(ctx context.Context, snap *Snapshot, q Query, fn func(*Entry) error) error {
+	j, sel := r.selectSockets(ctx, snap, q)
+	chunks := make(chan []Entry, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(chunks)
+		for part := range slices.Chunk(sel, entryChunk) {
+			es := make([]Entry, 0, len(part))
+			for _, s := range part {
+				if e, ok := j.entry(s); ok {
+					es = append(es, e)
+				}
+			}
+			r.examineFiles(es)
+			select {
+			case chunks <- es:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	for es := range chunks {
+		for i := range es {
+			if err := fn(&es[i]); err != nil {
+				close(stop)
+				for range chunks {
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// selectSockets picks the sockets q shows and sorts them, so that only
+// those are resolved, and the sort moves pointers rather than entries.
+func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (*join, []*Socket) {
+	j := &join{r: r, ctx: ctx, snap: snap, q: q, owners: ownersByID(snap.Owners)}
 	j.byID = make(map[SocketID]*Socket, len(snap.Sockets))
 	listeners := map[identity]bool{}
 	for i := range snap.Sockets {
@@ -241,15 +296,15 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 	accepted := func(s *Socket) bool {
 		return s.Named() && s.ID != 0 && s.Type != TypeDgram && s.State != StateListening && listeners[identityOf(s)]
 	}
-	children := map[identity][]*Socket{}
-	peersOf := map[SocketID][]*Socket{}
+	j.children = map[identity][]*Socket{}
+	j.peersOf = map[SocketID][]*Socket{}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		if accepted(s) {
-			children[identityOf(s)] = append(children[identityOf(s)], s)
+			j.children[identityOf(s)] = append(j.children[identityOf(s)], s)
 		}
 		if s.Type == TypeDgram && s.Peer != 0 {
-			peersOf[s.Peer] = append(peersOf[s.Peer], s)
+			j.peersOf[s.Peer] = append(j.peersOf[s.Peer], s)
 		}
 	}
 
@@ -257,9 +312,8 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 	for _, p := range q.PIDs {
 		pidSet[p] = true
 	}
-	// Select and sort first, so that only shown sockets are resolved, and
-	// the sort moves small values rather than entries. A socket's first
-	// holder is its owner with the lowest pid, as ownersByID orders them.
+	// A socket's first holder is its owner with the lowest pid, as
+	// ownersByID orders them.
 	type selected struct {
 		s    *Socket
 		rank int // of the path among the selected paths
@@ -316,31 +370,34 @@ func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry
 		}
 		return cmp.Compare(a.s.ID, b.s.ID)
 	})
-
-	out := make([]Entry, 0, len(sel))
-	for _, c := range sel {
-		s := c.s
-		e := Entry{Socket: *s, Holders: j.holders(j.owners[s.ID])}
-		e.Container = r.container(e.Holders)
-		if len(q.Users) > 0 && !matchUsers(q.Users, e.Holders) {
-			continue
-		}
-		if s.State == StateListening {
-			e.Connections = len(children[identityOf(s)])
-		} else if s.Type == TypeDgram {
-			e.Connections = len(peersOf[s.ID])
-		}
-		if s.Peer != 0 {
-			p := j.peer(s.Peer)
-			e.Remote = &p
-		}
-		if q.Clients {
-			e.Clients = j.clients(s, children[identityOf(s)], peersOf[s.ID])
-		}
-		out = append(out, e)
+	socks := make([]*Socket, len(sel))
+	for i, c := range sel {
+		socks[i] = c.s
 	}
-	r.examineFiles(out)
-	return out
+	return j, socks
+}
+
+// entry resolves one selected socket, all but its file; false when the
+// user filter rejects it.
+func (j *join) entry(s *Socket) (Entry, bool) {
+	e := Entry{Socket: *s, Holders: j.holders(j.owners[s.ID])}
+	e.Container = j.r.container(e.Holders)
+	if len(j.q.Users) > 0 && !matchUsers(j.q.Users, e.Holders) {
+		return Entry{}, false
+	}
+	if s.State == StateListening {
+		e.Connections = len(j.children[identityOf(s)])
+	} else if s.Type == TypeDgram {
+		e.Connections = len(j.peersOf[s.ID])
+	}
+	if s.Peer != 0 {
+		p := j.peer(s.Peer)
+		e.Remote = &p
+	}
+	if j.q.Clients {
+		e.Clients = j.clients(s, j.children[identityOf(s)], j.peersOf[s.ID])
+	}
+	return e, true
 }
 
 // ownersByID groups owners by socket, each group in pid, then fd order,
@@ -370,12 +427,15 @@ func ownersByID(all []Owner) map[SocketID][]Owner {
 
 // join is what Entries works from.
 type join struct {
-	r      *Resolver
-	ctx    context.Context
-	snap   *Snapshot
-	byID   map[SocketID]*Socket
-	owners map[SocketID][]Owner
-	free   []Holder // where holders are carved from, instead of a slice each
+	r        *Resolver
+	ctx      context.Context
+	snap     *Snapshot
+	q        Query
+	byID     map[SocketID]*Socket
+	owners   map[SocketID][]Owner
+	children map[identity][]*Socket // a listener's accepted connections
+	peersOf  map[SocketID][]*Socket // the sockets connected to a datagram socket
+	free     []Holder               // where holders are carved from, instead of a slice each
 }
 
 func (j *join) holders(owners []Owner) []Holder {

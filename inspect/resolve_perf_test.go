@@ -1,8 +1,14 @@
 package inspect
 
 import (
+	"context"
+	"errors"
+	"maps"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // comparePathsSlow is ComparePaths without the common-prefix skip: the
@@ -53,6 +59,53 @@ func FuzzComparePaths(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b string) {
 		if got, want := sign(ComparePaths(a, b)), sign(comparePathsSlow(a, b)); got != want {
 			t.Errorf("ComparePaths(%q, %q) = %d, want %d", a, b, got, want)
+		}
+	})
+}
+
+func TestEachEntry(t *testing.T) {
+	// Enough sockets for several chunks.
+	snap, procs, files := benchSnapshot(entryChunk)
+	snap.Sockets = append(snap.Sockets, testSnapshot().Sockets...)
+	snap.Owners = append(snap.Owners, testSnapshot().Owners...)
+	maps.Copy(procs, testProcs())
+	maps.Copy(files, testFiles())
+	for _, tt := range []struct {
+		name string
+		q    Query
+	}{
+		{"default", Query{}},
+		{"all with clients", Query{View: ViewAll, Clients: true}},
+		{"listening by user", Query{View: ViewListening, Users: []string{"alice", "0"}}},
+		{"all by pid", Query{View: ViewAll, PIDs: []int{1003, 200}}},
+		{"no match", Query{Patterns: []string{"nothing*"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want := fakeResolver(procs, files).Entries(context.Background(), snap, tt.q)
+			var got []Entry
+			err := fakeResolver(procs, files).EachEntry(context.Background(), snap, tt.q, func(e *Entry) error {
+				got = append(got, *e)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("EachEntry differs from Entries (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("stops at an error", func(t *testing.T) {
+		stop := errors.New("stop")
+		n := 0
+		err := fakeResolver(procs, files).EachEntry(context.Background(), snap, Query{View: ViewAll}, func(e *Entry) error {
+			if n++; n == entryChunk+1 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || n != entryChunk+1 {
+			t.Errorf("EachEntry returned %v after %d entries, want %v after %d", err, n, stop, entryChunk+1)
 		}
 	})
 }

@@ -54,25 +54,38 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	if len(o.from) > 0 {
 		r = inspect.NewCaptureResolver()
 	}
-	entries := r.Entries(ctx, snap, q)
 
 	for _, w := range snap.Warnings {
 		e.warn("%s", w)
 	}
+	shown := 0
 	switch o.output {
 	case "json":
-		err = inspect.WriteJSON(e.stdout, entries, snap.Warnings)
+		// Each entry is written as it is made: a large listing is never
+		// held whole, and the output starts before the join ends.
+		jw := inspect.NewJSONWriter(e.stdout)
+		err = r.EachEntry(ctx, snap, q, func(en *inspect.Entry) error {
+			shown++
+			return jw.Write(en)
+		})
+		if err == nil {
+			err = jw.Close(snap.Warnings)
+		}
 	case "prometheus":
+		entries := r.Entries(ctx, snap, q)
+		shown = len(entries)
 		m := inspect.NewMetrics()
 		m.AddListing(snap, entries)
 		err = writeOutput(o, e, m.Write)
 	default:
+		entries := r.Entries(ctx, snap, q)
+		shown = len(entries)
 		err = inspect.WriteTable(e.stdout, entries, inspect.TableOptions{Color: e.color, Peers: o.peers || o.all})
 	}
 	if err != nil {
 		return exitError, err
 	}
-	if q.Filtered() && len(entries) == 0 {
+	if q.Filtered() && shown == 0 {
 		return exitNo, nil
 	}
 	return exitOK, nil
