@@ -12,7 +12,7 @@ import (
 )
 
 func probe(ctx context.Context, path string, timeout time.Duration) ProbeResult {
-	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
+	if len(path) >= len(unix.RawSockaddrUnix{}.Path) && !longAbstract(path) {
 		return ProbeResult{Reach: ReachError, Err: unix.ENAMETOOLONG}
 	}
 	last := ProbeResult{Reach: ReachError, Err: unix.EPROTOTYPE}
@@ -73,7 +73,7 @@ func connectOnce(path string, t Type, timeout time.Duration) error {
 		return err
 	}
 	for {
-		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+		err = connectName(fd, path)
 		if !errors.Is(err, unix.EINTR) {
 			return err
 		}

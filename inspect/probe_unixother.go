@@ -1,0 +1,12 @@
+//go:build unix && !linux
+
+package inspect
+
+import "golang.org/x/sys/unix"
+
+// longAbstract is false where there is no abstract namespace.
+func longAbstract(string) bool { return false }
+
+func connectName(fd int, name string) error {
+	return unix.Connect(fd, &unix.SockaddrUnix{Name: name})
+}
