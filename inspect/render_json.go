@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"encoding/base64"
-	"fmt"
 	"io"
 	"io/fs"
 	"strconv"
@@ -76,7 +75,10 @@ type PeerJSON struct {
 }
 
 // OctalMode renders permission bits the way chmod takes them.
-func OctalMode(m fs.FileMode) string {
+func OctalMode(m fs.FileMode) string { return string(appendOctalMode(nil, m)) }
+
+// appendOctalMode appends the four octal digits OctalMode gives.
+func appendOctalMode(b []byte, m fs.FileMode) []byte {
 	v := uint32(m.Perm())
 	if m&fs.ModeSetuid != 0 {
 		v |= 0o4000
@@ -87,7 +89,7 @@ func OctalMode(m fs.FileMode) string {
 	if m&fs.ModeSticky != 0 {
 		v |= 0o1000
 	}
-	return fmt.Sprintf("%04o", v)
+	return append(b, byte('0'+v>>9&7), byte('0'+v>>6&7), byte('0'+v>>3&7), byte('0'+v&7))
 }
 
 func processesJSON(hs []Holder) []ProcessJSON {
@@ -173,7 +175,7 @@ func WriteJSON(w io.Writer, entries []Entry, warnings []string) error {
 
 // JSONWriter prints the document WriteJSON prints an entry at a time, so
 // that a listing need not be held whole (Resolver.EachEntry). It encodes
-// each ToJSON value by hand into a small buffer: reflecting over the whole
+// each entry by hand into a small buffer: reflecting over the whole
 // document and then re-indenting it took more time than reading the
 // sockets, and memory twice the output's size.
 type JSONWriter struct {
@@ -191,9 +193,8 @@ func NewJSONWriter(w io.Writer) *JSONWriter {
 
 // Write adds one socket.
 func (jw *JSONWriter) Write(e *Entry) error {
-	s := ToJSON(e)
 	jw.j.next()
-	jw.j.socket(&s)
+	jw.j.entry(e)
 	return jw.j.flush(false)
 }
 
@@ -218,8 +219,8 @@ const jsonFlushAt = 32 << 10
 
 // jsonWriter appends indented JSON as encoding/json's indenter lays it out:
 // members one per line, two spaces per level, empty arrays as [].
-// The socket method mirrors SocketJSON field by field;
-// TestWriteJSONMatchesEncodingJSON holds the two together.
+// The entry method mirrors ToJSON and SocketJSON field by field;
+// TestWriteJSONMatchesEncodingJSON holds them together.
 type jsonWriter struct {
 	w     io.Writer
 	err   error // the first write error; nothing is written after it
@@ -281,41 +282,36 @@ func (j *jsonWriter) uint(v uint64) { j.b = strconv.AppendUint(j.b, v, 10) }
 func (j *jsonWriter) int(v int)     { j.b = strconv.AppendInt(j.b, int64(v), 10) }
 func (j *jsonWriter) bool(v bool)   { j.b = strconv.AppendBool(j.b, v) }
 
-func (j *jsonWriter) uint32p(v *uint32) {
-	if v == nil {
-		j.null()
-		return
-	}
-	j.uint(uint64(*v))
-}
-
-func (j *jsonWriter) socket(s *SocketJSON) {
+// entry writes ToJSON(e) as encoding/json would, without building it.
+func (j *jsonWriter) entry(e *Entry) {
 	j.open('{')
 	j.key("path")
-	j.str(s.Path)
-	if len(s.PathBytes) > 0 {
+	j.str(e.Path)
+	if !utf8.ValidString(e.Path) {
 		j.key("path_bytes")
 		j.b = append(j.b, '"')
-		j.b = base64.StdEncoding.AppendEncode(j.b, s.PathBytes)
+		j.b = base64.StdEncoding.AppendEncode(j.b, []byte(e.Path))
 		j.b = append(j.b, '"')
 	}
 	j.key("abstract")
-	j.bool(s.Abstract)
+	j.bool(e.Abstract)
 	j.key("type")
-	j.str(s.Type.String())
+	j.str(e.Type.String())
 	j.key("state")
-	j.str(s.State.String())
+	j.str(e.State.String())
 	j.key("inode")
-	j.uint(uint64(s.Inode))
+	j.uint(uint64(e.ID))
 	j.key("processes")
-	j.processes(s.Processes)
+	j.holders(e.Holders)
 	j.key("file")
-	if f := s.File; f == nil {
+	if f := e.File; f == nil {
 		j.null()
 	} else {
 		j.open('{')
 		j.key("mode")
-		j.str(f.Mode)
+		j.b = append(j.b, '"')
+		j.b = appendOctalMode(j.b, f.Mode)
+		j.b = append(j.b, '"')
 		j.key("uid")
 		j.uint(uint64(f.UID))
 		j.key("gid")
@@ -327,48 +323,49 @@ func (j *jsonWriter) socket(s *SocketJSON) {
 		j.close('}')
 	}
 	j.key("file_status")
-	if s.FileStatus == nil {
+	if e.FileStatus == FileNone {
 		j.null()
 	} else {
-		j.str(string(*s.FileStatus))
+		j.str(string(e.FileStatus))
 	}
 	j.key("connections")
-	j.int(s.Connections)
+	j.int(e.Connections)
 	j.key("peer_inode")
-	j.uint(uint64(s.PeerInode))
+	j.uint(uint64(e.Socket.Peer))
 	j.key("peer")
-	if s.Peer == nil {
+	if e.Remote == nil {
 		j.null()
 	} else {
-		j.peer(s.Peer)
+		j.peer(e.Remote)
 	}
+	queues, listening := e.Known.Has(KnownQueues), e.Listening()
 	j.key("recv_queue")
-	j.uint32p(s.RecvQueue)
+	j.uint32If(e.RecvQueue, queues && !listening)
 	j.key("send_queue")
-	j.uint32p(s.SendQueue)
+	j.uint32If(e.SendQueue, queues && !listening)
 	j.key("pending")
-	j.uint32p(s.Pending)
+	j.uint32If(e.RecvQueue, queues && listening)
 	j.key("backlog")
-	j.uint32p(s.Backlog)
+	j.uint32If(e.SendQueue, queues && listening)
 	j.key("uid")
-	j.uint32p(s.UID)
-	if len(s.Clients) > 0 {
+	j.uint32If(e.Socket.UID, e.Known.Has(KnownUID))
+	if len(e.Clients) > 0 {
 		j.key("clients")
 		j.open('[')
-		for i := range s.Clients {
+		for i := range e.Clients {
 			j.next()
-			j.peer(&s.Clients[i])
+			j.peer(&e.Clients[i])
 		}
 		j.close(']')
 	}
 	j.key("netns")
-	if s.Netns == nil {
-		j.null()
+	if e.Known.Has(KnownNetns) {
+		j.uint(e.Netns)
 	} else {
-		j.uint(*s.Netns)
+		j.null()
 	}
 	j.key("container")
-	if c := s.Container; c == nil {
+	if c := e.Container; c == nil {
 		j.null()
 	} else {
 		j.open('{')
@@ -381,37 +378,41 @@ func (j *jsonWriter) socket(s *SocketJSON) {
 	j.close('}')
 }
 
-func (j *jsonWriter) peer(p *PeerJSON) {
-	j.open('{')
-	j.key("inode")
-	j.uint(uint64(p.Inode))
-	j.key("path")
-	j.str(p.Path)
-	j.key("processes")
-	j.processes(p.Processes)
-	j.close('}')
-}
-
-func (j *jsonWriter) processes(ps []ProcessJSON) {
-	if ps == nil {
+func (j *jsonWriter) uint32If(v uint32, known bool) {
+	if !known {
 		j.null()
 		return
 	}
+	j.uint(uint64(v))
+}
+
+func (j *jsonWriter) peer(p *Peer) {
+	j.open('{')
+	j.key("inode")
+	j.uint(uint64(p.ID))
+	j.key("path")
+	j.str(p.Path)
+	j.key("processes")
+	j.holders(p.Holders)
+	j.close('}')
+}
+
+func (j *jsonWriter) holders(hs []Holder) {
 	j.open('[')
-	for i := range ps {
-		p := &ps[i]
+	for i := range hs {
+		h := &hs[i]
 		j.next()
 		j.open('{')
 		j.key("pid")
-		j.int(p.PID)
+		j.int(h.PID)
 		j.key("command")
-		j.str(p.Command)
+		j.str(h.Command)
 		j.key("user")
-		j.str(p.User)
+		j.str(h.User)
 		j.key("uid")
-		j.uint32p(p.UID)
+		j.uint32If(h.UID, h.Known)
 		j.key("fd")
-		j.int(p.FD)
+		j.int(h.FD)
 		j.close('}')
 	}
 	j.close(']')

@@ -184,3 +184,24 @@ func TestWriteJSONStopsAtWriteError(t *testing.T) {
 		t.Errorf("WriteJSON to a failing writer: %v after %d writes, want %v after 1", err, w.n, fs.ErrClosed)
 	}
 }
+
+func TestOctalMode(t *testing.T) {
+	tests := []struct {
+		mode fs.FileMode
+		want string
+	}{
+		{0, "0000"},
+		{0o755, "0755"},
+		{fs.ModeSocket | 0o660, "0660"},
+		{fs.ModeSetuid | 0o755, "4755"},
+		{fs.ModeSetgid | 0o775, "2775"},
+		{fs.ModeSticky | fs.ModeDir | 0o777, "1777"},
+		{fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky | 0o777, "7777"},
+		{fs.ModeSymlink | 0o001, "0001"},
+	}
+	for _, tt := range tests {
+		if got := OctalMode(tt.mode); got != tt.want {
+			t.Errorf("OctalMode(%v) = %q, want %q", tt.mode, got, tt.want)
+		}
+	}
+}
