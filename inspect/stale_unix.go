@@ -89,6 +89,7 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	w.dirs++
+	unexamined := false
 	for {
 		if err := w.ctx.Err(); err != nil {
 			return err
@@ -101,7 +102,13 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 			}
 			switch de.Type() {
 			case fs.ModeSocket:
-				w.socket(fd, path, de.Name())
+				// A directory we may read but not search (r without x)
+				// lists its entries but cannot show them: counted once
+				// as unreadable, never silently skipped.
+				if err := w.socket(fd, path, de.Name()); err != nil && !unexamined {
+					unexamined = true
+					w.unreadableDir(err)
+				}
 			case fs.ModeDir:
 				if depth >= w.o.MaxDepth {
 					continue
@@ -123,16 +130,22 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 	}
 }
 
-func (w *walker) socket(dirfd int, dir, name string) {
+// socket examines a directory entry typed as a socket; an error means it
+// could not be examined.
+func (w *walker) socket(dirfd int, dir, name string) error {
 	var st unix.Stat_t
 	if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return // gone since getdents
+		if errors.Is(err, unix.ENOENT) {
+			return nil // gone since getdents
+		}
+		return err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return
+		return nil
 	}
 	w.sockets++
 	w.files = append(w.files, StaleFile{Path: childPath(dir, name), File: statFileInfo(&st), changed: ctime(&st), root: w.o.Root})
+	return nil
 }
 
 func (w *walker) subdir(dirfd int, dir, name string, dev uint64, depth int) error {
