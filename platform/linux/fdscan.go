@@ -25,6 +25,9 @@ type fdScan struct {
 	// init), and the pid tells the user which holder is hidden.
 	deniedPIDs []int
 	root       bool
+	// hidden is the hidepid option of a procfs that hides other users'
+	// processes from us altogether, and procRoot where it is mounted.
+	hidden, procRoot string
 }
 
 // warnings says, one line each, which processes the walk had to leave out.
@@ -41,6 +44,10 @@ func (s *fdScan) warnings() []string {
 			more = ", ..."
 		}
 		w = append(w, fmt.Sprintf("%s unreadable even as root (permission denied: pid %s%s); their sockets show no owner", processes(s.denied), strings.Join(pids, ", "), more))
+	case s.hidden != "":
+		// The walk cannot count what it cannot see; say why holders are
+		// missing once, whatever else was denied.
+		w = append(w, fmt.Sprintf("other users' processes are hidden (%s is mounted with hidepid=%s); their sockets show no owner; run as root for all owners", s.procRoot, s.hidden))
 	case s.denied > 0:
 		w = append(w, processes(s.denied)+" unreadable (permission denied); run as root for all owners")
 	}

@@ -79,6 +79,7 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 		return nil, w.err
 	}
 	snap.Owners = w.scan.owners
+	w.scan.hidden, w.scan.procRoot = procHidden(root), root
 	snap.Warnings = append(snap.Warnings, w.scan.warnings()...)
 	return snap, nil
 }
