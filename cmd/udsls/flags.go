@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -162,6 +163,22 @@ func parseFlags(args []string) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, usagef("%v", err)
 	}
+	// An empty value, say from an unset variable (--type "$T"), would read
+	// as the flag not given: a listing of everything, an expectation not
+	// checked.
+	var empty string
+	fs.Visit(func(f *pflag.Flag) {
+		v, ok := f.Value.(pflag.SliceValue)
+		if empty == "" && ((ok && len(v.GetSlice()) == 0) || (!ok && f.Value.String() == "")) {
+			empty = f.Name
+		}
+	})
+	if empty != "" {
+		return nil, usagef("--%s needs a value", empty)
+	}
+	if slices.Contains(o.users, "") {
+		return nil, usagef("--user: empty user name in %q", strings.Join(o.users, ","))
+	}
 	o.args = fs.Args()
 	if o.help || o.version {
 		return o, nil
@@ -217,9 +234,6 @@ func parseFlags(args []string) (*options, error) {
 	case "", "netlink", "procfs":
 	default:
 		return nil, usagef("unknown --source %q (want netlink or procfs)", o.source)
-	}
-	if o.procRoot == "" {
-		return nil, usagef("--proc-root must not be empty")
 	}
 	if o.allNetns && o.netns != "" {
 		return nil, usagef("--all-netns and --netns exclude each other")
