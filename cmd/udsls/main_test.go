@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
+	"regexp"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/udsls/udsls/platform/testserver"
 )
 
 // TestMain lets testscript run this binary as the "udsls" command, so the
@@ -21,5 +26,55 @@ func TestScript(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"fails": cmdFails,
+			"serve": cmdServe,
+		},
 	})
+}
+
+// failedRun is all an error may print: one error line, then at most one
+// hint.
+var failedRun = regexp.MustCompile(`^udsls: error: [^\n]+\n(udsls: hint: [^\n]+\n)?$`)
+
+// cmdFails runs a program as exec does and requires the error contract:
+// exit status 2, nothing on stdout, one "udsls: error:" line and at most
+// one "udsls: hint:" line on stderr. "! exec" would take any failure.
+//
+//	fails udsls --timeout soon --check x.sock
+func cmdFails(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: fails PROGRAM [ARGS...]")
+	}
+	err := ts.Exec(args[0], args[1:]...)
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee) && ee.ExitCode() == exitError:
+	case errors.As(err, &ee):
+		ts.Fatalf("exit status %d, want %d", ee.ExitCode(), exitError)
+	case err != nil:
+		ts.Fatalf("%v", err)
+	default:
+		ts.Fatalf("exit status 0, want %d", exitError)
+	}
+	if out := ts.ReadFile("stdout"); out != "" {
+		ts.Fatalf("stdout not empty")
+	}
+	if !failedRun.MatchString(ts.ReadFile("stderr")) {
+		ts.Fatalf("stderr is not one error line and at most one hint")
+	}
+}
+
+// cmdServe opens the test server's sockets in DIR until the script ends.
+//
+//	serve run
+func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: serve DIR")
+	}
+	srv, err := testserver.Start(testserver.Config{Dir: ts.MkAbs(args[0])})
+	if err != nil {
+		ts.Fatalf("serve: %v", err)
+	}
+	ts.Defer(func() { srv.Close() })
 }
