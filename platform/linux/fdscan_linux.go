@@ -56,6 +56,16 @@ func scanFDs(ctx context.Context, procRoot string) (*fdScan, error) {
 	return walkFDs(ctx, procRoot, dir, pids)
 }
 
+// spareFDs is how many more descriptors the process may open, less a
+// reserve for stdio, the runtime's poller, the netlink socket and /proc.
+func spareFDs() int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<20 {
+		return 1 << 20
+	}
+	return max(0, int(rl.Cur)-32)
+}
+
 // direntBufSize holds about 1300 fd entries; a directory that needs more
 // takes more getdents calls, not more memory.
 const direntBufSize = 32 << 10
@@ -82,8 +92,10 @@ func walkFDs(ctx context.Context, procRoot string, proc int, pids []int) (*fdSca
 		return nil, err
 	}
 	// Below a few dozen processes a second goroutine costs more than it
-	// saves.
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(pids)/32))
+	// saves. Each worker holds a descriptor open: under a low RLIMIT_NOFILE
+	// (prlimit, a container) more of them would leave processes unread for
+	// want of descriptors.
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(pids)/32, spareFDs()/2))
 	ws := make([]fdWalker, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
