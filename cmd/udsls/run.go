@@ -38,6 +38,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "udsls %s\n", version())
 		return exitOK
 	}
+	if err := checkFDLimit(); err != nil {
+		fmt.Fprintf(stderr, "udsls: error: %v\n", err)
+		return exitError
+	}
 	e := &env{stdout: stdout, stderr: stderr, color: wantColor(o.color, stdout), stderrTTY: isTerminal(stderr)}
 
 	var code int
