@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 )
@@ -26,7 +28,7 @@ func (e *env) warn(format string, a ...any) {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "udsls: error: %v\n", err)
+		fmt.Fprintf(stderr, "udsls: error: %s\n", errorText(err))
 		fmt.Fprintf(stderr, "udsls: hint: see 'udsls --help'\n")
 		return exitError
 	}
@@ -39,7 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err := checkFDLimit(); err != nil {
-		fmt.Fprintf(stderr, "udsls: error: %v\n", err)
+		fmt.Fprintf(stderr, "udsls: error: %s\n", errorText(err))
 		return exitError
 	}
 	e := &env{stdout: stdout, stderr: stderr, color: wantColor(o.color, stdout), stderrTTY: isTerminal(stderr)}
@@ -62,13 +64,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, syscall.EPIPE) {
 			return code
 		}
-		fmt.Fprintf(stderr, "udsls: error: %v\n", err)
+		fmt.Fprintf(stderr, "udsls: error: %s\n", errorText(err))
 		if errors.Is(err, errUsage) {
 			fmt.Fprintf(stderr, "udsls: hint: see 'udsls --help'\n")
 		}
 		return exitError
 	}
 	return code
+}
+
+// maxErrorText bounds an error line: the error about a malformed capture
+// quotes the bad input, which may be megabytes without a newline.
+const maxErrorText = 1024
+
+func errorText(err error) string {
+	s := err.Error()
+	if len(s) <= maxErrorText {
+		return s
+	}
+	cut := maxErrorText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "... (" + strconv.Itoa(len(s)-cut) + " more bytes)"
 }
 
 func isTerminal(w io.Writer) bool {
