@@ -225,55 +225,103 @@ func identityOf(s *Socket) identity {
 // holder pid, then id.
 func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry {
 	j, sel := r.selectSockets(ctx, snap, q)
-	out := make([]Entry, 0, len(sel))
+	b := newEntryBuf(len(sel))
 	for _, s := range sel {
-		if e, ok := j.entry(s); ok {
-			out = append(out, e)
-		}
+		j.entry(s, b)
 	}
-	r.examineFiles(out)
-	return out
+	r.examineFiles(b.es)
+	return b.es
 }
 
 // entryChunk is how many entries EachEntry builds at a time.
 const entryChunk = 512
 
 // EachEntry calls fn with each entry Entries would return, in the same
-// order, and stops at fn's first error. Output written entry by entry
-// needs neither the memory of the whole list nor the wait for it: entries
-// are built a chunk at a time, the next one while fn takes the last.
+// order, and stops at fn's first error. The entry is valid only during
+// the call. Output written entry by entry needs neither the memory of the
+// whole list nor the wait for it: entries are built a chunk at a time, the
+// next one while fn takes the last, in buffers reused once fn is done.
 func (r *Resolver) EachEntry(ctx context.Context, snap *Snapshot, q Query, fn func(*Entry) error) error {
 	j, sel := r.selectSockets(ctx, snap, q)
-	chunks := make(chan []Entry, 1)
+	free := make(chan *entryBuf, 3)
+	for range cap(free) {
+		free <- newEntryBuf(entryChunk)
+	}
+	full := make(chan *entryBuf, 1)
 	stop := make(chan struct{})
 	go func() {
-		defer close(chunks)
+		defer close(full)
 		for part := range slices.Chunk(sel, entryChunk) {
-			es := make([]Entry, 0, len(part))
-			for _, s := range part {
-				if e, ok := j.entry(s); ok {
-					es = append(es, e)
-				}
-			}
-			r.examineFiles(es)
+			var b *entryBuf
 			select {
-			case chunks <- es:
+			case b = <-free:
 			case <-stop:
 				return
 			}
+			b.reset()
+			for _, s := range part {
+				j.entry(s, b)
+			}
+			r.examineFiles(b.es)
+			full <- b
 		}
 	}()
-	for es := range chunks {
-		for i := range es {
-			if err := fn(&es[i]); err != nil {
+	for b := range full {
+		for i := range b.es {
+			if err := fn(&b.es[i]); err != nil {
 				close(stop)
-				for range chunks {
+				for range full {
 				}
 				return err
 			}
 		}
+		free <- b
 	}
 	return nil
+}
+
+// entryBuf holds entries with their holders and peers, so that a chunk of
+// them is one reusable piece of memory rather than many small objects.
+type entryBuf struct {
+	es      []Entry
+	peers   []Peer     // Remote of es; one at most per entry, so never regrown
+	holders []Holder   // the block holders are taken from
+	used    [][]Holder // blocks filled since the last reset
+	spare   [][]Holder // blocks free for reuse
+}
+
+func newEntryBuf(n int) *entryBuf {
+	return &entryBuf{es: make([]Entry, 0, n), peers: make([]Peer, 0, n)}
+}
+
+func (b *entryBuf) reset() {
+	clear(b.es)
+	clear(b.peers)
+	b.es, b.peers = b.es[:0], b.peers[:0]
+	if b.holders != nil {
+		b.used = append(b.used, b.holders)
+	}
+	for _, blk := range b.used {
+		b.spare = append(b.spare, blk[:0])
+	}
+	b.holders, b.used = nil, b.used[:0]
+}
+
+// takeHolders returns room for n holders.
+func (b *entryBuf) takeHolders(n int) []Holder {
+	if cap(b.holders)-len(b.holders) < n {
+		if b.holders != nil {
+			b.used = append(b.used, b.holders)
+		}
+		if k := len(b.spare); k > 0 && cap(b.spare[k-1]) >= n {
+			b.holders, b.spare = b.spare[k-1], b.spare[:k-1]
+		} else {
+			b.holders = make([]Holder, 0, max(n, 1024))
+		}
+	}
+	i := len(b.holders)
+	b.holders = b.holders[:i+n]
+	return b.holders[i : i+n : i+n]
 }
 
 // selectSockets picks the sockets q shows and sorts them, so that only
@@ -377,27 +425,28 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 	return j, socks
 }
 
-// entry resolves one selected socket, all but its file; false when the
-// user filter rejects it.
-func (j *join) entry(s *Socket) (Entry, bool) {
-	e := Entry{Socket: *s, Holders: j.holders(j.owners[s.ID])}
-	e.Container = j.r.container(e.Holders)
-	if len(j.q.Users) > 0 && !matchUsers(j.q.Users, e.Holders) {
-		return Entry{}, false
+// entry resolves one selected socket, all but its file, into b, unless
+// the user filter rejects it.
+func (j *join) entry(s *Socket, b *entryBuf) {
+	hs := j.holders(j.owners[s.ID], b)
+	if len(j.q.Users) > 0 && !matchUsers(j.q.Users, hs) {
+		return
 	}
+	e := Entry{Socket: *s, Holders: hs}
+	e.Container = j.r.container(e.Holders)
 	if s.State == StateListening {
 		e.Connections = len(j.children[identityOf(s)])
 	} else if s.Type == TypeDgram {
 		e.Connections = len(j.peersOf[s.ID])
 	}
 	if s.Peer != 0 {
-		p := j.peer(s.Peer)
-		e.Remote = &p
+		b.peers = append(b.peers, j.peer(s.Peer, b))
+		e.Remote = &b.peers[len(b.peers)-1]
 	}
 	if j.q.Clients {
-		e.Clients = j.clients(s, j.children[identityOf(s)], j.peersOf[s.ID])
+		e.Clients = j.clients(s, j.children[identityOf(s)], j.peersOf[s.ID], b)
 	}
-	return e, true
+	b.es = append(b.es, e)
 }
 
 // ownersByID groups owners by socket, each group in pid, then fd order,
@@ -435,18 +484,13 @@ type join struct {
 	owners   map[SocketID][]Owner
 	children map[identity][]*Socket // a listener's accepted connections
 	peersOf  map[SocketID][]*Socket // the sockets connected to a datagram socket
-	free     []Holder               // where holders are carved from, instead of a slice each
 }
 
-func (j *join) holders(owners []Owner) []Holder {
+func (j *join) holders(owners []Owner, b *entryBuf) []Holder {
 	if len(owners) == 0 {
 		return nil
 	}
-	if len(j.free) < len(owners) {
-		j.free = make([]Holder, max(len(owners), 1024))
-	}
-	hs := j.free[:len(owners):len(owners)]
-	j.free = j.free[len(owners):]
+	hs := b.takeHolders(len(owners))
 	for i, o := range owners {
 		hs[i] = Holder{PID: o.PID, FD: o.FD}
 		if p := j.r.process(j.ctx, j.snap, o.PID); p != nil {
@@ -456,8 +500,8 @@ func (j *join) holders(owners []Owner) []Holder {
 	return hs
 }
 
-func (j *join) peer(id SocketID) Peer {
-	p := Peer{ID: id, Holders: j.holders(j.owners[id])}
+func (j *join) peer(id SocketID, b *entryBuf) Peer {
+	p := Peer{ID: id, Holders: j.holders(j.owners[id], b)}
 	if ps, ok := j.byID[id]; ok {
 		p.Path = ps.Path
 	}
@@ -466,7 +510,7 @@ func (j *join) peer(id SocketID) Peer {
 
 // clients lists the far ends of a listener's or bound datagram socket's
 // connections, including those still waiting to be accepted.
-func (j *join) clients(s *Socket, children, dgramPeers []*Socket) []Peer {
+func (j *join) clients(s *Socket, children, dgramPeers []*Socket, b *entryBuf) []Peer {
 	var ids []SocketID
 	if s.State == StateListening {
 		for _, c := range children {
@@ -488,7 +532,7 @@ func (j *join) clients(s *Socket, children, dgramPeers []*Socket) []Peer {
 	ids = slices.Compact(ids)
 	out := make([]Peer, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, j.peer(id))
+		out = append(out, j.peer(id, b))
 	}
 	return out
 }
@@ -522,15 +566,18 @@ type lstatMemo struct {
 }
 
 func (m *lstatMemo) lstatIn(r *Resolver, root, p string) (*FileInfo, error) {
-	if m.fi == nil && m.err == nil || m.root != root || m.path != p {
-		m.root, m.path = root, p
-		m.fi, m.err = r.lstatIn(root, p)
+	if m.fi != nil || m.err != nil {
+		if m.root == root && m.path == p {
+			if m.fi == nil {
+				return nil, m.err
+			}
+			c := *m.fi // each entry its own
+			return &c, nil
+		}
 	}
-	if m.fi == nil {
-		return nil, m.err
-	}
-	c := *m.fi // each entry its own
-	return &c, nil
+	m.root, m.path = root, p
+	m.fi, m.err = r.lstatIn(root, p)
+	return m.fi, m.err
 }
 
 func (r *Resolver) examineFile(e *Entry, m *lstatMemo) {

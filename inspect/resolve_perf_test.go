@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +64,25 @@ func FuzzComparePaths(f *testing.F) {
 	})
 }
 
+// cloneEntry copies what an entry points to.
+func cloneEntry(e *Entry) Entry {
+	clonePeer := func(p Peer) Peer {
+		p.Holders = slices.Clone(p.Holders)
+		return p
+	}
+	c := *e
+	c.Holders = slices.Clone(e.Holders)
+	if e.Remote != nil {
+		p := clonePeer(*e.Remote)
+		c.Remote = &p
+	}
+	c.Clients = nil
+	for _, p := range e.Clients {
+		c.Clients = append(c.Clients, clonePeer(p))
+	}
+	return c
+}
+
 func TestEachEntry(t *testing.T) {
 	// Enough sockets for several chunks.
 	snap, procs, files := benchSnapshot(entryChunk)
@@ -84,7 +104,7 @@ func TestEachEntry(t *testing.T) {
 			want := fakeResolver(procs, files).Entries(context.Background(), snap, tt.q)
 			var got []Entry
 			err := fakeResolver(procs, files).EachEntry(context.Background(), snap, tt.q, func(e *Entry) error {
-				got = append(got, *e)
+				got = append(got, cloneEntry(e)) // e is reused after the call
 				return nil
 			})
 			if err != nil {
