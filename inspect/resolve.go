@@ -327,14 +327,16 @@ func (b *entryBuf) takeHolders(n int) []Holder {
 // selectSockets picks the sockets q shows and sorts them, so that only
 // those are resolved, and the sort moves pointers rather than entries.
 func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (*join, []*Socket) {
-	j := &join{r: r, ctx: ctx, snap: snap, q: q, owners: ownersByID(snap.Owners)}
+	j := &join{r: r, ctx: ctx, snap: snap, q: q, owners: indexOwners(snap.Owners)}
 	j.byID = make(map[SocketID]*Socket, len(snap.Sockets))
-	listeners := map[identity]bool{}
+	// A listener's accepted connections share its identity: the map
+	// counts them, and they are listed only when clients are shown.
+	j.listeners = map[identity]int{}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		j.byID[s.ID] = s
 		if s.State == StateListening && s.Named() {
-			listeners[identityOf(s)] = true
+			j.listeners[identityOf(s)] = 0
 		}
 	}
 	// /proc/net/unix lists a connection not yet accepted as an inode-0
@@ -342,14 +344,23 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 	// server of its own, only part of the listener's pending count.
 	embryo := func(s *Socket) bool { return s.ID == 0 && s.Named() }
 	accepted := func(s *Socket) bool {
-		return s.Named() && s.ID != 0 && s.Type != TypeDgram && s.State != StateListening && listeners[identityOf(s)]
+		if !s.Named() || s.ID == 0 || s.Type == TypeDgram || s.State == StateListening {
+			return false
+		}
+		_, ok := j.listeners[identityOf(s)]
+		return ok
 	}
-	j.children = map[identity][]*Socket{}
+	if q.Clients {
+		j.children = map[identity][]*Socket{}
+	}
 	j.peersOf = map[SocketID][]*Socket{}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		if accepted(s) {
-			j.children[identityOf(s)] = append(j.children[identityOf(s)], s)
+			j.listeners[identityOf(s)]++
+			if q.Clients {
+				j.children[identityOf(s)] = append(j.children[identityOf(s)], s)
+			}
 		}
 		if s.Type == TypeDgram && s.Peer != 0 {
 			j.peersOf[s.Peer] = append(j.peersOf[s.Peer], s)
@@ -386,7 +397,7 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 		if len(q.Patterns) > 0 && !matchAny(q.Patterns, s.Path) {
 			continue
 		}
-		own := j.owners[s.ID]
+		own := j.owners.of(s.ID)
 		if len(pidSet) > 0 && !slices.ContainsFunc(own, func(o Owner) bool { return pidSet[o.PID] }) {
 			continue
 		}
@@ -428,14 +439,14 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 // entry resolves one selected socket, all but its file, into b, unless
 // the user filter rejects it.
 func (j *join) entry(s *Socket, b *entryBuf) {
-	hs := j.holders(j.owners[s.ID], b)
+	hs := j.holders(j.owners.of(s.ID), b)
 	if len(j.q.Users) > 0 && !matchUsers(j.q.Users, hs) {
 		return
 	}
 	e := Entry{Socket: *s, Holders: hs}
 	e.Container = j.r.container(e.Holders)
 	if s.State == StateListening {
-		e.Connections = len(j.children[identityOf(s)])
+		e.Connections = j.listeners[identityOf(s)]
 	} else if s.Type == TypeDgram {
 		e.Connections = len(j.peersOf[s.ID])
 	}
@@ -449,11 +460,17 @@ func (j *join) entry(s *Socket, b *entryBuf) {
 	b.es = append(b.es, e)
 }
 
-// ownersByID groups owners by socket, each group in pid, then fd order,
-// as parts of one sorted copy rather than a slice each.
-func ownersByID(all []Owner) map[SocketID][]Owner {
-	sorted := slices.Clone(all)
-	slices.SortFunc(sorted, func(a, b Owner) int {
+// ownerIndex finds a socket's owners, in pid, then fd order, in one
+// sorted copy: a map to a slice for each socket would cost twice the
+// memory.
+type ownerIndex struct {
+	sorted []Owner
+	at     map[SocketID]int32 // where a socket's owners start
+}
+
+func indexOwners(all []Owner) ownerIndex {
+	x := ownerIndex{sorted: slices.Clone(all)}
+	slices.SortFunc(x.sorted, func(a, b Owner) int {
 		if a.ID != b.ID {
 			return cmp.Compare(a.ID, b.ID)
 		}
@@ -462,28 +479,36 @@ func ownersByID(all []Owner) map[SocketID][]Owner {
 		}
 		return a.FD - b.FD
 	})
-	m := make(map[SocketID][]Owner, len(sorted))
-	for i := 0; i < len(sorted); {
-		n := i + 1
-		for n < len(sorted) && sorted[n].ID == sorted[i].ID {
-			n++
-		}
-		m[sorted[i].ID] = sorted[i:n:n]
-		i = n
+	x.at = make(map[SocketID]int32, len(x.sorted))
+	for i := len(x.sorted) - 1; i >= 0; i-- {
+		x.at[x.sorted[i].ID] = int32(i)
 	}
-	return m
+	return x
+}
+
+func (x *ownerIndex) of(id SocketID) []Owner {
+	i, ok := x.at[id]
+	if !ok {
+		return nil
+	}
+	n := int(i) + 1
+	for n < len(x.sorted) && x.sorted[n].ID == id {
+		n++
+	}
+	return x.sorted[i:n:n]
 }
 
 // join is what Entries works from.
 type join struct {
-	r        *Resolver
-	ctx      context.Context
-	snap     *Snapshot
-	q        Query
-	byID     map[SocketID]*Socket
-	owners   map[SocketID][]Owner
-	children map[identity][]*Socket // a listener's accepted connections
-	peersOf  map[SocketID][]*Socket // the sockets connected to a datagram socket
+	r         *Resolver
+	ctx       context.Context
+	snap      *Snapshot
+	q         Query
+	byID      map[SocketID]*Socket
+	owners    ownerIndex
+	listeners map[identity]int       // a listener's accepted connections, counted
+	children  map[identity][]*Socket // and listed, with Query.Clients
+	peersOf   map[SocketID][]*Socket // the sockets connected to a datagram socket
 }
 
 func (j *join) holders(owners []Owner, b *entryBuf) []Holder {
@@ -501,7 +526,7 @@ func (j *join) holders(owners []Owner, b *entryBuf) []Holder {
 }
 
 func (j *join) peer(id SocketID, b *entryBuf) Peer {
-	p := Peer{ID: id, Holders: j.holders(j.owners[id], b)}
+	p := Peer{ID: id, Holders: j.holders(j.owners.of(id), b)}
 	if ps, ok := j.byID[id]; ok {
 		p.Path = ps.Path
 	}
