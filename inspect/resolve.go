@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shirou/gopsutil/v4/common"
 	"github.com/shirou/gopsutil/v4/process"
@@ -239,45 +240,63 @@ const entryChunk = 512
 // EachEntry calls fn with each entry Entries would return, in the same
 // order, and stops at fn's first error. The entry is valid only during
 // the call. Output written entry by entry needs neither the memory of the
-// whole list nor the wait for it: entries are built a chunk at a time, the
-// next one while fn takes the last, in buffers reused once fn is done.
+// whole list nor the wait for it: entries are built a chunk at a time on
+// every CPU while fn takes them in order, in buffers reused once fn is
+// done with them.
 func (r *Resolver) EachEntry(ctx context.Context, snap *Snapshot, q Query, fn func(*Entry) error) error {
 	j, sel := r.selectSockets(ctx, snap, q)
-	free := make(chan *entryBuf, 3)
+	chunks := (len(sel) + entryChunk - 1) / entryChunk
+	builders := max(1, min(runtime.GOMAXPROCS(0), chunks))
+	// A buffer for each builder, one for fn and one to spare.
+	free := make(chan *entryBuf, builders+2)
 	for range cap(free) {
 		free <- newEntryBuf(entryChunk)
 	}
-	full := make(chan *entryBuf, 1)
+	built := make([]chan *entryBuf, chunks)
+	for k := range built {
+		built[k] = make(chan *entryBuf, 1)
+	}
+	var next atomic.Int64
 	stop := make(chan struct{})
-	go func() {
-		defer close(full)
-		for part := range slices.Chunk(sel, entryChunk) {
-			var b *entryBuf
-			select {
-			case b = <-free:
-			case <-stop:
-				return
-			}
-			b.reset()
-			for _, s := range part {
-				j.entry(s, b)
-			}
-			r.examineFiles(b.es)
-			full <- b
-		}
-	}()
-	for b := range full {
-		for i := range b.es {
-			if err := fn(&b.es[i]); err != nil {
-				close(stop)
-				for range full {
+	var wg sync.WaitGroup
+	for range builders {
+		wg.Go(func() {
+			for {
+				var b *entryBuf
+				select {
+				case b = <-free:
+				case <-stop:
+					return
 				}
-				return err
+				// A builder claims a chunk only once it has a buffer, so
+				// the first chunk fn waits for is always being built.
+				k := int(next.Add(1) - 1)
+				if k >= chunks {
+					free <- b
+					return
+				}
+				b.reset()
+				for _, s := range sel[k*entryChunk : min((k+1)*entryChunk, len(sel))] {
+					j.entry(s, b)
+				}
+				r.examineFiles(b.es)
+				built[k] <- b
+			}
+		})
+	}
+	var err error
+	for k := 0; k < chunks && err == nil; k++ {
+		b := <-built[k]
+		for i := range b.es {
+			if err = fn(&b.es[i]); err != nil {
+				close(stop)
+				break
 			}
 		}
 		free <- b
 	}
-	return nil
+	wg.Wait()
+	return err
 }
 
 // entryBuf holds entries with their holders and peers, so that a chunk of
@@ -571,6 +590,13 @@ func (r *Resolver) examineFiles(es []Entry) {
 		return
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(es)/512))
+	if workers == 1 {
+		var m lstatMemo
+		for i := range es {
+			r.examineFile(&es[i], &m)
+		}
+		return
+	}
 	var wg sync.WaitGroup
 	for part := range slices.Chunk(es, (len(es)+workers-1)/workers) {
 		wg.Go(func() {
