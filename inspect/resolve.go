@@ -350,7 +350,13 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 	j.byID = make(map[SocketID]*Socket, len(snap.Sockets))
 	// A listener's accepted connections share its identity: the map
 	// counts them, and they are listed only when clients are shown.
-	j.listeners = map[identity]int{}
+	n := 0
+	for i := range snap.Sockets {
+		if snap.Sockets[i].State == StateListening {
+			n++
+		}
+	}
+	j.listeners = make(map[identity]int, n)
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		j.byID[s.ID] = s
@@ -391,13 +397,13 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 		pidSet[p] = true
 	}
 	// A socket's first holder is its owner with the lowest pid, as
-	// ownersByID orders them.
+	// indexOwners orders them.
 	type selected struct {
 		s    *Socket
 		rank int // of the path among the selected paths
 		pid  int // of the first holder, -1 for none
 	}
-	var sel []selected
+	sel := make([]selected, 0, len(snap.Sockets))
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		switch q.View {
@@ -428,7 +434,7 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 	}
 	// Comparing paths is the dearest part of the sort, and accepted
 	// connections repeat their listener's: sort each path once.
-	ranks := map[string]int{}
+	ranks := make(map[string]int, len(j.listeners)+1)
 	for _, c := range sel {
 		ranks[c.s.Path] = 0
 	}
@@ -617,14 +623,8 @@ type lstatMemo struct {
 }
 
 func (m *lstatMemo) lstatIn(r *Resolver, root, p string) (*FileInfo, error) {
-	if m.fi != nil || m.err != nil {
-		if m.root == root && m.path == p {
-			if m.fi == nil {
-				return nil, m.err
-			}
-			c := *m.fi // each entry its own
-			return &c, nil
-		}
+	if (m.fi != nil || m.err != nil) && m.root == root && m.path == p {
+		return m.fi, m.err // shared, as Container is: no one changes them
 	}
 	m.root, m.path = root, p
 	m.fi, m.err = r.lstatIn(root, p)
