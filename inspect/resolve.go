@@ -346,7 +346,10 @@ func (b *entryBuf) takeHolders(n int) []Holder {
 // selectSockets picks the sockets q shows and sorts them, so that only
 // those are resolved, and the sort moves pointers rather than entries.
 func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (*join, []*Socket) {
-	j := &join{r: r, ctx: ctx, snap: snap, q: q, owners: indexOwners(snap.Owners)}
+	j := &join{r: r, ctx: ctx, snap: snap, q: q}
+	// The owners' sort and the sockets' maps are independent.
+	var indexed sync.WaitGroup
+	indexed.Go(func() { j.owners = indexOwners(snap.Owners) })
 	j.byID = make(map[SocketID]*Socket, len(snap.Sockets))
 	// A listener's accepted connections share its identity: the map
 	// counts them, and they are listed only when clients are shown.
@@ -396,6 +399,7 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 	for _, p := range q.PIDs {
 		pidSet[p] = true
 	}
+	indexed.Wait()
 	// A socket's first holder is its owner with the lowest pid, as
 	// indexOwners orders them.
 	type selected struct {
@@ -438,14 +442,14 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 	for _, c := range sel {
 		ranks[c.s.Path] = 0
 	}
-	paths := slices.SortedFunc(maps.Keys(ranks), ComparePaths)
+	paths := sortFunc(slices.Collect(maps.Keys(ranks)), ComparePaths)
 	for i, p := range paths {
 		ranks[p] = i
 	}
 	for i := range sel {
 		sel[i].rank = ranks[sel[i].s.Path]
 	}
-	slices.SortFunc(sel, func(a, b selected) int {
+	sel = sortFunc(sel, func(a, b selected) int {
 		if a.rank != b.rank {
 			return a.rank - b.rank
 		}
@@ -483,6 +487,29 @@ func (j *join) entry(s *Socket, b *entryBuf) {
 		e.Clients = j.clients(s, j.children[identityOf(s)], j.peersOf[s.ID], b)
 	}
 	b.es = append(b.es, e)
+}
+
+// sortFunc sorts s as slices.SortFunc does, a long s in two halves on two
+// CPUs and then merged into a new slice, which it returns.
+func sortFunc[T any](s []T, cmp func(a, b T) int) []T {
+	if len(s) < 4096 || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(s, cmp)
+		return s
+	}
+	a, b := s[:len(s)/2], s[len(s)/2:]
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(a, cmp) })
+	slices.SortFunc(b, cmp)
+	wg.Wait()
+	out := make([]T, 0, len(s))
+	for len(a) > 0 && len(b) > 0 {
+		if cmp(b[0], a[0]) < 0 {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // ownerIndex finds a socket's owners, in pid, then fd order, in one

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -78,4 +80,21 @@ func BenchmarkWriteJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSortPaths sorts the names of 17k listeners in 64 directories,
+// what a listing of 50k sockets sorts.
+func BenchmarkSortPaths(b *testing.B) {
+	var paths []string
+	for d := range 64 {
+		for i := range 261 {
+			paths = append(paths, "/tmp/udsls-serve-"+strconv.Itoa(1000000000+d*7919)+"/set-"+strconv.Itoa(i)+".sock")
+		}
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(paths), func(i, j int) { paths[i], paths[j] = paths[j], paths[i] })
+	s := make([]string, len(paths))
+	for b.Loop() {
+		copy(s, paths)
+		slices.SortFunc(s, ComparePaths)
+	}
 }

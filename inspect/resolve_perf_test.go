@@ -1,14 +1,17 @@
 package inspect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
@@ -110,7 +113,7 @@ func TestEachEntry(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			if diff := gocmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("EachEntry differs from Entries (-want +got):\n%s", diff)
 			}
 		})
@@ -128,4 +131,20 @@ func TestEachEntry(t *testing.T) {
 			t.Errorf("EachEntry returned %v after %d entries, want %v after %d", err, n, stop, entryChunk+1)
 		}
 	})
+}
+
+func TestSortFunc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 10001} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			s := make([]int, n)
+			for i := range s {
+				s[i] = rng.IntN(n/2 + 1) // with repeats
+			}
+			want := slices.Sorted(slices.Values(s))
+			if got := sortFunc(slices.Clone(s), cmp.Compare[int]); !slices.Equal(want, got) {
+				t.Errorf("sortFunc of %d ints is not sorted", n)
+			}
+		})
+	}
 }
