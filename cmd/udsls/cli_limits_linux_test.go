@@ -75,7 +75,7 @@ func TestLimits(t *testing.T) {
 		}
 		// Enough processes for the fd walk to want a worker per CPU, and
 		// many CPUs as GOMAXPROCS tells it.
-		for range 512 {
+		for range 1024 {
 			cmd := exec.Command(sleep, "600")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
