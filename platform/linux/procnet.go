@@ -83,7 +83,7 @@ func parseProcNetUnix(data []byte, name string) ([]inspect.Socket, error) {
 		}
 		offset += len(line) + 1
 	}
-	return socks, nil
+	return dropDuplicates(socks), nil
 }
 
 // cutLine splits s after its first line; the newline belongs to neither part.

@@ -327,12 +327,14 @@ func mkdev(major, minor uint32) uint64 {
 // dropDuplicates keeps the last report of each socket. A dump is not a
 // snapshot: the kernel walks its hash table one datagram at a time and
 // resumes by position, so a socket that moves buckets in between (bound,
-// for one) can be reported twice, or not at all.
+// for one) can be reported twice, or not at all. A read of /proc/net/unix
+// resumes the same way between read(2)s. Inode 0 is no identity: procfs
+// shows every connection not yet accepted with it.
 func dropDuplicates(socks []inspect.Socket) []inspect.Socket {
 	at := make(map[inspect.SocketID]int, len(socks))
 	out := socks[:0]
 	for _, s := range socks {
-		if i, ok := at[s.ID]; ok {
+		if i, ok := at[s.ID]; ok && s.ID != 0 {
 			out[i] = s
 			continue
 		}

@@ -607,8 +607,8 @@ func FuzzDecodeUnixDiag(f *testing.F) {
 }
 
 func TestDropDuplicates(t *testing.T) {
-	in := []inspect.Socket{{ID: 1}, {ID: 2, RecvQueue: 1}, {ID: 3}, {ID: 2, RecvQueue: 2}, {ID: 1, Path: "later"}}
-	want := []inspect.Socket{{ID: 1, Path: "later"}, {ID: 2, RecvQueue: 2}, {ID: 3}}
+	in := []inspect.Socket{{ID: 1}, {ID: 2, RecvQueue: 1}, {ID: 0, Path: "a"}, {ID: 3}, {ID: 2, RecvQueue: 2}, {ID: 0, Path: "a"}, {ID: 1, Path: "later"}}
+	want := []inspect.Socket{{ID: 1, Path: "later"}, {ID: 2, RecvQueue: 2}, {ID: 0, Path: "a"}, {ID: 3}, {ID: 0, Path: "a"}}
 	if diff := cmp.Diff(want, dropDuplicates(in)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
