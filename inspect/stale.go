@@ -116,7 +116,8 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	}
 	rep.Warnings = append(rep.Warnings, snap.Warnings...)
 
-	live := liveFiles(snap, func(p string) (*FileInfo, error) { return r.lstatIn(o.Root, p) })
+	lstat := func(p string) (*FileInfo, error) { return r.lstatIn(o.Root, p) }
+	live := liveFiles(snap, lstat)
 	var denied, failed int
 	var firstErr error
 	for _, f := range files {
@@ -149,6 +150,20 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			failed++
 			firstErr = orErr(firstErr, res.Err)
 		}
+	}
+	// A snapshot can miss a socket that lived through it (a dump resumes
+	// by position while other sockets close), and a bound socket that does
+	// not listen refuses connections as a stale file does: no file is
+	// called stale that a second snapshot shows alive.
+	if len(rep.Stale) > 0 {
+		again, err := src.Snapshot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		live := liveFiles(again, lstat)
+		rep.Stale = slices.DeleteFunc(rep.Stale, func(f StaleFile) bool {
+			return live.ids[f.File.ID.Key()] || live.paths[f.Path]
+		})
 	}
 	rep.Unchecked = denied + failed
 	if denied > 0 {
