@@ -500,7 +500,7 @@ func (c *churner) udsls(args ...string) (int, []byte, string) {
 // list runs the listings in turn, on the churned sockets only: the
 // machine may hold many more, which would make each run slow.
 func (c *churner) list(n int) {
-	mine := []string{filepath.Join(c.dir, "*"), "@udsls-churn-" + strconv.Itoa(os.Getpid()) + "-*"}
+	mine := []string{filepath.Join(c.dir, "*"), filepath.Join(c.dir, "serve", "*"), "@udsls-churn-" + strconv.Itoa(os.Getpid()) + "-*"}
 	args := [][]string{
 		append([]string{"-a", "-o", "json"}, mine...),
 		append([]string{"-a", "-o", "json", "--source", "procfs"}, mine...),
@@ -524,6 +524,7 @@ func (c *churner) list(n int) {
 	}
 	procfs := slices.Contains(args, "procfs")
 	seen := map[inspect.SocketID]bool{}
+	paths := map[string]bool{}
 	for i := range doc.Sockets {
 		s := &doc.Sockets[i]
 		for _, p := range contradictions(s, procfs) {
@@ -533,6 +534,13 @@ func (c *churner) list(n int) {
 			c.errorf("udsls %q lists socket %d twice", args, s.Inode)
 		}
 		seen[s.Inode] = true
+		paths[s.Path] = true
+	}
+	// The long-lived sockets are there from before the run to after it.
+	for _, l := range c.long {
+		if !paths[l.path] {
+			c.errorf("udsls %q does not list long-lived %s %q", args, l.kind, l.path)
+		}
 	}
 }
 
