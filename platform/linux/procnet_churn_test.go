@@ -31,3 +31,15 @@ func TestParseProcNetUnixRepeats(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestMergeReads merges two reads of /proc/net/unix taken under churn: the
+// first misses socket 2, the second socket 1, and 3 changed in between.
+func TestMergeReads(t *testing.T) {
+	pending := inspect.Socket{Path: "/run/one.sock", Type: inspect.TypeStream, State: inspect.StateConnected}
+	first := []inspect.Socket{{ID: 1}, pending, {ID: 3, RecvQueue: 1}}
+	second := []inspect.Socket{pending, {ID: 2}, {ID: 3, RecvQueue: 2}}
+	want := []inspect.Socket{{ID: 1}, {ID: 3, RecvQueue: 2}, pending, {ID: 2}}
+	if diff := cmp.Diff(want, mergeReads(first, second)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/udsls/udsls/inspect"
 )
@@ -125,9 +126,25 @@ func readProcNetUnix(ctx context.Context, procRoot string) ([]inspect.Socket, er
 		return nil, err
 	}
 	name := filepath.Join(procRoot, "net", "unix")
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
+	// A read resumes by position between read(2)s, as a sock_diag dump
+	// does, and can miss a socket that lived throughout: two are merged.
+	var reads [2][]inspect.Socket
+	for i := range reads {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if reads[i], err = parseProcNetUnix(data, name); err != nil {
+			return nil, err
+		}
 	}
-	return parseProcNetUnix(data, name)
+	return mergeReads(reads[0], reads[1]), nil
+}
+
+// mergeReads lists the sockets of two reads, as the later saw them where
+// both did. Inode-0 entries have no identity to merge by; they come from
+// the later read alone.
+func mergeReads(first, second []inspect.Socket) []inspect.Socket {
+	first = slices.DeleteFunc(first, func(s inspect.Socket) bool { return s.ID == 0 })
+	return dropDuplicates(append(first, second...))
 }
