@@ -30,16 +30,30 @@ const diagBufSize = 32 << 10
 // and one closed in between is listed as the first dump saw it.
 func DumpUnix(ctx context.Context) ([]inspect.Socket, error) {
 	var d diagDump
-	for range 2 {
-		if err := dumpUnixRaw(ctx, d.add); err != nil {
-			return nil, err
-		}
+	if err := dumpUnixRaw(ctx, d.add); err != nil {
+		return nil, err
 	}
 	socks, err := d.sockets()
 	if err != nil {
 		return nil, err
 	}
-	return dropDuplicates(socks), nil
+	// The second dump is merged as it arrives, into the first one's
+	// storage: keeping its datagrams too and decoding both into one slice
+	// doubled the peak memory of a listing.
+	set := newSocketSet(socks)
+	err = dumpUnixRaw(ctx, func(b []byte) (bool, error) {
+		return walkNlmsgs(b, func(p []byte) error {
+			s, err := decodeUnixDiagMsg(p)
+			if err == nil {
+				set.add(s)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return set.socks, nil
 }
 
 // dumpUnixRaw sends one dump request and hands each datagram of the reply

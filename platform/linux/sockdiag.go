@@ -331,18 +331,33 @@ func mkdev(major, minor uint32) uint64 {
 // resumes the same way between read(2)s. Inode 0 is no identity: procfs
 // shows every connection not yet accepted with it.
 func dropDuplicates(socks []inspect.Socket) []inspect.Socket {
-	at := make(map[inspect.SocketID]int, len(socks))
-	out := socks[:0]
+	return newSocketSet(socks).socks
+}
+
+// socketSet holds one report of each socket, the last: a later report
+// replaces an earlier one in place, a new socket goes at the end.
+type socketSet struct {
+	socks []inspect.Socket
+	at    map[inspect.SocketID]int
+}
+
+// newSocketSet makes a set of socks, in their storage.
+func newSocketSet(socks []inspect.Socket) *socketSet {
+	set := &socketSet{socks: socks[:0], at: make(map[inspect.SocketID]int, len(socks))}
 	for _, s := range socks {
-		if i, ok := at[s.ID]; ok && s.ID != 0 {
-			out[i] = s
-			continue
-		}
-		at[s.ID] = len(out)
-		out = append(out, s)
+		set.add(s)
 	}
-	clear(socks[len(out):])
-	return out
+	clear(socks[len(set.socks):])
+	return set
+}
+
+func (set *socketSet) add(s inspect.Socket) {
+	if i, ok := set.at[s.ID]; ok && s.ID != 0 {
+		set.socks[i] = s
+		return
+	}
+	set.at[s.ID] = len(set.socks)
+	set.socks = append(set.socks, s)
 }
 
 func align4(n int) int { return (n + 3) &^ 3 }
