@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -147,7 +149,7 @@ func TestAuditLiveGroups(t *testing.T) {
 	requireAuditTools(t, "setpriv", "python3", "groupadd", "groupdel")
 	accts := accountNames(t)
 	if len(accts) < BroadGroupMembers {
-		t.Skipf("the passwd file lists %d accounts, too few to make a group of %d", len(accts), BroadGroupMembers)
+		testenv.Skipf(t, testenv.Root, "the passwd file lists %d accounts, too few to make a group of %d", len(accts), BroadGroupMembers)
 	}
 	narrow := addGroup(t, nil)
 	wide := addGroup(t, accts[:BroadGroupMembers])
@@ -279,12 +281,10 @@ func TestAuditWalk(t *testing.T) {
 // requireAuditTools skips tests that need root and the given commands.
 func requireAuditTools(t *testing.T, cmds ...string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make files of other users and groups")
-	}
+	testenv.NeedRoot(t, "needs root to make files of other users and groups")
 	for _, c := range cmds {
 		if _, err := exec.LookPath(c); err != nil {
-			t.Skipf("needs %s: %v", c, err)
+			testenv.Skipf(t, testenv.Tools, "needs %s: %v", c, err)
 		}
 	}
 }
@@ -306,7 +306,7 @@ func auditBase(t *testing.T) string {
 		}
 		m := fi.Mode
 		if m.Perm()&0o001 == 0 || (m.Perm()&0o002 != 0 && m&fs.ModeSticky == 0) || fi.UID != 0 || m.Type() != fs.ModeDir {
-			t.Skipf("temporary directory below %s (%s, uid %d), which others cannot search or may write; set TMPDIR", d, m, fi.UID)
+			testenv.Skipf(t, testenv.Root, "temporary directory below %s (%s, uid %d), which others cannot search or may write; set TMPDIR", d, m, fi.UID)
 		}
 		if d == "/" {
 			return b
@@ -463,7 +463,7 @@ func accountNames(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile("/etc/passwd")
 	if err != nil {
-		t.Skipf("no passwd file: %v", err)
+		testenv.Skipf(t, testenv.Root, "no passwd file: %v", err)
 	}
 	var names []string
 	for _, line := range strings.Split(string(b), "\n") {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
@@ -44,10 +46,7 @@ func makeStaleSocket(t *testing.T, path string, typ int) {
 // The child's cwd is dir, so a relative name binds there.
 func pyListen(t *testing.T, dir, name string, argv ...string) error {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is needed to bind sockets in a child process")
-	}
+	py := testenv.NeedTool(t, "python3", "python3")
 	const script = `import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1])
@@ -157,7 +156,7 @@ func newStaleTree(t *testing.T) *staleTree {
 	// Bound in another network namespace: the snapshot cannot see it, only
 	// the probe can.
 	if err := pyListen(t, tr.p("netns"), "ns.sock", "unshare", "--net"); err != nil {
-		t.Skipf("cannot bind in a new network namespace (unshare needs CAP_SYS_ADMIN): %v", err)
+		testenv.Skipf(t, testenv.Root, "cannot bind in a new network namespace (unshare needs CAP_SYS_ADMIN): %v", err)
 	}
 
 	for name, typ := range map[string]int{

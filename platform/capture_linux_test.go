@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform/darwin"
 	"github.com/udsls/udsls/platform/testserver"
@@ -18,9 +20,7 @@ import (
 // server holds sockets, and reads them back with --from: every socket the
 // server holds at an fd must come back with that holder, type and name.
 func TestLiveCaptureProcnetLsof(t *testing.T) {
-	if _, err := exec.LookPath("lsof"); err != nil {
-		t.Skip("lsof is not installed; this test saves its real output")
-	}
+	testenv.NeedTool(t, "lsof", "lsof")
 	srv, err := testserver.Start(testserver.Config{Dir: t.TempDir(), Count: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/udsls/udsls/inspect"
 )
@@ -48,9 +50,7 @@ type auditRow struct {
 // TestAuditCLI audits sockets this process (root) listens on in a temporary
 // directory, through the live backend, as a CI gate would.
 func TestAuditCLI(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the findings are about sockets a root process serves")
-	}
+	testenv.NeedRoot(t, "needs root: the findings are about sockets a root process serves")
 	b := t.TempDir()
 	for _, d := range []string{b, filepath.Dir(b)} {
 		if err := os.Chmod(d, 0o755); err != nil {

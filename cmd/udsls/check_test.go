@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -504,13 +506,8 @@ func TestListPrometheus(t *testing.T) {
 // a connect refused for lack of write permission, and a path behind a
 // directory nobody may search.
 func TestCheckDenied(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run the check as another user")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("setpriv (util-linux) not on PATH: cannot drop to another user")
-	}
+	testenv.NeedRoot(t, "needs root to run the check as another user")
+	setpriv := testenv.NeedTool(t, "setpriv", "util-linux")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
@@ -51,10 +53,7 @@ func TestChurn(t *testing.T) {
 			t.Fatalf("%s=%q: want a positive duration", churnEnv, s)
 		}
 	}
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("sleep(1) is needed for the processes that hold sockets")
-	}
+	sleep := testenv.NeedTool(t, "sleep", "coreutils")
 	c := &churner{t: t, dir: t.TempDir(), sleep: sleep}
 	c.startLongLived()
 

@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
@@ -376,10 +378,7 @@ func sorted(s []string) []string {
 // TestHostileCommand runs a socket holder whose executable is named to
 // drive the terminal: its command must be shown escaped.
 func TestHostileCommand(t *testing.T) {
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("sleep(1) is needed as the holder")
-	}
+	sleep := testenv.NeedTool(t, "sleep", "coreutils")
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "\x1b]0;pwn\x07\u202e\x1b[2J")
 	data, err := os.ReadFile(sleep)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/udsls/udsls/inspect"
@@ -31,10 +33,7 @@ const maxRSS = 512 << 10
 // time, a small process, forks it and reports.
 func limitsRun(t *testing.T, env []string, argv ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	timeBin, err := exec.LookPath("/usr/bin/time")
-	if err != nil {
-		t.Skip("GNU time (Debian package time) is needed to measure the peak RSS")
-	}
+	timeBin := testenv.NeedTool(t, "/usr/bin/time", "time")
 	report := filepath.Join(t.TempDir(), "rss")
 	cmd := exec.Command(timeBin, append([]string{"-o", report, "-f", "%M"}, argv...)...)
 	cmd.Env = append(os.Environ(), env...)
@@ -66,13 +65,8 @@ func TestLimits(t *testing.T) {
 	bin := buildUdsls(t)
 
 	t.Run("nofile", func(t *testing.T) {
-		if _, err := exec.LookPath("prlimit"); err != nil {
-			t.Skip("prlimit (util-linux) is needed to lower RLIMIT_NOFILE")
-		}
-		sleep, err := exec.LookPath("sleep")
-		if err != nil {
-			t.Skip("sleep(1) is needed for the processes")
-		}
+		testenv.NeedTool(t, "prlimit", "util-linux")
+		sleep := testenv.NeedTool(t, "sleep", "coreutils")
 		// Enough processes for the fd walk to want a worker per CPU, and
 		// many CPUs as GOMAXPROCS tells it.
 		for range 1024 {

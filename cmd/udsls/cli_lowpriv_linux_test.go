@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/udsls/udsls/inspect"
@@ -71,12 +73,8 @@ var unreadableWarning = regexp.MustCompile(`^[0-9]+ process(es)? unreadable \(pe
 
 // TestLowPriv runs the built binary as nobody against sockets root holds.
 func TestLowPriv(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("switching to nobody needs root")
-	}
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("setpriv (util-linux) is needed to run udsls as nobody")
-	}
+	testenv.NeedRoot(t, "switching to nobody needs root")
+	testenv.NeedTool(t, "setpriv", "util-linux")
 	bin := buildUdsls(t)
 	root := t.TempDir()
 	openUp(t, root)
@@ -236,12 +234,10 @@ func requireOneWarning(t *testing.T, what, stderr string, re *regexp.Regexp) {
 // namespace, whose root process holds a socket: the listing must work and
 // say once that holders are hidden, in each case.
 func TestLowPrivHidepid(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting procfs and switching to nobody need root")
-	}
+	testenv.NeedRoot(t, "mounting procfs and switching to nobody need root")
 	for _, tool := range []string{"unshare", "setpriv"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s (util-linux) is needed: %v", tool, err)
+			testenv.Skipf(t, testenv.Tools, "%s (util-linux) is needed: %v", tool, err)
 		}
 	}
 	bin := buildUdsls(t)
@@ -285,9 +281,9 @@ if [ "$1" = root ]; then shift; "$@" 3>&-; else shift; setpriv --reuid=65534 --r
 			code, out, errOut := runCmd(t, cmd)
 			switch {
 			case code == 97:
-				t.Skipf("this machine does not allow mounting procfs with hidepid: %s", strings.TrimSpace(errOut))
+				testenv.Skipf(t, testenv.Root, "this machine does not allow mounting procfs with hidepid: %s", strings.TrimSpace(errOut))
 			case code != exitOK && strings.HasPrefix(errOut, "unshare:"):
-				t.Skipf("this machine does not allow new pid and mount namespaces: %s", strings.TrimSpace(errOut))
+				testenv.Skipf(t, testenv.Root, "this machine does not allow new pid and mount namespaces: %s", strings.TrimSpace(errOut))
 			case code != exitOK:
 				t.Fatalf("exit %d, stderr %q", code, errOut)
 			}

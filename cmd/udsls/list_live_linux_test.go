@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform/testserver"
 )
@@ -102,9 +104,7 @@ func checkFile(t *testing.T, role, path string, got inspect.SocketJSON) {
 // with ss, the kernel's own tool, taken just before and after ours: every
 // socket both of ss's views agree on must be in ours.
 func TestLiveListingAgreesWithSS(t *testing.T) {
-	if _, err := exec.LookPath("ss"); err != nil {
-		t.Skip("ss is not installed: nothing to cross-check against")
-	}
+	testenv.NeedTool(t, "ss", "iproute2")
 	srv, err := testserver.Start(testserver.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -51,16 +53,9 @@ type nsChild struct {
 
 func startNSChild(t *testing.T, dir string) *nsChild {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network and mount namespaces")
-	}
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is needed to bind sockets in a child process")
-	}
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skip("unshare(1) is not installed")
-	}
+	testenv.NeedRoot(t, "needs root to create network and mount namespaces")
+	py := testenv.NeedTool(t, "python3", "python3")
+	testenv.NeedTool(t, "unshare", "util-linux")
 	const script = `import os, socket, sys
 d, name = sys.argv[1], sys.argv[2]
 app = socket.socket(socket.AF_UNIX)
@@ -352,13 +347,13 @@ func dockerCgroup(t *testing.T, pid int) string {
 		}
 	}
 	if mnt == "" {
-		t.Skip("cgroup v2 is not mounted: no cgroup to put a fake container in")
+		testenv.Skipf(t, testenv.Root, "cgroup v2 is not mounted: no cgroup to put a fake container in")
 	}
 	id := strings.Repeat(fmt.Sprintf("%08x", pid), 8)
 	top := filepath.Join(mnt, "udsls-test-"+strconv.Itoa(os.Getpid()))
 	cg := filepath.Join(top, "docker", id)
 	if err := os.MkdirAll(cg, 0o755); err != nil {
-		t.Skipf("cgroup v2 at %s is not writable: %v", mnt, err)
+		testenv.Skipf(t, testenv.Root, "cgroup v2 at %s is not writable: %v", mnt, err)
 	}
 	t.Cleanup(func() {
 		// A cgroup with members cannot be removed: back to the root first.
@@ -370,7 +365,7 @@ func dockerCgroup(t *testing.T, pid int) string {
 		}
 	})
 	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-		t.Skipf("cannot move a process into a new cgroup v2: %v", err)
+		testenv.Skipf(t, testenv.Root, "cannot move a process into a new cgroup v2: %v", err)
 	}
 	return id
 }

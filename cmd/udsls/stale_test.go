@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
@@ -92,10 +94,7 @@ func staleSocketFile(t *testing.T, path string, typ int) {
 // once it is bound.
 func staleChildListen(t *testing.T, dir, name string, argv ...string) error {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is needed to bind sockets in a child process")
-	}
+	py := testenv.NeedTool(t, "python3", "python3")
 	const script = `import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1])
@@ -166,7 +165,7 @@ func staleCLITree(t *testing.T, root string) []string {
 		t.Fatal(err)
 	}
 	if err := staleChildListen(t, p("netns"), "ns.sock", "unshare", "--net"); err != nil {
-		t.Skipf("cannot bind in a new network namespace (unshare needs CAP_SYS_ADMIN): %v", err)
+		testenv.Skipf(t, testenv.Root, "cannot bind in a new network namespace (unshare needs CAP_SYS_ADMIN): %v", err)
 	}
 
 	stale := map[string]int{
@@ -202,7 +201,7 @@ func TestStaleCLI(t *testing.T) {
 	for _, source := range []string{"netlink", "procfs"} {
 		t.Run(source, func(t *testing.T) {
 			if code, _, errOut := runUdsls("--source", source, "-a"); code == exitError {
-				t.Skipf("the %s source is not available: %s", source, errOut)
+				testenv.Skipf(t, testenv.Root, "the %s source is not available: %s", source, errOut)
 			}
 			testStaleCLI(t, source)
 		})
@@ -423,12 +422,8 @@ func openUp(t *testing.T, dir string) {
 // TestStaleUnprivileged runs udsls as nobody: a directory it cannot read
 // and a socket it may not connect to are warned about, never called stale.
 func TestStaleUnprivileged(t *testing.T) {
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("setpriv is needed to run udsls as another user")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("switching to nobody needs root")
-	}
+	testenv.NeedTool(t, "setpriv", "util-linux")
+	testenv.NeedRoot(t, "switching to nobody needs root")
 	bin := buildUdsls(t)
 	root := t.TempDir()
 	openUp(t, root)
@@ -491,10 +486,7 @@ func TestStaleUnprivileged(t *testing.T) {
 // TestStaleCrossFS mounts a tmpfs inside the tree, in a private mount
 // namespace, and runs udsls there with and without --cross-fs.
 func TestStaleCrossFS(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is needed to make a socket file inside the mount namespace")
-	}
+	py := testenv.NeedTool(t, "python3", "python3")
 	bin := buildUdsls(t)
 	root := t.TempDir()
 	mkdirs(t, root, "mnt")
@@ -510,7 +502,7 @@ exit 0`
 	out, err := cmd.Output()
 	if err != nil {
 		if strings.Contains(stderr.String(), "Operation not permitted") {
-			t.Skipf("cannot make a mount namespace (needs CAP_SYS_ADMIN): %s", stderr.String())
+			testenv.Skipf(t, testenv.Root, "cannot make a mount namespace (needs CAP_SYS_ADMIN): %s", stderr.String())
 		}
 		t.Fatalf("%v: %s", err, stderr.String())
 	}

@@ -3,11 +3,12 @@ package darwin
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -23,9 +24,7 @@ import (
 
 func needLsof(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("lsof"); err != nil {
-		t.Skip("lsof is not installed; the live cross-check runs the real command")
-	}
+	testenv.NeedTool(t, "lsof", "lsof")
 }
 
 // procSelfSockets reads which fds of this process hold which unix socket:

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
@@ -234,9 +236,7 @@ func TestLiveProcfs(t *testing.T) {
 	}
 
 	t.Run("ss", func(t *testing.T) {
-		if _, err := exec.LookPath("ss"); err != nil {
-			t.Skip("ss is not installed: no second opinion to compare with")
-		}
+		testenv.NeedTool(t, "ss", "iproute2")
 		out, err := exec.CommandContext(t.Context(), "ss", "-xap").Output()
 		if err != nil {
 			t.Fatal(err)
@@ -325,9 +325,7 @@ func ssInodes(out string) map[inspect.SocketID]bool {
 // may read its own fds but not those of root's processes, this test's
 // included.
 func TestLiveProcfsUnprivileged(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run the helper as another user")
-	}
+	testenv.NeedRoot(t, "needs root to run the helper as another user")
 	// The helper must be able to execute a copy of this binary.
 	dir := t.TempDir()
 	for _, d := range []string{filepath.Dir(dir), dir} {

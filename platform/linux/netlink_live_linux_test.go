@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
@@ -321,10 +323,7 @@ func TestSourceFallback(t *testing.T) {
 // TestLiveSockDiagCrossProcess hands the client end of a connection to
 // another process and checks that the two ends still name each other.
 func TestLiveSockDiagCrossProcess(t *testing.T) {
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("needs sleep(1) to hold the client in another process")
-	}
+	sleep := testenv.NeedTool(t, "sleep", "coreutils")
 	path := filepath.Join(t.TempDir(), "x.sock")
 	lis := listenSocket(t, unix.SOCK_STREAM, path, 1)
 	cfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -365,9 +364,7 @@ func TestLiveSockDiagCrossProcess(t *testing.T) {
 // second process: socket(2) stamps the socket with the calling thread's
 // fsuid, which setfsuid changes for one locked thread only.
 func TestLiveSockDiagUID(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs CAP_SETUID to create a socket as another user; run as root")
-	}
+	testenv.NeedRoot(t, "needs CAP_SETUID to create a socket as another user; run as root")
 	const nobody = 65534
 	fd := func() int {
 		runtime.LockOSThread()

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
@@ -132,13 +134,8 @@ func selfNetns(t *testing.T) uint64 {
 // tmpfs of its own, where the host has a regular file at the same path, and
 // reads it from outside.
 func TestLiveNetns(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network and mount namespaces")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare(1) is not installed")
-	}
+	testenv.NeedRoot(t, "needs root to create network and mount namespaces")
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "app.sock"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -265,7 +262,7 @@ func TestLiveNetns(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := unix.Mount(fmt.Sprintf("/proc/%d/ns/net", h.pid), file, "", unix.MS_BIND, ""); err != nil {
-			t.Skipf("cannot bind-mount a namespace file: %v", err)
+			testenv.Skipf(t, testenv.Root, "cannot bind-mount a namespace file: %v", err)
 		}
 		defer unix.Unmount(file, unix.MNT_DETACH)
 		snap, byID := snapshot(t, &Source{Sockets: SocketsAuto, Netns: file})
@@ -349,7 +346,7 @@ func fakeDockerCgroup(t *testing.T, pid int) string {
 	top := filepath.Join(mnt, "udsls-test-"+strconv.Itoa(os.Getpid()))
 	cg := filepath.Join(top, "docker", id)
 	if err := os.MkdirAll(cg, 0o755); err != nil {
-		t.Skipf("cgroup v2 at %s is not writable: %v", mnt, err)
+		testenv.Skipf(t, testenv.Root, "cgroup v2 at %s is not writable: %v", mnt, err)
 	}
 	t.Cleanup(func() {
 		// A cgroup with members cannot be removed: back to the root first.
@@ -361,7 +358,7 @@ func fakeDockerCgroup(t *testing.T, pid int) string {
 		}
 	})
 	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-		t.Skipf("cannot move a process into a new cgroup v2: %v", err)
+		testenv.Skipf(t, testenv.Root, "cannot move a process into a new cgroup v2: %v", err)
 	}
 	return id
 }
@@ -381,7 +378,7 @@ func cgroup2Mount(t *testing.T) string {
 			return f[4]
 		}
 	}
-	t.Skip("cgroup v2 is not mounted")
+	testenv.Skipf(t, testenv.Root, "cgroup v2 is not mounted")
 	return ""
 }
 
@@ -412,13 +409,8 @@ func helperSnapshotAllNetns() {
 // while root holds a namespace it may not see, and the user one it may see
 // but not enter (its own, made with unshare -rn).
 func TestLiveNetnsUnprivileged(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a namespace an unprivileged user cannot see")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare(1) is not installed")
-	}
+	testenv.NeedRoot(t, "needs root to make a namespace an unprivileged user cannot see")
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
 	rootHelper := startNetnsHelper(t, os.Args[0], "", nil, unshare, "--net", "--")
 
 	// The unprivileged processes must be able to execute a copy of this

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/platform/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
@@ -124,9 +126,7 @@ func TestFDLinks(t *testing.T) {
 
 // TestSS checks peers and queues with ss, which reads them from sock_diag.
 func TestSS(t *testing.T) {
-	if _, err := exec.LookPath("ss"); err != nil {
-		t.Skip("ss is not installed; peers and queues are still checked by TestDescriptors and TestQueued")
-	}
+	testenv.NeedTool(t, "ss", "iproute2")
 	m := start(t, Config{Count: 2}).Manifest()
 	out, err := exec.Command("ss", "-xaH").Output()
 	if err != nil {
