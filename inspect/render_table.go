@@ -1,13 +1,15 @@
 package inspect
 
 import (
+	"bufio"
+	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/clipperhouse/displaywidth"
 )
 
 // TableOptions shape the human-readable listing.
@@ -25,38 +27,83 @@ const (
 	ansiGreen = "\x1b[32m"
 )
 
-// NewTable returns a borderless, left-aligned table in the style of ss
-// and ps: no wrapping, no reformatting of cells.
-func NewTable(w io.Writer, header []string, color bool) *tablewriter.Table {
-	if color {
-		for i, h := range header {
-			header[i] = ansiBold + h + ansiReset
+// Table is a borderless, left-aligned table in the style of ss and ps: cells are
+// never wrapped or reformatted, columns are separated by two spaces and lines carry no
+// trailing blanks. It replaced tablewriter, whose per-cell layout cost ~40 µs a row and
+// made the listing table 5-13x the price of the JSON listing.
+type Table struct {
+	w      io.Writer
+	cols   int
+	cells  []string // row-major, the header first
+	widths []int
+}
+
+// widthOpts measures cells as a terminal shows them: the colour sequences the renderers
+// add take no room.
+var widthOpts = displaywidth.Options{ControlSequences: true}
+
+// NewTable starts a table with the header; color makes it bold.
+func NewTable(w io.Writer, header []string, color bool) *Table {
+	t := &Table{w: w, cols: len(header), widths: make([]int, len(header))}
+	for _, h := range header {
+		if color {
+			h = ansiBold + h + ansiReset
+		}
+		t.add(h)
+	}
+	return t
+}
+
+func (t *Table) add(c string) {
+	i := len(t.cells) % t.cols
+	if n := cellWidth(c); n > t.widths[i] {
+		t.widths[i] = n
+	}
+	t.cells = append(t.cells, c)
+}
+
+// cellWidth is the display width; cells are escaped, so nearly all are ASCII.
+func cellWidth(c string) int {
+	for i := 0; i < len(c); i++ {
+		if c[i] >= utf8.RuneSelf || c[i] < ' ' {
+			return widthOpts.String(c)
 		}
 	}
-	t := tablewriter.NewTable(&trimWriter{w: w},
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
-			},
-		})),
-		tablewriter.WithConfig(tablewriter.Config{
-			Header: tw.CellConfig{
-				Formatting: tw.CellFormatting{AutoFormat: tw.Off, AutoWrap: tw.WrapNone},
-				Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
-				Padding:    tw.CellPadding{Global: tw.Padding{Right: "  ", Overwrite: true}},
-			},
-			Row: tw.CellConfig{
-				Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone},
-				Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
-				Padding:    tw.CellPadding{Global: tw.Padding{Right: "  ", Overwrite: true}},
-			},
-		}),
-	)
-	t.Header(header)
-	return t
+	return len(c)
+}
+
+// Append adds a row of exactly as many cells as the header.
+func (t *Table) Append(row []string) error {
+	if len(row) != t.cols {
+		return fmt.Errorf("table row has %d cells, header %d", len(row), t.cols)
+	}
+	for _, c := range row {
+		t.add(c)
+	}
+	return nil
+}
+
+// Render writes the table in one pass, buffered; a write error ends it.
+func (t *Table) Render() error {
+	bw := bufio.NewWriterSize(t.w, 64<<10)
+	pad := strings.Repeat(" ", slices.Max(append(t.widths, 0))+2)
+	for r := 0; r < len(t.cells); r += t.cols {
+		row := t.cells[r : r+t.cols]
+		last := len(row) - 1
+		for last > 0 && row[last] == "" {
+			last--
+		}
+		for i, c := range row[:last+1] {
+			bw.WriteString(c)
+			if i < last {
+				bw.WriteString(pad[:t.widths[i]-cellWidth(c)+2])
+			}
+		}
+		if err := bw.WriteByte('\n'); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
 // WriteTable prints entries as a table. Every name passes through Escape.
@@ -183,14 +230,11 @@ func holderCells(hs []Holder) (pids, users, fds string) {
 		return "-", "-", "-"
 	}
 	var p, u, f []string
-	seen := map[string]bool{}
 	for _, h := range hs {
 		cmd := "?"
 		if h.Known {
 			cmd = Escape(h.Command)
-			name := nameOr(h.User, h.UID)
-			if !seen[name] {
-				seen[name] = true
+			if name := nameOr(h.User, h.UID); !slices.Contains(u, name) {
 				u = append(u, name)
 			}
 		}
@@ -234,32 +278,4 @@ func nameOr(name string, id uint32) string {
 		return Escape(name)
 	}
 	return strconv.FormatUint(uint64(id), 10)
-}
-
-// trimWriter drops the padding tablewriter leaves at the end of each line.
-type trimWriter struct {
-	w      io.Writer
-	spaces int
-}
-
-func (t *trimWriter) Write(p []byte) (int, error) {
-	out := make([]byte, 0, len(p)+t.spaces)
-	for _, c := range p {
-		switch c {
-		case ' ':
-			t.spaces++
-			continue
-		case '\n':
-			t.spaces = 0
-		default:
-			for ; t.spaces > 0; t.spaces-- {
-				out = append(out, ' ')
-			}
-		}
-		out = append(out, c)
-	}
-	if _, err := t.w.Write(out); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }

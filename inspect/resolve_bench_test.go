@@ -82,6 +82,19 @@ func BenchmarkWriteJSON(b *testing.B) {
 	})
 }
 
+// BenchmarkWriteTable renders the same 10k entries as BenchmarkWriteJSON as the table
+// `udsls -a` prints: the two should cost about the same.
+func BenchmarkWriteTable(b *testing.B) {
+	snap, procs, files := benchSnapshot(3333)
+	es := fakeResolver(procs, files).Entries(context.Background(), snap, Query{View: ViewAll})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteTable(io.Discard, es, TableOptions{Peers: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSortPaths sorts the names of 17k listeners in 64 directories,
 // what a listing of 50k sockets sorts.
 func BenchmarkSortPaths(b *testing.B) {
