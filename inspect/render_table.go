@@ -18,6 +18,10 @@ type TableOptions struct {
 	// Peers adds a PEER column: the far end of connections and, with
 	// Clients filled, a listener's clients.
 	Peers bool
+	// Extended adds INODE and PEER-INODE, so that the two ends of a connection can be paired.
+	Extended bool
+	// Width, when set, narrows the table to a terminal that wide (see ListingFit).
+	Width int
 }
 
 const (
@@ -34,8 +38,26 @@ const (
 type Table struct {
 	w      io.Writer
 	cols   int
+	names  []string
 	cells  []string // row-major, the header first
 	widths []int
+	// Fit, when its Width is set, keeps lines within that many display columns.
+	Fit Fit
+}
+
+// Fit says how a table narrows to a terminal: its steps are taken in order until the
+// lines fit, each dropping a column or shortening columns in the middle (with …) down to
+// a minimum width. A table that still does not fit is printed as narrowed as it got.
+type Fit struct {
+	Width int
+	Steps []FitStep
+}
+
+// FitStep drops the column named Drop, or shortens each column named in Shrink to no
+// less than the width given.
+type FitStep struct {
+	Drop   string
+	Shrink map[string]int
 }
 
 // widthOpts measures cells as a terminal shows them: the colour sequences the renderers
@@ -44,7 +66,7 @@ var widthOpts = displaywidth.Options{ControlSequences: true}
 
 // NewTable starts a table with the header; color makes it bold.
 func NewTable(w io.Writer, header []string, color bool) *Table {
-	t := &Table{w: w, cols: len(header), widths: make([]int, len(header))}
+	t := &Table{w: w, cols: len(header), names: slices.Clone(header), widths: make([]int, len(header))}
 	for _, h := range header {
 		if color {
 			h = ansiBold + h + ansiReset
@@ -85,10 +107,22 @@ func (t *Table) Append(row []string) error {
 
 // Render writes the table in one pass, buffered; a write error ends it.
 func (t *Table) Render() error {
+	widths, keep := t.fit()
 	bw := bufio.NewWriterSize(t.w, 64<<10)
-	pad := strings.Repeat(" ", slices.Max(append(t.widths, 0))+2)
+	pad := strings.Repeat(" ", slices.Max(append(slices.Clone(widths), 0))+2)
+	row := make([]string, 0, t.cols)
 	for r := 0; r < len(t.cells); r += t.cols {
-		row := t.cells[r : r+t.cols]
+		row = row[:0]
+		var ws []int
+		for i, c := range t.cells[r : r+t.cols] {
+			if keep[i] {
+				if cellWidth(c) > widths[i] {
+					c = shorten(c, widths[i])
+				}
+				row = append(row, c)
+				ws = append(ws, widths[i])
+			}
+		}
 		last := len(row) - 1
 		for last > 0 && row[last] == "" {
 			last--
@@ -96,7 +130,7 @@ func (t *Table) Render() error {
 		for i, c := range row[:last+1] {
 			bw.WriteString(c)
 			if i < last {
-				bw.WriteString(pad[:t.widths[i]-cellWidth(c)+2])
+				bw.WriteString(pad[:ws[i]-cellWidth(c)+2])
 			}
 		}
 		if err := bw.WriteByte('\n'); err != nil {
@@ -106,35 +140,113 @@ func (t *Table) Render() error {
 	return bw.Flush()
 }
 
-// WriteTable prints entries as a table. Every name passes through Escape.
+// fit applies t.Fit's steps until the table is no wider than t.Fit.Width, and returns the
+// columns' widths and which columns stay.
+func (t *Table) fit() (widths []int, keep []bool) {
+	widths = slices.Clone(t.widths)
+	keep = make([]bool, t.cols)
+	for i := range keep {
+		keep[i] = true
+	}
+	total := func() int {
+		n := 0
+		for i, w := range widths {
+			if keep[i] {
+				n += w + 2
+			}
+		}
+		return n - 2
+	}
+	for _, st := range t.Fit.Steps {
+		if t.Fit.Width <= 0 || total() <= t.Fit.Width {
+			break
+		}
+		if i := slices.Index(t.names, st.Drop); i >= 0 {
+			keep[i] = false
+			continue
+		}
+		// Shorten the widest shrinkable column by one until the table fits or each is at
+		// its minimum: long paths give way first.
+		for total() > t.Fit.Width {
+			best := -1
+			for name, min := range st.Shrink {
+				i := slices.Index(t.names, name)
+				if i >= 0 && keep[i] && widths[i] > max(min, cellWidth(t.cells[i])) && (best < 0 || widths[i] > widths[best]) {
+					best = i
+				}
+			}
+			if best < 0 {
+				break
+			}
+			widths[best]--
+		}
+	}
+	return widths, keep
+}
+
+// shorten cuts the middle out of a cell to fit w display columns, marking the cut with …;
+// the head and the tail of a path are what tell paths apart.
+func shorten(c string, w int) string {
+	if w < 3 {
+		return widthOpts.TruncateString(c, w, "")
+	}
+	rs := []rune(c)
+	headW := (w - 1) / 2
+	tailW := w - 1 - headW
+	var head, tail []rune
+	for _, r := range rs {
+		rw := widthOpts.Rune(r)
+		if headW-rw < 0 {
+			break
+		}
+		headW -= rw
+		head = append(head, r)
+	}
+	for i := len(rs) - 1; i >= len(head); i-- {
+		rw := widthOpts.Rune(rs[i])
+		if tailW-rw < 0 {
+			break
+		}
+		tailW -= rw
+		tail = append(tail, rs[i])
+	}
+	slices.Reverse(tail)
+	return string(head) + "…" + string(tail)
+}
+
+// ListingFit is how the listing narrows to a terminal: file facts go first, then long
+// names are shortened in the middle, then the byte queues, counts and types go, then names
+// are shortened further; INODE and PEER-INODE, asked for with -e, go last.
+var ListingFit = []FitStep{
+	{Drop: "OWNER"}, {Drop: "MODE"}, {Drop: "FD"}, {Drop: "USER"}, {Drop: "NETNS/CONTAINER"},
+	{Shrink: map[string]int{"PATH": 32, "PID/COMMAND": 16, "PEER": 16}},
+	{Drop: "SEND-Q"}, {Drop: "RECV-Q"}, {Drop: "CONNS"}, {Drop: "TYPE"},
+	{Shrink: map[string]int{"PATH": 16, "PID/COMMAND": 10, "PEER": 10}},
+	{Drop: "PEER-INODE"}, {Drop: "INODE"},
+}
+
+// WriteTable prints entries as a table. Every name passes through Escape. A cell is "-"
+// where there is nothing (no holder, not a listener) and "?" where the source cannot know.
 func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
-	queues := false
-	for i := range entries {
-		queues = queues || entries[i].Known.Has(KnownQueues)
-	}
-	header := []string{"PATH", "TYPE", "STATE"}
-	if queues {
-		header = append(header, "RECV-Q", "SEND-Q")
-	}
-	header = append(header, "CONNS", "PID/COMMAND", "USER", "FD", "MODE", "OWNER")
+	header := []string{"PATH", "TYPE", "STATE", "RECV-Q", "SEND-Q", "BACKLOG", "CONNS", "PID/COMMAND", "USER", "FD", "MODE", "OWNER"}
 	netns := manyNetns(entries)
 	if netns {
 		header = append(header, "NETNS/CONTAINER")
+	}
+	if o.Extended {
+		header = append(header, "INODE", "PEER-INODE")
 	}
 	if o.Peers {
 		header = append(header, "PEER")
 	}
 	t := NewTable(w, header, o.Color)
+	t.Fit = Fit{Width: o.Width, Steps: ListingFit}
+	row := make([]string, 0, len(header))
 	for i := range entries {
 		e := &entries[i]
-		row := []string{displayPath(e.Path), e.Type.String(), stateCell(e, o.Color)}
-		if queues {
-			if e.Known.Has(KnownQueues) {
-				row = append(row, strconv.FormatUint(uint64(e.RecvQueue), 10), strconv.FormatUint(uint64(e.SendQueue), 10))
-			} else {
-				row = append(row, "-", "-")
-			}
-		}
+		row = append(row[:0], displayPath(e.Path), e.Type.String(), stateCell(e, o.Color))
+		recvq, sendq, backlog := queueCells(e)
+		row = append(row, recvq, sendq, backlog)
 		conns := "-"
 		if e.Listening() || (e.Type == TypeDgram && e.Named()) {
 			conns = strconv.Itoa(e.Connections)
@@ -149,6 +261,9 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 		if netns {
 			row = append(row, netnsCell(e))
 		}
+		if o.Extended {
+			row = append(row, idCell(e.ID), peerIDCell(e))
+		}
 		if o.Peers {
 			row = append(row, peerCell(e))
 		}
@@ -157,6 +272,39 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 		}
 	}
 	return t.Render()
+}
+
+// queueCells are RECV-Q and SEND-Q in bytes, and for a listener BACKLOG as
+// pending/backlog: the kernel reports a listener's accept queue in the queue fields,
+// which ss prints as if they were bytes.
+func queueCells(e *Entry) (recvq, sendq, backlog string) {
+	switch {
+	case !e.Known.Has(KnownQueues):
+		if e.Listening() {
+			return "-", "-", "?"
+		}
+		return "?", "?", "-"
+	case e.Listening():
+		return "-", "-", strconv.FormatUint(uint64(e.RecvQueue), 10) + "/" + strconv.FormatUint(uint64(e.SendQueue), 10)
+	}
+	return strconv.FormatUint(uint64(e.RecvQueue), 10), strconv.FormatUint(uint64(e.SendQueue), 10), "-"
+}
+
+func idCell(id SocketID) string {
+	if id == 0 {
+		return "?"
+	}
+	return strconv.FormatUint(uint64(id), 10)
+}
+
+func peerIDCell(e *Entry) string {
+	switch {
+	case !e.Known.Has(KnownPeer):
+		return "?"
+	case e.Peer == 0:
+		return "-"
+	}
+	return idCell(e.Peer)
 }
 
 // manyNetns reports whether the entries come from more than one network
@@ -254,6 +402,9 @@ func peerCell(e *Entry) string {
 	}
 	ps = append(ps, e.Clients...)
 	if len(ps) == 0 {
+		if !e.Known.Has(KnownPeer) {
+			return "?"
+		}
 		return "-"
 	}
 	var out []string

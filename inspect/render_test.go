@@ -95,3 +95,59 @@ func TestWriteTableEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestTableFit narrows a table to widths from generous to impossible: no line is wider than
+// asked while the steps allow, and shortened cells keep their head and tail.
+func TestTableFit(t *testing.T) {
+	long := "/run/" + strings.Repeat("very-long-name/", 6) + "app.sock"
+	for _, width := range []int{200, 100, 80, 60} {
+		var buf bytes.Buffer
+		tb := NewTable(&buf, []string{"PATH", "TYPE", "STATE", "OWNER", "PID/COMMAND"}, false)
+		tb.Fit = Fit{Width: width, Steps: []FitStep{{Drop: "OWNER"}, {Shrink: map[string]int{"PATH": 20}}, {Drop: "TYPE"}}}
+		tb.Append([]string{long, "stream", "listening", "root:root", "1/日本語のコマンド"})
+		tb.Append([]string{"/x", "dgram", "unconnected", "-", "-"})
+		if err := tb.Render(); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+			if n := cellWidth(l); n > width {
+				t.Errorf("width %d: line of %d columns: %q", width, n, l)
+			}
+			if p := strings.Fields(l)[0]; strings.Contains(p, "…") && (!strings.HasPrefix(long, strings.Split(p, "…")[0]) || !strings.HasSuffix(long, strings.Split(p, "…")[1])) {
+				t.Errorf("width %d: %q is not the head and tail of %q", width, p, long)
+			}
+		}
+		if width >= 100 != strings.Contains(buf.String(), "OWNER") && width != 100 {
+			t.Errorf("width %d: OWNER dropped too early or too late:\n%s", width, buf.String())
+		}
+	}
+}
+
+// TestTableUnknownVersusNone: a procfs listing cannot know queues or peers ("?"), while a
+// socket with no peer has none ("-"); a listener's accept queue is its own column.
+func TestTableUnknownVersusNone(t *testing.T) {
+	snap := &Snapshot{Sockets: []Socket{
+		{ID: 1, Path: "@a", Abstract: true, Type: TypeStream, State: StateListening, Known: KnownQueues | KnownPeer, RecvQueue: 3, SendQueue: 128},
+		{ID: 2, Path: "@b", Abstract: true, Type: TypeDgram, State: StateUnconnected, Known: KnownQueues | KnownPeer, RecvQueue: 5},
+		{ID: 3, Path: "@c", Abstract: true, Type: TypeDgram, State: StateUnconnected},
+	}}
+	var buf bytes.Buffer
+	es := fakeResolver(nil, nil).Entries(context.Background(), snap, Query{View: ViewAll})
+	if err := WriteTable(&buf, es, TableOptions{Peers: true, Extended: true}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		f := strings.Fields(l)
+		got[f[0]] = f
+	}
+	// PATH TYPE STATE RECV-Q SEND-Q BACKLOG CONNS PID/COMMAND USER FD MODE OWNER INODE PEER-INODE PEER
+	want := map[string][]string{
+		"@a": {"@a", "stream", "listening", "-", "-", "3/128", "0", "-", "-", "-", "-", "-", "1", "-", "-"},
+		"@b": {"@b", "dgram", "unconnected", "5", "0", "-", "0", "-", "-", "-", "-", "-", "2", "-", "-"},
+		"@c": {"@c", "dgram", "unconnected", "?", "?", "-", "0", "-", "-", "-", "-", "-", "3", "?", "?"},
+	}
+	if diff := cmp.Diff(want, map[string][]string{"@a": got["@a"], "@b": got["@b"], "@c": got["@c"]}); diff != "" {
+		t.Errorf("rows (-want +got):\n%s\n%s", diff, buf.String())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +52,8 @@ type options struct {
 	users     []string
 	types     []string
 	peers     bool
+	wide      bool
+	extended  bool
 
 	// --serve.
 	serveFor time.Duration
@@ -79,11 +82,11 @@ type options struct {
 // without its mode is a usage error rather than silently ignored.
 var modeFlags = map[string]mode{
 	"all": modeList, "listening": modeList, "pid": modeList, "user": modeList,
-	"type": modeList, "peers": modeList,
+	"type": modeList, "peers": modeList, "wide": modeList, "extended": modeList,
 	"for": modeServe, "count": modeServe,
 	"remove": modeStale, "dry-run": modeStale, "cross-fs": modeStale, "max-depth": modeStale,
 	"timeout": modeCheck, "wait": modeCheck, "expect-mode": modeCheck, "expect-owner": modeCheck,
-	"expect-group": modeCheck, "expect-type": modeCheck, "quiet": modeCheck,
+	"expect-group": modeCheck, "expect-type": modeCheck,
 	"fail-on": modeAudit,
 }
 
@@ -137,10 +140,13 @@ func parseFlags(args []string) (*options, error) {
 
 	fs.BoolVarP(&o.all, "all", "a", false, "")
 	fs.BoolVarP(&o.listening, "listening", "l", false, "")
-	fs.IntSliceVarP(&o.pids, "pid", "p", nil, "")
+	var pids []string
+	fs.StringSliceVarP(&pids, "pid", "p", nil, "")
 	fs.StringSliceVarP(&o.users, "user", "u", nil, "")
 	fs.StringSliceVarP(&o.types, "type", "t", nil, "")
 	fs.BoolVar(&o.peers, "peers", false, "")
+	fs.BoolVarP(&o.wide, "wide", "W", false, "")
+	fs.BoolVarP(&o.extended, "extended", "e", false, "")
 
 	fs.DurationVar(&o.serveFor, "for", 0, "")
 	fs.IntVar(&o.count, "count", 0, "")
@@ -178,6 +184,13 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if slices.Contains(o.users, "") {
 		return nil, usagef("--user: empty user name in %q", strings.Join(o.users, ","))
+	}
+	for _, p := range pids {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 {
+			return nil, usagef("invalid --pid %q: want a positive process id", p)
+		}
+		o.pids = append(o.pids, n)
 	}
 	o.args = fs.Args()
 	if o.help || o.version {

@@ -2,13 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/udsls/udsls/inspect"
 )
 
 func listQuery(o *options) (inspect.Query, error) {
-	q := inspect.Query{Patterns: o.args, PIDs: o.pids, Users: o.users, Clients: o.peers}
+	patterns, err := patternArgs(o.args)
+	q := inspect.Query{Patterns: patterns, PIDs: o.pids, Users: o.users, Clients: o.peers}
+	if err != nil {
+		return q, err
+	}
 	switch {
 	case o.all && o.listening:
 		return q, usagef("--all and --listening exclude each other")
@@ -17,14 +29,11 @@ func listQuery(o *options) (inspect.Query, error) {
 	case o.listening:
 		q.View = inspect.ViewListening
 	}
-	for _, p := range o.args {
-		if err := inspect.ValidatePattern(p); err != nil {
-			return q, usagef("%v", err)
-		}
-	}
-	for _, p := range o.pids {
-		if p <= 0 {
-			return q, usagef("invalid --pid %s: must be a positive process id", strconv.Itoa(p))
+	if len(o.from) == 0 {
+		for _, u := range o.users {
+			if err := knownUser(u); err != nil {
+				return q, usagef("--user: %v", err)
+			}
 		}
 	}
 	for _, s := range o.types {
@@ -60,6 +69,17 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	}
 	shown := 0
 	switch o.output {
+	case "table":
+		entries := r.Entries(ctx, snap, q)
+		shown = len(entries)
+		if shown == 0 {
+			break // stdout stays empty; explainEmpty says why on stderr
+		}
+		to := inspect.TableOptions{Color: e.color, Peers: o.peers, Extended: o.extended}
+		if !o.wide {
+			to.Width = e.width
+		}
+		err = inspect.WriteTable(e.stdout, entries, to)
 	case "json":
 		// Each entry is written as it is made: a large listing is never
 		// held whole, and the output starts before the join ends.
@@ -77,16 +97,74 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		m := inspect.NewMetrics()
 		m.AddListing(snap, entries)
 		err = writeOutput(o, e, m.Write)
-	default:
-		entries := r.Entries(ctx, snap, q)
-		shown = len(entries)
-		err = inspect.WriteTable(e.stdout, entries, inspect.TableOptions{Color: e.color, Peers: o.peers || o.all})
 	}
 	if err != nil {
 		return exitError, err
 	}
-	if q.Filtered() && shown == 0 {
-		return exitNo, nil
+	if shown == 0 {
+		explainEmpty(o, e, q)
+		if q.Filtered() {
+			return exitNo, nil
+		}
 	}
 	return exitOK, nil
+}
+
+// patternArgs turns arguments into globs: one that names an existing file is that file,
+// literally (the shell expanded DIR/* onto names that may hold [ or *), any other is a glob.
+func patternArgs(args []string) ([]string, error) {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if _, err := os.Lstat(a); err == nil {
+			out[i] = globQuote.Replace(a)
+			continue
+		}
+		if err := inspect.ValidatePattern(a); err != nil {
+			return nil, usagef("%v; quote a glob for the shell, and escape a literal [ * ? or \\ with \\", err)
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+var globQuote = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+
+// knownUser accepts a uid or a name this machine's account database knows.
+func knownUser(u string) error {
+	if _, err := strconv.ParseUint(u, 10, 32); err == nil {
+		return nil
+	}
+	if _, err := user.Lookup(u); err != nil {
+		return fmt.Errorf("no user %q on this machine", u)
+	}
+	return nil
+}
+
+// explainEmpty says on stderr why a listing shows nothing: a pid that is no process, or
+// one in another network namespace than the one listed.
+func explainEmpty(o *options, e *env, q inspect.Query) {
+	live := len(o.from) == 0 && runtime.GOOS == "linux"
+	for _, pid := range q.PIDs {
+		if !live {
+			break
+		}
+		ns, err := os.Readlink(filepath.Join(o.procRoot, strconv.Itoa(pid), "ns/net"))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			e.note("no process %d", pid)
+		case err != nil || o.allNetns || o.netns != "":
+		default:
+			if self, err := os.Readlink(filepath.Join(o.procRoot, "self/ns/net")); err == nil && self != ns {
+				e.hint("process %d is in another network namespace; -N lists every namespace", pid)
+			}
+		}
+	}
+	switch {
+	case q.Filtered():
+		e.note("no sockets match")
+	case q.View == inspect.ViewAll:
+		e.note("no Unix sockets")
+	default:
+		e.note("no listening or bound Unix sockets; -a shows every socket, 'udsls --serve' opens test sockets")
+	}
 }

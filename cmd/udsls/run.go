@@ -19,10 +19,27 @@ type env struct {
 	stdout, stderr io.Writer
 	color          bool // stdout is a terminal that wants colour
 	stderrTTY      bool // progress lines may be drawn on stderr
+	width          int  // columns of the terminal on stdout; 0 when not a terminal
+	quiet          bool // -q: no warnings, notes or hints
 }
 
 func (e *env) warn(format string, a ...any) {
-	fmt.Fprintf(e.stderr, "udsls: warning: %s\n", fmt.Sprintf(format, a...))
+	if !e.quiet {
+		fmt.Fprintf(e.stderr, "udsls: warning: %s\n", fmt.Sprintf(format, a...))
+	}
+}
+
+// note tells a person what an empty or clean result means; scripts read the exit status.
+func (e *env) note(format string, a ...any) {
+	if !e.quiet {
+		fmt.Fprintf(e.stderr, "udsls: %s\n", fmt.Sprintf(format, a...))
+	}
+}
+
+func (e *env) hint(format string, a ...any) {
+	if !e.quiet {
+		fmt.Fprintf(e.stderr, "udsls: hint: %s\n", fmt.Sprintf(format, a...))
+	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -44,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "udsls: error: %s\n", errorText(err))
 		return exitError
 	}
-	e := &env{stdout: stdout, stderr: stderr, color: wantColor(o.color, stdout), stderrTTY: isTerminal(stderr)}
+	e := &env{stdout: stdout, stderr: stderr, color: wantColor(o.color, stdout), stderrTTY: isTerminal(stderr), width: termWidth(stdout), quiet: o.quiet}
 
 	var code int
 	switch o.mode {
@@ -102,4 +119,9 @@ func wantColor(flag string, stdout io.Writer) bool {
 		return false
 	}
 	return isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+}
+
+func columnsEnv() (int, bool) {
+	n, err := strconv.Atoi(os.Getenv("COLUMNS"))
+	return n, err == nil && n > 0
 }

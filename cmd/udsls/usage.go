@@ -20,11 +20,14 @@ Listing:
   -u, --user USER        held by a process of this user (name or uid)
   -t, --type TYPE        stream, dgram or seqpacket
       --peers            show who is on the other end (a listener's clients)
+  -e, --extended         add INODE and PEER-INODE, to pair the ends of connections
+  -W, --wide             never narrow the table to the terminal's width
 
 Output:
   -o, --output FORMAT    table (default), json, or prometheus
       --output-file PATH with -o prometheus: write atomically (textfile collector)
       --color WHEN       auto (default), always, never; NO_COLOR is honoured
+  -q, --quiet            no warnings or notes on stderr; --check prints nothing
 
 Sources:
       --source NAME      Linux: netlink (default, with fallback) or procfs
@@ -46,7 +49,6 @@ Health checks (--check):
       --expect-owner USER      name or uid
       --expect-group GROUP     name or gid
       --expect-type TYPE       stream, dgram or seqpacket
-  -q, --quiet            print nothing; the exit status says it all
 
 Audit (--audit):
       --fail-on SEVERITY exit 1 for findings at or above: low, medium, high (default)

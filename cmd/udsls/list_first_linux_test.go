@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/udsls/udsls/platform/testenv"
+)
+
+// TestListArgumentsLiteral: an argument naming an existing file is that file, even when its
+// name reads as a glob ([1] would match "1", a lone [ would abort the whole listing).
+func TestListArgumentsLiteral(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"a[1].sock", "1.sock", "b[.sock"} {
+		l, err := net.Listen("unix", filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+	}
+	for _, c := range []struct{ arg, want string }{
+		{filepath.Join(dir, "a[1].sock"), "a[1].sock"},
+		{filepath.Join(dir, "b[.sock"), "b[.sock"},
+		{filepath.Join(dir, "[1].sock"), "1.sock"}, // no such file: a glob
+	} {
+		code, out, errOut := runUdsls("-o", "json", c.arg)
+		if code != exitOK {
+			t.Errorf("udsls %q: exit %d, %s", c.arg, code, errOut)
+			continue
+		}
+		if n := strings.Count(out, `"path"`); n != 1 || !strings.Contains(out, `/`+c.want+`"`) {
+			t.Errorf("udsls %q lists %d sockets, want only %s:\n%s", c.arg, n, c.want, out)
+		}
+	}
+	code, out, errOut := runUdsls(filepath.Join(dir, "nothing[.sock"))
+	if code != exitError || out != "" || !strings.Contains(errOut, "bad pattern") || !strings.Contains(errOut, "escape a literal [") {
+		t.Errorf("a bad glob: exit %d, stdout %q, stderr %q; want 2 and a hint how to quote", code, out, errOut)
+	}
+}
+
+// TestListEmptySaysSo: nothing to show leaves stdout empty and says why on stderr.
+func TestListEmptySaysSo(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"/nonexistent/*.sock"}, exitNo, "udsls: no sockets match\n"},
+		{[]string{"-p", "2147483646"}, exitNo, "udsls: no process 2147483646\n"},
+		{[]string{"-q", "-p", "2147483646"}, exitNo, ""},
+		{[]string{"-u", "no-such-user-udsls"}, exitError, `udsls: error: --user: no user "no-such-user-udsls" on this machine`},
+	} {
+		code, out, errOut := runUdsls(c.args...)
+		if code != c.code || out != "" || !strings.Contains(errOut, c.want) || (c.want == "" && errOut != "") {
+			t.Errorf("udsls %q: exit %d, stdout %q, stderr %q; want exit %d, stderr with %q", c.args, code, out, errOut, c.code, c.want)
+		}
+	}
+}
+
+// TestListOtherNetnsHint: -p of a process in another network namespace finds nothing in
+// ours, and says that -N would.
+func TestListOtherNetnsHint(t *testing.T) {
+	testenv.NeedRoot(t, "a new network namespace")
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
+	sleep := testenv.NeedTool(t, "sleep", "coreutils")
+	cmd := exec.Command(unshare, "--net", sleep, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pid := strconv.Itoa(cmd.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mine, _ := os.Readlink("/proc/self/ns/net")
+		theirs, _ := os.Readlink("/proc/" + pid + "/ns/net")
+		if theirs != "" && theirs != mine {
+			break // unshare has exec'd sleep in the new namespace
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child never entered a new network namespace")
+		}
+	}
+	code, _, errOut := runUdsls("-p", pid)
+	if code != exitNo || !strings.Contains(errOut, "hint: process "+pid+" is in another network namespace; -N") {
+		t.Errorf("udsls -p %s: exit %d, stderr %q; want 1 and a hint to use -N", pid, code, errOut)
+	}
+}
+
+// TestTableFitsTerminal runs udsls in a real 80-column terminal (tmux): no line may be
+// wider, the path is shortened in the middle, and --wide or a pipe gives full rows.
+func TestTableFitsTerminal(t *testing.T) {
+	tmux := testenv.NeedTool(t, "tmux", "tmux")
+	bin := buildUdsls(t)
+	dir := filepath.Join(t.TempDir(), strings.Repeat("long-dir-", 3))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "server.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+
+	sock2 := filepath.Join(dir, "second.sock")
+	l2, err := net.Listen("unix", sock2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l2.Close() })
+
+	session := "udsls-test-" + strconv.Itoa(os.Getpid())
+	sh := bin + " -e " + sock + " " + sock2 + " 2>/dev/null; " + bin + " -W " + sock + " 2>/dev/null; echo done; sleep 30"
+	if out, err := exec.Command(tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "20", "sh", "-c", sh).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(tmux, "kill-session", "-t", session).Run() })
+	var screen string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := exec.Command(tmux, "capture-pane", "-p", "-J", "-t", session).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if screen = string(out); strings.Contains(screen, "done") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("udsls did not finish in tmux:\n%s", screen)
+		}
+	}
+	lines := strings.Split(screen, "\n")
+	// The first table: header and two rows, each at most 80 columns, with INODE kept.
+	if len(lines) < 4 || !strings.HasPrefix(lines[0], "PATH") || !strings.Contains(lines[0], "INODE") {
+		t.Fatalf("screen:\n%s", screen)
+	}
+	for _, l := range lines[:3] {
+		if n := len([]rune(l)); n > 80 {
+			t.Errorf("line of %d columns in an 80-column terminal: %q", n, l)
+		}
+		if l == lines[0] {
+			continue
+		}
+		head, tail, ok := strings.Cut(strings.Fields(l)[0], "…")
+		if !ok || !strings.HasPrefix(sock, head) || !strings.HasSuffix(sock, tail) && !strings.HasSuffix(sock2, tail) || len(tail) < 4 {
+			t.Errorf("row does not keep the path's head and tail around …: %q", l)
+		}
+	}
+	// -W: the full path, wrapped by the terminal but whole (-J joins wrapped lines).
+	if !strings.Contains(screen, sock) {
+		t.Errorf("udsls -W does not print the whole path %s:\n%s", sock, screen)
+	}
+	var piped bytes.Buffer
+	cmd := exec.Command(bin, sock)
+	cmd.Stdout = &piped
+	if err := cmd.Run(); err != nil || !strings.Contains(piped.String(), sock) {
+		t.Errorf("piped: %v, %q; want the whole path", err, piped.String())
+	}
+}
