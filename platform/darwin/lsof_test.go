@@ -283,9 +283,12 @@ func TestParseLsofErrors(t *testing.T) {
 		{"cut in a field", "p1\nf3\ntunix\nd0x12", `line 4: malformed: capture ends inside field "d0x12" (truncated)`},
 		{"cut in a NUL field", "p1\x00f3\x00tunix\x00d0x1", `line 1: malformed: capture ends inside field "d0x1" (truncated)`},
 		{"NUL line numbers", "p1\x00\nf3\x00tunix\x00d0x1\x00\nf4\x00tunix\x00dx1\x00\n", `line 3: malformed: device "x1" is not a 0x address`},
-		{"bad pid", "pabc\n", `line 1: malformed: pid "abc" is not a positive number`},
+		{"bad pid", "p-1\n", `not lsof output: want the lsof -U table`},
 		{"zero pid", "p0\n", `line 1: malformed: pid "0" is not a positive number`},
-		{"before p", "f3\ntunix\n", `line 1: malformed: field "f3" comes before the first process set (p)`},
+		{"before p", "f3\ntunix\n", `not lsof output: want the lsof -U table`},
+		{"NUL before p", "f3\x00tunix\x00", `not lsof output: want the lsof -U table`},
+		{"passwd", "root:x:0:0:root:/root:/bin/bash\n", `not lsof output: want the lsof -U table`},
+		{"p then text", "p12\nroot:x:0:0:root:/root:/bin/bash\n", `line 1: malformed: process 12 has no file sets`},
 		{"empty field", "p1\n\nf3\n", `line 2: malformed: empty field`},
 		{"bad device", "p1\nf3\ntunix\ndzz\nn/x\n", `line 4: malformed: device "zz" is not a 0x address`},
 		{"long device", "p1\nf3\ntunix\nd0x12345678123456789\n", `line 4: malformed: device "0x12345678123456789" is not a 0x address`},
@@ -298,7 +301,7 @@ func TestParseLsofErrors(t *testing.T) {
 		{"table header", "COMMAND PID TID USER FD TYPE DEVICE SIZE/OFF NODE NAME\n", `line 1: malformed: unknown lsof header`},
 		{"table row", "COMMAND PID USER FD TYPE DEVICE SIZE/OFF NODE NAME\nx 1 root 3u unix zz 0t0 /x\n", `line 2: malformed: unix row "x 1 root 3u unix zz 0t0 /x" does not have the lsof columns`},
 		{"table cut", "COMMAND PID USER FD TYPE DEVICE SIZE/OFF NODE NAME\nx 1 root 3u unix 0x1 0t0 /x", `line 2: malformed: capture ends inside a line (truncated)`},
-		{"help text", string(readCapture(t, "lsof-h-macos-4.91-suliveevil.txt")), `line 1: malformed: field "lsof 4.91" comes before the first process set (p)`},
+		{"help text", string(readCapture(t, "lsof-h-macos-4.91-suliveevil.txt")), `not lsof output: want the lsof -U table`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseLsof(strings.NewReader(tt.in))
