@@ -14,8 +14,12 @@ type Snapshot struct {
 	// Backend names where the data came from: "netlink", "procfs",
 	// "lsof+netstat", or "capture".
 	Backend string
-	Sockets []Socket
-	Owners  []Owner
+	// AddressIDs says that socket IDs (and peers) are kernel addresses,
+	// as macOS lsof and netstat print them, not inodes: 64-bit values
+	// that only mean something in hex.
+	AddressIDs bool
+	Sockets    []Socket
+	Owners     []Owner
 	// Processes holds what the backend already knows about holder pids
 	// (macOS lsof names them). Pids missing here are looked up by the
 	// resolver when shown.

@@ -137,7 +137,10 @@ func TestFromCapturesErrors(t *testing.T) {
 		{"inodes", []string{"netstat:" + netstat, "lsof:" + linuxLsof}, `capture "lsof:` + linuxLsof + `": Linux lsof output cannot be joined with netstat`, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := FromCaptures(tt.specs)
+			src, err := FromCaptures(tt.specs)
+			if err == nil {
+				_, err = src.Snapshot(context.Background())
+			}
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("got error %v, want %q (wrapping %v)", err, tt.want, tt.is)
 			}
