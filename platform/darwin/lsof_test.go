@@ -250,6 +250,26 @@ func TestParseLsofTableMacOS(t *testing.T) {
 // TestParseLsofTableAligned checks rows laid out the way lsof's print.c
 // pads columns: a COMMAND and NAMEs with spaces, whole, and a row of
 // another type skipped.
+// TestParseLsofTableHeaderless reads a real headerless excerpt whose
+// first row is no unix socket (lsof | grep, as bug reports paste it): it
+// is the table, not -F output, and its one socket is found, with the
+// inode old Linux lsof prints right after DEVICE and no path for its
+// "socket" NAME.
+func TestParseLsofTableHeaderless(t *testing.T) {
+	got, err := ParseLsof(bytes.NewReader(readCapture(t, "linux-lsof-grep-nagios-monitoring-fr-2013.txt")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Lsof{
+		Files:     []LsofFile{{PID: 1776, FD: 3, ID: 4956, Device: 0xcfbc3380, Line: 13}},
+		Processes: map[int]inspect.Process{1776: {PID: 1776, Command: "nagios", UID: unknownUID, User: "nagios"}},
+		Inodes:    true,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+}
+
 func TestParseLsofTableAligned(t *testing.T) {
 	const in = "" +
 		"COMMAND     PID USER   FD   TYPE             DEVICE SIZE/OFF NODE NAME\n" +
