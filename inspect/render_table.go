@@ -189,6 +189,9 @@ func holderCells(hs []Holder) (pids, users, fds string) {
 		if h.Known {
 			cmd = Escape(h.Command)
 			name := nameOr(h.User, h.UID)
+			if h.User == "" && h.UIDUnknown {
+				name = "?"
+			}
 			if !seen[name] {
 				seen[name] = true
 				u = append(u, name)

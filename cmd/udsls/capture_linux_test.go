@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -15,14 +16,9 @@ import (
 	"github.com/udsls/udsls/platform/testenv"
 )
 
-// runCapture runs the real binary on captures and returns its exit status
-// and streams.
-func runCapture(t *testing.T, bin string, specs ...string) (int, string, string) {
+// runCapture runs the real binary and returns its exit status and streams.
+func runCapture(t *testing.T, bin string, args ...string) (int, string, string) {
 	t.Helper()
-	var args []string
-	for _, s := range specs {
-		args = append(args, "--from", s)
-	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -68,7 +64,7 @@ func TestCaptureRefusesOtherText(t *testing.T) {
 		{"procnet:" + empty, `capture "procnet:` + empty + `": empty file: want a copy of Linux /proc/net/unix`},
 	} {
 		t.Run(tt.spec, func(t *testing.T) {
-			code, stdout, stderr := runCapture(t, bin, tt.spec)
+			code, stdout, stderr := runCapture(t, bin, "--from", tt.spec)
 			if code != exitError || stdout != "" || !failedRun.MatchString(stderr) || !strings.HasPrefix(stderr, "udsls: error: "+tt.want) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want %d, nothing, one line starting %q", code, stdout, stderr, exitError, tt.want)
 			}
@@ -80,7 +76,7 @@ func TestCaptureRefusesOtherText(t *testing.T) {
 // documented limit with a clear error, not take all memory.
 func TestCaptureBounded(t *testing.T) {
 	bin := buildUdsls(t)
-	code, stdout, stderr := runCapture(t, bin, "procnet:/dev/zero")
+	code, stdout, stderr := runCapture(t, bin, "--from", "procnet:/dev/zero")
 	want := `udsls: error: capture "procnet:/dev/zero": larger than 256 MiB, the limit for a capture file`
 	if code != exitError || stdout != "" || strings.TrimSuffix(stderr, "\n") != want {
 		t.Errorf("exit %d, stdout %q, stderr %q; want %d and %q", code, stdout, stderr, exitError, want)
@@ -149,6 +145,49 @@ func TestCaptureFIFOInterrupted(t *testing.T) {
 			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 			if ws.Signaled() || cmd.ProcessState.ExitCode() == 0 || stdout.Len() != 0 {
 				t.Errorf("after %v: %v, stdout %q, stderr %q; want a failure exit of udsls's own and no output", sig, cmd.ProcessState, stdout.String(), stderr.String())
+			}
+		})
+	}
+}
+
+// TestCaptureUIDNull lists real lsof captures as JSON: a table shows only
+// the login name, so a holder's uid is null there, not (uid_t)-1; -F
+// output with its u field gives the number.
+func TestCaptureUIDNull(t *testing.T) {
+	bin := buildUdsls(t)
+	for _, tt := range []struct {
+		file string
+		uid  any // as encoding/json decodes it
+		user string
+	}{
+		{"lsof-U-rednafi-macos-m1-2023-excerpt.txt", nil, "root"},
+		{"linux-lsof-grep-nagios-monitoring-fr-2013.txt", nil, "nagios"},
+		{"linux-lsof-U-F-local-debian12.txt", float64(0), "root"},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			code, stdout, stderr := runCapture(t, bin, "--from", "lsof:../../testdata/macos/"+tt.file, "-a", "-o", "json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var out struct {
+				Sockets []struct {
+					Processes []map[string]any `json:"processes"`
+				} `json:"sockets"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, s := range out.Sockets {
+				for _, p := range s.Processes {
+					n++
+					if uid, ok := p["uid"]; !ok || uid != tt.uid || p["user"] != tt.user {
+						t.Errorf("holder %v; want uid %v and user %q", p, tt.uid, tt.user)
+					}
+				}
+			}
+			if n == 0 {
+				t.Errorf("no holders in %s", stdout)
 			}
 		})
 	}

@@ -45,8 +45,8 @@ func (e notFormat) Error() string        { return string(e) }
 func (e notFormat) Is(target error) bool { return target == ErrMalformed }
 
 // unknownUID stands for a holder's uid when the capture does not carry it
-// (a table listing shows only the login name); it is (uid_t)-1, which no
-// account has.
+// (a table listing shows only the login name), with UIDUnknown set; it is
+// (uid_t)-1, which no account has, should anything read it regardless.
 const unknownUID = ^uint32(0)
 
 // Lsof is what lsof said about AF_UNIX sockets and the processes that hold
@@ -198,11 +198,11 @@ func parseLsofFields(data []byte) (*Lsof, error) {
 			return nil
 		}
 		if p.hasCmd {
-			uid := unknownUID
-			if p.hasUID {
-				uid = p.uid
+			proc := inspect.Process{PID: p.pid, Command: p.command, UID: p.uid, User: p.login}
+			if !p.hasUID {
+				proc.UID, proc.UIDUnknown = unknownUID, true
 			}
-			out.Processes[p.pid] = inspect.Process{PID: p.pid, Command: p.command, UID: uid, User: p.login}
+			out.Processes[p.pid] = proc
 		}
 		return nil
 	}
@@ -542,10 +542,10 @@ func parseLsofTable(data []byte) (*Lsof, error) {
 		}
 		out.Files = append(out.Files, f)
 		if _, ok := out.Processes[pid]; !ok {
-			p := inspect.Process{PID: pid, Command: unescape(sub(1)), UID: unknownUID, User: sub(3)}
+			p := inspect.Process{PID: pid, Command: unescape(sub(1)), UID: unknownUID, UIDUnknown: true, User: sub(3)}
 			// With -l lsof prints the uid instead of the login name.
 			if uid, err := strconv.ParseUint(p.User, 10, 32); err == nil {
-				p.UID, p.User = uint32(uid), ""
+				p.UID, p.UIDUnknown, p.User = uint32(uid), false, ""
 			}
 			out.Processes[pid] = p
 		}

@@ -125,9 +125,9 @@ func TestParseLsofLinuxCaptures(t *testing.T) {
 		{"linux-lsof-U-F-local-debian12.txt", true, false, 7, 10, inspect.Process{Command: "python3", UID: 0, User: "root"}},
 		{"linux-lsof-U-F0-local-debian12.txt", true, false, 2, 1, inspect.Process{Command: "python3", UID: 0, User: "root"}},
 		{"linux-lsof-U-F-pcuftdin-local-debian12.txt", false, false, 4, 5, inspect.Process{Command: "python3", UID: 0}},
-		{"linux-lsof-PE-U-F-pcftdin-local-debian12.txt", false, true, 3, 5, inspect.Process{Command: "python3", UID: unknownUID}},
-		{"linux-lsof-U-local-debian12.txt", true, false, 2, 1, inspect.Process{Command: "python3", UID: unknownUID, User: "root"}},
-		{"linux-lsof-PE-U-local-debian12.txt", true, true, 2, 1, inspect.Process{Command: "python3", UID: unknownUID, User: "root"}},
+		{"linux-lsof-PE-U-F-pcftdin-local-debian12.txt", false, true, 3, 5, inspect.Process{Command: "python3", UID: unknownUID, UIDUnknown: true}},
+		{"linux-lsof-U-local-debian12.txt", true, false, 2, 1, inspect.Process{Command: "python3", UID: unknownUID, UIDUnknown: true, User: "root"}},
+		{"linux-lsof-PE-U-local-debian12.txt", true, true, 2, 1, inspect.Process{Command: "python3", UID: unknownUID, UIDUnknown: true, User: "root"}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			got, err := ParseLsof(bytes.NewReader(readCapture(t, tt.file)))
@@ -169,7 +169,7 @@ func TestParseLsofTableMacOS(t *testing.T) {
 				{PID: 1, FD: 8, ID: 0x25269ff9edd05485, Device: 0x25269ff9edd05485, Path: "/var/run/vpncontrol.sock", Line: 6},
 				{PID: 1, FD: 9, ID: 0x25269ff9edd0554d, Device: 0x25269ff9edd0554d, Path: "/var/run/portmap.socket", Line: 7},
 			},
-			Processes: map[int]inspect.Process{1: {PID: 1, Command: "launchd", UID: unknownUID, User: "root"}},
+			Processes: map[int]inspect.Process{1: {PID: 1, Command: "launchd", UID: unknownUID, UIDUnknown: true, User: "root"}},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("(-want +got)\n%s", diff)
@@ -187,14 +187,14 @@ func TestParseLsofTableMacOS(t *testing.T) {
 		{
 			file: "lsof-U-a-c-com.docker-rednafi-macos-m1-2023-excerpt.txt", files: 6,
 			names: map[int]string{10: "vpnkit-bridge-fd.sock", 12: "vpnkit.port.sock", 15: "backend.sock"},
-			procs: map[int]inspect.Process{15451: {PID: 15451, Command: "com.docke", UID: unknownUID, User: "rednafi"}},
+			procs: map[int]inspect.Process{15451: {PID: 15451, Command: "com.docke", UID: unknownUID, UIDUnknown: true, User: "rednafi"}},
 		},
 		{
 			file: "lsof-aUc-launchd_sim-appium-ios-simulator-2018-excerpt.txt", files: 8,
 			same:  [][2]int{{5, 10}, {8, 11}, {9, 12}},
 			names: map[int]string{3: "/private/tmp/com.apple.CoreSimulator.SimDevice.D7082A5C-34B5-475C-994E-A21534423B9E/syslogsock"},
 			peers: map[int]int{6: 3},
-			procs: map[int]inspect.Process{69760: {PID: 69760, Command: "launchd_s", UID: unknownUID, User: "isaac"}},
+			procs: map[int]inspect.Process{69760: {PID: 69760, Command: "launchd_s", UID: unknownUID, UIDUnknown: true, User: "isaac"}},
 		},
 		{
 			file: "lsof-aUc-launchd_sim-appium-ios-simulator-2023.txt", files: 18,
@@ -202,8 +202,8 @@ func TestParseLsofTableMacOS(t *testing.T) {
 			same:  [][2]int{{8, 10}},
 			names: map[int]string{11: "/private/tmp/com.apple.launchd.zHidszZQUZ/com.apple.testmanagerd.remote-automation.unix-domain.socket"},
 			procs: map[int]inspect.Process{
-				81243: {PID: 81243, Command: "launchd_s", UID: unknownUID, User: "mwakizaka"},
-				35621: {PID: 35621, Command: "launchd_s", UID: unknownUID, User: "mwakizaka"},
+				81243: {PID: 81243, Command: "launchd_s", UID: unknownUID, UIDUnknown: true, User: "mwakizaka"},
+				35621: {PID: 35621, Command: "launchd_s", UID: unknownUID, UIDUnknown: true, User: "mwakizaka"},
 			},
 		},
 	} {
@@ -262,7 +262,7 @@ func TestParseLsofTableHeaderless(t *testing.T) {
 	}
 	want := &Lsof{
 		Files:     []LsofFile{{PID: 1776, FD: 3, ID: 4956, Device: 0xcfbc3380, Line: 13}},
-		Processes: map[int]inspect.Process{1776: {PID: 1776, Command: "nagios", UID: unknownUID, User: "nagios"}},
+		Processes: map[int]inspect.Process{1776: {PID: 1776, Command: "nagios", UID: unknownUID, UIDUnknown: true, User: "nagios"}},
 		Inodes:    true,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -288,7 +288,7 @@ func TestParseLsofTableAligned(t *testing.T) {
 			// NAME starts under the header's NAME: the blank is the path's.
 			{PID: 4242, FD: 29, ID: 0x9461828ef425bd01, Device: 0x9461828ef425bd01, Path: " lead.sock", Line: 5},
 		},
-		Processes: map[int]inspect.Process{4242: {PID: 4242, Command: "Google Ch", UID: unknownUID, User: "kim"}},
+		Processes: map[int]inspect.Process{4242: {PID: 4242, Command: "Google Ch", UID: unknownUID, UIDUnknown: true, User: "kim"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)
