@@ -147,3 +147,31 @@ func TestFromCapturesErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestFromCapturesNothingJoins combines real captures of different
+// machines: no socket of lsof is in the other list, which must be said
+// rather than shown as two halves that never meet.
+func TestFromCapturesNothingJoins(t *testing.T) {
+	lsof := macCaptures + "lsof-U-rednafi-macos-m1-2023-excerpt.txt"
+	netstat := macCaptures + "netstat-jc-osx-10.14.6.txt"
+	snap := snapshot(t, "lsof:"+lsof, "netstat:"+netstat)
+	want := []string{`no socket of capture "lsof:` + lsof + `" matches one of capture "netstat:` + netstat + `": were they taken on one machine at one moment?`}
+	if diff := cmp.Diff(want, snap.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got)\n%s", diff)
+	}
+	if !snap.AddressIDs {
+		t.Errorf("IDs of macOS captures not marked as kernel addresses")
+	}
+
+	// Linux: lsof's inodes are none of /proc/net/unix's.
+	lsof = macCaptures + "linux-lsof-U-F-local-debian12.txt"
+	procnet := "../testdata/linux/proc_net_unix.txt"
+	snap = snapshot(t, "lsof:"+lsof, "procnet:"+procnet)
+	want = []string{`no socket of capture "lsof:` + lsof + `" matches one of capture "procnet:` + procnet + `": were they taken on one machine at one moment?`}
+	if diff := cmp.Diff(want, snap.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got)\n%s", diff)
+	}
+	if snap.AddressIDs {
+		t.Errorf("inodes of Linux captures marked as kernel addresses")
+	}
+}
