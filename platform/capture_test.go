@@ -175,3 +175,38 @@ func TestFromCapturesNothingJoins(t *testing.T) {
 		t.Errorf("inodes of Linux captures marked as kernel addresses")
 	}
 }
+
+// TestFromCapturesExactAddresses checks that kernel addresses, 64-bit
+// values that an IEEE double cannot hold, reach the snapshot exact: the
+// FreeBSD pair below differs by 256, which a double rounds away, and the
+// IDs of a real 425-socket macOS capture stay distinct though doubles
+// merge many of them.
+func TestFromCapturesExactAddresses(t *testing.T) {
+	snap := snapshot(t, "netstat:"+macCaptures+"freebsd-netstat-an-jc-freebsd12.txt")
+	const a, b uint64 = 0xfffff80003ab6100, 0xfffff80003ab6200
+	if float64(a) != float64(b) {
+		t.Fatal("the pair no longer shows a double's rounding")
+	}
+	found := false
+	for _, s := range snap.Sockets {
+		if uint64(s.ID) == a {
+			found = true
+			if uint64(s.Peer) != b {
+				t.Errorf("socket %#x: peer %#x, want %#x", a, uint64(s.Peer), uint64(b))
+			}
+		}
+	}
+	if !found || !snap.AddressIDs {
+		t.Errorf("socket %#x found %v, AddressIDs %v; want both", a, found, snap.AddressIDs)
+	}
+
+	snap = snapshot(t, "netstat:"+macCaptures+"netstat-jc-osx-10.14.6.txt")
+	ids, doubles := map[inspect.SocketID]bool{}, map[float64]bool{}
+	for _, s := range snap.Sockets {
+		ids[s.ID], doubles[float64(s.ID)] = true, true
+	}
+	if len(ids) != len(snap.Sockets) || len(doubles) >= len(ids) {
+		t.Errorf("%d sockets, %d distinct IDs, %d distinct as doubles; want %d, %d, fewer", len(snap.Sockets), len(ids), len(doubles), len(snap.Sockets), len(snap.Sockets))
+	}
+	t.Logf("%d sockets: %d distinct IDs, %d distinct as doubles", len(snap.Sockets), len(ids), len(doubles))
+}
