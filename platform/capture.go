@@ -101,7 +101,7 @@ func (c *capture) read(ctx context.Context) (*inspect.Snapshot, error) {
 			}
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
 				return nil, err
 			}
 			return nil, fmt.Errorf("capture %q: %w", kind+":"+file, err)
