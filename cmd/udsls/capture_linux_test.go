@@ -87,21 +87,36 @@ func TestCaptureBounded(t *testing.T) {
 // never writes nor closes: SIGINT or SIGTERM must end the run, which only
 // SIGKILL did. The exit status belongs to the signal handling; here it
 // need only be a failure that udsls chose, not a death by the signal.
+//
+// Without a writer at all, udsls waits in open(2), which no signal
+// interrupts in Go: that case is signalled once a thread of udsls waits
+// there, as /proc/PID/task/*/wchan shows (wait_for_partner, Linux's
+// fifo_open).
 func TestCaptureFIFOInterrupted(t *testing.T) {
 	bin := buildUdsls(t)
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		t.Run(sig.String(), func(t *testing.T) {
+	for _, tt := range []struct {
+		sig    syscall.Signal
+		writer bool
+	}{{syscall.SIGINT, true}, {syscall.SIGTERM, true}, {syscall.SIGINT, false}} {
+		sig := tt.sig
+		name := sig.String()
+		if !tt.writer {
+			name += " in open"
+		}
+		t.Run(name, func(t *testing.T) {
 			fifo := filepath.Join(t.TempDir(), "lsof.fifo")
 			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			// Held open read-write, the FIFO has a writer that never
-			// writes, so reads block and never see EOF.
-			w, err := os.OpenFile(fifo, os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
+			if tt.writer {
+				// Held open read-write, the FIFO has a writer that
+				// never writes, so reads block and never see EOF.
+				w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { w.Close() })
 			}
-			t.Cleanup(func() { w.Close() })
 
 			var stdout, stderr bytes.Buffer
 			cmd := exec.Command(bin, "--from", "lsof:"+fifo)
@@ -118,19 +133,31 @@ func TestCaptureFIFOInterrupted(t *testing.T) {
 				}
 			})
 
-			// Signal once udsls has the FIFO open: it is reading, and its
-			// handler is set up (main does that first).
-			fdDir := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/fd"
-			for opened := false; !opened; {
+			// Signal once udsls has the FIFO open, or waits to: it is
+			// reading, and its handler is set up (main does that first).
+			proc := "/proc/" + strconv.Itoa(cmd.Process.Pid)
+			giveUp := time.After(time.Minute)
+			for waiting := false; !waiting; {
 				select {
 				case err := <-done:
 					t.Fatalf("udsls ended before it was signalled: %v; stderr %q", err, stderr.String())
+				case <-giveUp:
+					t.Fatalf("udsls never opened the FIFO nor waited in open (writer %v)", tt.writer)
 				case <-time.After(20 * time.Millisecond):
 				}
-				ents, _ := os.ReadDir(fdDir)
-				for _, e := range ents {
-					if l, _ := os.Readlink(filepath.Join(fdDir, e.Name())); l == fifo {
-						opened = true
+				if tt.writer {
+					ents, _ := os.ReadDir(proc + "/fd")
+					for _, e := range ents {
+						if l, _ := os.Readlink(filepath.Join(proc, "fd", e.Name())); l == fifo {
+							waiting = true
+						}
+					}
+					continue
+				}
+				tasks, _ := filepath.Glob(proc + "/task/*/wchan")
+				for _, task := range tasks {
+					if w, _ := os.ReadFile(task); string(w) == "wait_for_partner" {
+						waiting = true
 					}
 				}
 			}
