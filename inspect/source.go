@@ -14,16 +14,17 @@ type Snapshot struct {
 	// Backend names where the data came from: "netlink", "procfs",
 	// "lsof+netstat", or "capture".
 	Backend string
-	// AddressIDs says that socket IDs (and peers) are kernel addresses,
-	// as macOS lsof and netstat print them, not inodes: 64-bit values
-	// that only mean something in hex.
-	AddressIDs bool
-	Sockets    []Socket
-	Owners     []Owner
+	Sockets []Socket
+	Owners  []Owner
 	// Processes holds what the backend already knows about holder pids
 	// (macOS lsof names them). Pids missing here are looked up by the
 	// resolver when shown.
 	Processes map[int]Process
 	// Warnings are non-fatal problems, one line each, without prefix.
 	Warnings []string
+
+	// AddressIDs says that socket IDs (and peers) are kernel addresses,
+	// as macOS lsof and netstat print them, not inodes: 64-bit values
+	// that only mean something in hex.
+	AddressIDs bool
 }
