@@ -270,6 +270,50 @@ func TestParseLsofTableHeaderless(t *testing.T) {
 	}
 }
 
+// TestParseLsofTableSwoole reads a real `lsof -p` listing, with lsof's
+// warnings pasted before the header, and the same rows without warnings
+// and header, as a bug report pastes them: they start with "php", once
+// taken for the -F p field ("pid \"hp 26821 ...\" is not a positive
+// number").
+func TestParseLsofTableSwoole(t *testing.T) {
+	data := readCapture(t, "linux-lsof-p-swoole-docs.txt")
+	var want []LsofFile
+	for i, fd := range []int{9, 10, 11, 12, 14, 15, 16, 17} {
+		ino := []inspect.SocketID{7204953, 7204954, 7204955, 7204956, 7204961, 7204962, 7204963, 7204964}[i]
+		line := []int{25, 26, 27, 28, 30, 31, 32, 33}[i]
+		want = append(want, LsofFile{PID: 26821, FD: fd, ID: ino, Type: inspect.TypeDgram, Line: line})
+	}
+	proc := map[int]inspect.Process{26821: {PID: 26821, Command: "php", UID: unknownUID, UIDUnknown: true, User: "htf"}}
+	t.Run("verbatim", func(t *testing.T) {
+		got, err := ParseLsof(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(&Lsof{Files: want, Processes: proc, Inodes: true}, got); diff != "" {
+			t.Errorf("(-want +got)\n%s", diff)
+		}
+	})
+	t.Run("rows only", func(t *testing.T) {
+		rows := data
+		for range 3 {
+			_, rows, _ = bytes.Cut(rows, []byte("\n"))
+		}
+		if !bytes.HasPrefix(rows, []byte("php ")) {
+			t.Fatalf("rows start %q", rows[:10])
+		}
+		got, err := ParseLsof(bytes.NewReader(rows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			want[i].Line -= 3
+		}
+		if diff := cmp.Diff(&Lsof{Files: want, Processes: proc, Inodes: true}, got); diff != "" {
+			t.Errorf("(-want +got)\n%s", diff)
+		}
+	})
+}
+
 func TestParseLsofTableAligned(t *testing.T) {
 	const in = "" +
 		"COMMAND     PID USER   FD   TYPE             DEVICE SIZE/OFF NODE NAME\n" +
