@@ -88,7 +88,7 @@ func (c *capture) read(ctx context.Context) (*inspect.Snapshot, error) {
 			err = fmt.Errorf("empty file: want %s", captureWants[kind])
 		}
 		if err == nil {
-			r := bytes.NewReader(data)
+			r := bytes.NewReader(crlf(data))
 			switch kind {
 			case "lsof":
 				lsof, err = darwin.ParseLsof(r)
@@ -129,6 +129,18 @@ func (c *capture) read(ctx context.Context) (*inspect.Snapshot, error) {
 	// Only Linux captures carry inodes; macOS's IDs are kernel addresses.
 	snap.AddressIDs = files["procnet"] == "" && (lsof == nil || !lsof.Inodes)
 	return snap, nil
+}
+
+// crlf undoes CRLF line ends, which a capture gets when it passes through
+// Windows (a bug report's attachment), where every line has one: the tools
+// end lines with a bare NL, and a name ending in CR on every line is not
+// to be expected.
+func crlf(data []byte) []byte {
+	n := bytes.Count(data, []byte("\n"))
+	if n == 0 || bytes.Count(data, []byte("\r\n")) != n {
+		return data
+	}
+	return bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 }
 
 // anyJoins reports whether one socket lsof lists is in socks.

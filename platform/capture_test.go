@@ -210,3 +210,27 @@ func TestFromCapturesExactAddresses(t *testing.T) {
 	}
 	t.Logf("%d sockets: %d distinct IDs, %d distinct as doubles", len(snap.Sockets), len(ids), len(doubles))
 }
+
+// TestFromCapturesCRLF reads real captures with CRLF line ends, as they
+// come back from Windows: the same sockets as the originals.
+func TestFromCapturesCRLF(t *testing.T) {
+	for _, spec := range []string{
+		"lsof:" + macCaptures + "lsof-aUc-launchd_sim-appium-ios-simulator-2023.txt",
+		"lsof:" + macCaptures + "linux-lsof-U-F-local-debian12.txt",
+		"netstat:" + macCaptures + "netstat-jc-osx-10.14.6.txt",
+		"procnet:../testdata/linux/proc_net_unix.txt",
+	} {
+		t.Run(filepath.Base(spec), func(t *testing.T) {
+			kind, file, _ := strings.Cut(spec, ":")
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			crlf := writeFile(t, "crlf.txt", strings.ReplaceAll(string(data), "\n", "\r\n"))
+			want, got := snapshot(t, spec), snapshot(t, kind+":"+crlf)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+}
