@@ -240,7 +240,7 @@ func (au *audit) add(f Finding) {
 func serverUIDs(e *Entry) []uint32 {
 	var uids []uint32
 	for _, h := range e.Holders {
-		if h.Known && !slices.Contains(uids, h.UID) {
+		if h.Known && !h.UIDUnknown && !slices.Contains(uids, h.UID) {
 			uids = append(uids, h.UID)
 		}
 	}

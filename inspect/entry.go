@@ -44,6 +44,9 @@ type Holder struct {
 	// Known is false when the process vanished or could not be read
 	// before its name was learned.
 	Known bool
+	// UIDUnknown says that UID is not known though the process is (a
+	// capture without uids).
+	UIDUnknown bool
 }
 
 // Peer is the other end of a connection.

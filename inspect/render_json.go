@@ -96,7 +96,7 @@ func processesJSON(hs []Holder) []ProcessJSON {
 	out := make([]ProcessJSON, 0, len(hs))
 	for _, h := range hs {
 		p := ProcessJSON{PID: h.PID, FD: h.FD, Command: h.Command, User: h.User}
-		if h.Known {
+		if h.Known && !h.UIDUnknown {
 			uid := h.UID
 			p.UID = &uid
 		}
@@ -410,7 +410,7 @@ func (j *jsonWriter) holders(hs []Holder) {
 		j.key("user")
 		j.str(h.User)
 		j.key("uid")
-		j.uint32If(h.UID, h.Known)
+		j.uint32If(h.UID, h.Known && !h.UIDUnknown)
 		j.key("fd")
 		j.int(h.FD)
 		j.close('}')

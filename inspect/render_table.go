@@ -382,7 +382,11 @@ func holderCells(hs []Holder) (pids, users, fds string) {
 		cmd := "?"
 		if h.Known {
 			cmd = Escape(h.Command)
-			if name := nameOr(h.User, h.UID); !slices.Contains(u, name) {
+			name := nameOr(h.User, h.UID)
+			if h.User == "" && h.UIDUnknown {
+				name = "?"
+			}
+			if !slices.Contains(u, name) {
 				u = append(u, name)
 			}
 		}

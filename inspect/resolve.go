@@ -199,7 +199,7 @@ func (r *Resolver) process(ctx context.Context, snap *Snapshot, pid int) *Proces
 	} else if got, err := r.Process(ctx, pid); err == nil {
 		p = &got
 	}
-	if p != nil && p.User == "" {
+	if p != nil && p.User == "" && !p.UIDUnknown {
 		p.User = r.userName(p.UID)
 	}
 	r.mu.Lock()
@@ -572,6 +572,7 @@ func (j *join) holders(owners []Owner, b *entryBuf) []Holder {
 		hs[i] = Holder{PID: o.PID, FD: o.FD}
 		if p := j.r.process(j.ctx, j.snap, o.PID); p != nil {
 			hs[i].Command, hs[i].User, hs[i].UID, hs[i].Known = p.Command, p.User, p.UID, true
+			hs[i].UIDUnknown = p.UIDUnknown
 		}
 	}
 	return hs
@@ -877,7 +878,7 @@ func matchUsers(users []string, hs []Holder) bool {
 			continue
 		}
 		for _, u := range users {
-			if u == h.User || u == strconv.FormatUint(uint64(h.UID), 10) {
+			if u == h.User || !h.UIDUnknown && u == strconv.FormatUint(uint64(h.UID), 10) {
 				return true
 			}
 		}

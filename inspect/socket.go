@@ -175,4 +175,7 @@ type Process struct {
 	Command string
 	UID     uint32
 	User    string // empty when the uid has no name
+	// UIDUnknown says that the source did not give the uid (an lsof
+	// table capture shows only the login name); UID is then meaningless.
+	UIDUnknown bool
 }

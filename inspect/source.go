@@ -22,4 +22,9 @@ type Snapshot struct {
 	Processes map[int]Process
 	// Warnings are non-fatal problems, one line each, without prefix.
 	Warnings []string
+
+	// AddressIDs says that socket IDs (and peers) are kernel addresses,
+	// as macOS lsof and netstat print them, not inodes: 64-bit values
+	// that only mean something in hex.
+	AddressIDs bool
 }

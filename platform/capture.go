@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform/darwin"
@@ -17,6 +20,18 @@ import (
 
 // captureKinds are the saved outputs --from reads.
 var captureKinds = []string{"lsof", "netstat", "procnet"}
+
+// MaxCaptureSize bounds each capture file: a real lsof or netstat listing
+// of a large host is a few MiB, and a read without bound (a device, a pipe
+// that never ends) would take all memory.
+const MaxCaptureSize = 256 << 20
+
+// captureWants says, per kind, what a file must hold.
+var captureWants = map[string]string{
+	"lsof":    "lsof -U output (the table or -F fields)",
+	"netstat": "macOS or FreeBSD netstat output with its unix section (netstat -f unix)",
+	"procnet": "a copy of Linux /proc/net/unix",
+}
 
 // FromCaptures returns a source that reads saved outputs, each spec being
 // KIND:FILE with KIND one of:
@@ -27,8 +42,10 @@ var captureKinds = []string{"lsof", "netstat", "procnet"}
 //
 // Captures of one moment combine: lsof with netstat (macOS, joined on
 // kernel addresses) or lsof with procnet (Linux, joined on inodes, which
-// lsof must then print). Each kind may appear once. The files are read and
-// checked here, so a bad capture fails before any output.
+// lsof must then print). Each kind may appear once. The specs are checked
+// here; the files are read and checked by the first Snapshot, which every
+// mode calls before any output, so that a read from a pipe that never
+// ends stops when its context is cancelled.
 func FromCaptures(specs []string) (inspect.Source, error) {
 	files := map[string]string{}
 	for _, spec := range specs {
@@ -50,7 +67,12 @@ func FromCaptures(specs []string) (inspect.Source, error) {
 	if len(files) == 0 {
 		return nil, errors.New("captures: none given")
 	}
+	return &capture{files: files}, nil
+}
 
+// read reads and joins the captures.
+func (c *capture) read(ctx context.Context) (*inspect.Snapshot, error) {
+	files := c.files
 	var (
 		socks    []inspect.Socket
 		warnings []string
@@ -61,9 +83,12 @@ func FromCaptures(specs []string) (inspect.Source, error) {
 		if !ok {
 			continue
 		}
-		data, err := os.ReadFile(file)
+		data, err := readCapture(ctx, file)
+		if err == nil && len(data) == 0 {
+			err = fmt.Errorf("empty file: want %s", captureWants[kind])
+		}
 		if err == nil {
-			r := bytes.NewReader(data)
+			r := bytes.NewReader(crlf(data))
 			switch kind {
 			case "lsof":
 				lsof, err = darwin.ParseLsof(r)
@@ -76,8 +101,15 @@ func FromCaptures(specs []string) (inspect.Source, error) {
 			}
 		}
 		if err != nil {
+			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+				return nil, err
+			}
 			return nil, fmt.Errorf("capture %q: %w", kind+":"+file, err)
 		}
+	}
+	other := "netstat"
+	if files["procnet"] != "" {
+		other = "procnet"
 	}
 	if lsof != nil && len(lsof.Files) > 0 {
 		switch {
@@ -86,17 +118,140 @@ func FromCaptures(specs []string) (inspect.Source, error) {
 		case files["netstat"] != "" && lsof.Inodes:
 			return nil, fmt.Errorf("capture %q: Linux lsof output cannot be joined with netstat", "lsof:"+files["lsof"])
 		}
+		if files[other] != "" && len(socks) > 0 && !anyJoins(socks, lsof) {
+			warnings = append(warnings, fmt.Sprintf("no socket of capture %q matches one of capture %q: were they taken on one machine at one moment?",
+				"lsof:"+files["lsof"], other+":"+files[other]))
+		}
 	}
 	snap := darwin.Join(socks, lsof)
 	snap.Backend = "capture"
 	snap.Warnings = warnings
-	return &capture{snap: snap}, nil
+	// Only Linux captures carry inodes; macOS's IDs are kernel addresses.
+	snap.AddressIDs = files["procnet"] == "" && (lsof == nil || !lsof.Inodes)
+	return snap, nil
 }
 
-// capture serves the snapshot read from the files.
-type capture struct{ snap *inspect.Snapshot }
+// crlf undoes CRLF line ends, which a capture gets when it passes through
+// Windows (a bug report's attachment), where every line has one: the tools
+// end lines with a bare NL, and a name ending in CR on every line is not
+// to be expected.
+func crlf(data []byte) []byte {
+	n := bytes.Count(data, []byte("\n"))
+	if n == 0 || bytes.Count(data, []byte("\r\n")) != n {
+		return data
+	}
+	return bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+}
 
-func (c *capture) Snapshot(context.Context) (*inspect.Snapshot, error) {
+// anyJoins reports whether one socket lsof lists is in socks.
+func anyJoins(socks []inspect.Socket, l *darwin.Lsof) bool {
+	ids := make(map[inspect.SocketID]bool, len(socks))
+	for _, s := range socks {
+		ids[s.ID] = true
+	}
+	for _, f := range l.Files {
+		if ids[f.ID] {
+			return true
+		}
+	}
+	return false
+}
+
+// readCapture reads a whole capture of at most MaxCaptureSize bytes. The
+// file may be a pipe or a FIFO (`--from lsof:<(lsof -U)`): opening a FIFO
+// waits for a writer and a read waits for data, possibly forever, so both
+// run in a goroutine that ctx's cancellation abandons. A pipe's reads go
+// through the runtime poller, where a past deadline wakes them at once.
+func readCapture(ctx context.Context, name string) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	var (
+		mu        sync.Mutex
+		file      *os.File
+		cancelled bool
+	)
+	done := make(chan result, 1)
+	go func() {
+		f, err := os.Open(name)
+		if err != nil {
+			done <- result{nil, err}
+			return
+		}
+		defer f.Close()
+		mu.Lock()
+		file = f
+		stop := cancelled
+		mu.Unlock()
+		if stop {
+			done <- result{nil, ctx.Err()}
+			return
+		}
+		data, err := readBounded(ctx, f)
+		done <- result{data, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		mu.Lock()
+		cancelled = true
+		if file != nil {
+			// Not pollable (a device): the read returns by itself soon,
+			// and the next chunk sees the context.
+			_ = file.SetReadDeadline(time.Unix(1, 0))
+		}
+		mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// readBounded reads f to its end, stopping at the first byte past
+// MaxCaptureSize or when ctx is cancelled. A regular file too large is
+// refused by its size; other files are read in chunks joined at the end,
+// so that a stream past the limit never holds more than the limit.
+func readBounded(ctx context.Context, f *os.File) ([]byte, error) {
+	tooLarge := fmt.Errorf("larger than %d MiB, the limit for a capture file", MaxCaptureSize>>20)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxCaptureSize {
+		return nil, tooLarge
+	}
+	var (
+		chunks [][]byte
+		total  int
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		chunk := make([]byte, 1<<20)
+		n, err := io.ReadFull(f, chunk)
+		if total+n > MaxCaptureSize {
+			return nil, tooLarge
+		}
+		chunks, total = append(chunks, chunk[:n]), total+n
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return slices.Concat(chunks...), nil
+		case err != nil:
+			return nil, err
+		}
+	}
+}
+
+// capture serves the snapshot read from the files by its first Snapshot.
+type capture struct {
+	files map[string]string
+	once  sync.Once
+	snap  *inspect.Snapshot
+	err   error
+}
+
+func (c *capture) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
+	c.once.Do(func() { c.snap, c.err = c.read(ctx) })
+	if c.err != nil {
+		return nil, c.err
+	}
 	s := *c.snap
 	s.Sockets = slices.Clone(s.Sockets)
 	s.Owners = slices.Clone(s.Owners)

@@ -137,9 +137,99 @@ func TestFromCapturesErrors(t *testing.T) {
 		{"inodes", []string{"netstat:" + netstat, "lsof:" + linuxLsof}, `capture "lsof:` + linuxLsof + `": Linux lsof output cannot be joined with netstat`, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := FromCaptures(tt.specs)
+			src, err := FromCaptures(tt.specs)
+			if err == nil {
+				_, err = src.Snapshot(context.Background())
+			}
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("got error %v, want %q (wrapping %v)", err, tt.want, tt.is)
+			}
+		})
+	}
+}
+
+// TestFromCapturesNothingJoins combines real captures of different
+// machines: no socket of lsof is in the other list, which must be said
+// rather than shown as two halves that never meet.
+func TestFromCapturesNothingJoins(t *testing.T) {
+	lsof := macCaptures + "lsof-U-rednafi-macos-m1-2023-excerpt.txt"
+	netstat := macCaptures + "netstat-jc-osx-10.14.6.txt"
+	snap := snapshot(t, "lsof:"+lsof, "netstat:"+netstat)
+	want := []string{`no socket of capture "lsof:` + lsof + `" matches one of capture "netstat:` + netstat + `": were they taken on one machine at one moment?`}
+	if diff := cmp.Diff(want, snap.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got)\n%s", diff)
+	}
+	if !snap.AddressIDs {
+		t.Errorf("IDs of macOS captures not marked as kernel addresses")
+	}
+
+	// Linux: lsof's inodes are none of /proc/net/unix's.
+	lsof = macCaptures + "linux-lsof-U-F-local-debian12.txt"
+	procnet := "../testdata/linux/proc_net_unix.txt"
+	snap = snapshot(t, "lsof:"+lsof, "procnet:"+procnet)
+	want = []string{`no socket of capture "lsof:` + lsof + `" matches one of capture "procnet:` + procnet + `": were they taken on one machine at one moment?`}
+	if diff := cmp.Diff(want, snap.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got)\n%s", diff)
+	}
+	if snap.AddressIDs {
+		t.Errorf("inodes of Linux captures marked as kernel addresses")
+	}
+}
+
+// TestFromCapturesExactAddresses checks that kernel addresses, 64-bit
+// values that an IEEE double cannot hold, reach the snapshot exact: the
+// FreeBSD pair below differs by 256, which a double rounds away, and the
+// IDs of a real 425-socket macOS capture stay distinct though doubles
+// merge many of them.
+func TestFromCapturesExactAddresses(t *testing.T) {
+	snap := snapshot(t, "netstat:"+macCaptures+"freebsd-netstat-an-jc-freebsd12.txt")
+	const a, b uint64 = 0xfffff80003ab6100, 0xfffff80003ab6200
+	if float64(a) != float64(b) {
+		t.Fatal("the pair no longer shows a double's rounding")
+	}
+	found := false
+	for _, s := range snap.Sockets {
+		if uint64(s.ID) == a {
+			found = true
+			if uint64(s.Peer) != b {
+				t.Errorf("socket %#x: peer %#x, want %#x", a, uint64(s.Peer), uint64(b))
+			}
+		}
+	}
+	if !found || !snap.AddressIDs {
+		t.Errorf("socket %#x found %v, AddressIDs %v; want both", a, found, snap.AddressIDs)
+	}
+
+	snap = snapshot(t, "netstat:"+macCaptures+"netstat-jc-osx-10.14.6.txt")
+	ids, doubles := map[inspect.SocketID]bool{}, map[float64]bool{}
+	for _, s := range snap.Sockets {
+		ids[s.ID], doubles[float64(s.ID)] = true, true
+	}
+	if len(ids) != len(snap.Sockets) || len(doubles) >= len(ids) {
+		t.Errorf("%d sockets, %d distinct IDs, %d distinct as doubles; want %d, %d, fewer", len(snap.Sockets), len(ids), len(doubles), len(snap.Sockets), len(snap.Sockets))
+	}
+	t.Logf("%d sockets: %d distinct IDs, %d distinct as doubles", len(snap.Sockets), len(ids), len(doubles))
+}
+
+// TestFromCapturesCRLF reads real captures with CRLF line ends, as they
+// come back from Windows: the same sockets as the originals.
+func TestFromCapturesCRLF(t *testing.T) {
+	for _, spec := range []string{
+		"lsof:" + macCaptures + "lsof-aUc-launchd_sim-appium-ios-simulator-2023.txt",
+		"lsof:" + macCaptures + "linux-lsof-U-F-local-debian12.txt",
+		"netstat:" + macCaptures + "netstat-jc-osx-10.14.6.txt",
+		"procnet:../testdata/linux/proc_net_unix.txt",
+	} {
+		t.Run(filepath.Base(spec), func(t *testing.T) {
+			kind, file, _ := strings.Cut(spec, ":")
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			crlf := writeFile(t, "crlf.txt", strings.ReplaceAll(string(data), "\n", "\r\n"))
+			want, got := snapshot(t, spec), snapshot(t, kind+":"+crlf)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
 			}
 		})
 	}

@@ -37,9 +37,16 @@ func malformed(line int, format string, a ...any) error {
 	return fmt.Errorf("line %d: %w: %s", line, ErrMalformed, fmt.Sprintf(format, a...))
 }
 
+// notFormat is the error for input that is not the output expected at
+// all, rather than that output damaged: it has no line to point at.
+type notFormat string
+
+func (e notFormat) Error() string        { return string(e) }
+func (e notFormat) Is(target error) bool { return target == ErrMalformed }
+
 // unknownUID stands for a holder's uid when the capture does not carry it
-// (a table listing shows only the login name); it is (uid_t)-1, which no
-// account has.
+// (a table listing shows only the login name), with UIDUnknown set; it is
+// (uid_t)-1, which no account has, should anything read it regardless.
 const unknownUID = ^uint32(0)
 
 // Lsof is what lsof said about AF_UNIX sockets and the processes that hold
@@ -82,11 +89,23 @@ func ParseLsof(r io.Reader) (*Lsof, error) {
 	if err != nil {
 		return nil, err
 	}
-	first, _, _ := bytes.Cut(bytes.TrimLeft(data, "\n"), []byte("\n"))
-	if bytes.HasPrefix(first, []byte("COMMAND")) || tableRow.Match(first) {
-		return parseLsofTable(data)
+	if len(data) == 0 || fieldsStart(data) {
+		return parseLsofFields(data)
 	}
-	return parseLsofFields(data)
+	return parseLsofTable(data)
+}
+
+// fieldsStart reports input that starts as -F output does: lsof always
+// begins it with a process set's p field. Anything else is taken for the
+// table, with or without its header, which may start with any other row
+// (an excerpt of `lsof -p PID` pasted into a bug report).
+func fieldsStart(data []byte) bool {
+	data = bytes.TrimLeft(data, "\n")
+	end := bytes.IndexAny(data, "\n\x00")
+	if end < 0 {
+		end = len(data)
+	}
+	return len(data) > 1 && data[0] == 'p' && isDigits(string(data[1:end]))
 }
 
 // ParseLsofFields parses `lsof -F` output. Fields are keyed on their
@@ -179,11 +198,11 @@ func parseLsofFields(data []byte) (*Lsof, error) {
 			return nil
 		}
 		if p.hasCmd {
-			uid := unknownUID
-			if p.hasUID {
-				uid = p.uid
+			proc := inspect.Process{PID: p.pid, Command: p.command, UID: p.uid, User: p.login}
+			if !p.hasUID {
+				proc.UID, proc.UIDUnknown = unknownUID, true
 			}
-			out.Processes[p.pid] = inspect.Process{PID: p.pid, Command: p.command, UID: uid, User: p.login}
+			out.Processes[p.pid] = proc
 		}
 		return nil
 	}
@@ -448,11 +467,11 @@ func ParseLsofTable(r io.Reader) (*Lsof, error) {
 
 func parseLsofTable(data []byte) (*Lsof, error) {
 	out := &Lsof{Processes: map[int]inspect.Process{}}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		return nil, malformed(bytes.Count(data, []byte("\n"))+1, "capture ends inside a line (truncated)")
-	}
-	nameCol := -1
+	nameCol, rows, badRow := -1, 0, 0
 	lines := strings.Split(string(data), "\n")
+	// A last line without its NL is judged once the text is known to be
+	// lsof's: it was cut short.
+	last := lines[len(lines)-1]
 	lines = lines[:len(lines)-1]
 	for i, l := range lines {
 		n := i + 1
@@ -468,11 +487,13 @@ func parseLsofTable(data []byte) (*Lsof, error) {
 		}
 		m := tableRow.FindStringSubmatchIndex(l)
 		if m == nil {
-			if strings.Contains(" "+l+" ", " unix ") {
-				return nil, malformed(n, "unix row %q does not have the lsof columns", l)
+			if strings.Contains(" "+l+" ", " unix ") && badRow == 0 {
+				// Judged once the text is known to be lsof's.
+				badRow = n
 			}
 			continue // a file of another type
 		}
+		rows++
 		sub := func(k int) string { return l[m[2*k]:m[2*k+1]] }
 		pid, err := strconv.Atoi(sub(2))
 		if err != nil || pid <= 0 {
@@ -489,32 +510,54 @@ func parseLsofTable(data []byte) (*Lsof, error) {
 		f := LsofFile{PID: pid, FD: fd, ID: inspect.SocketID(dev), Device: dev, Line: n}
 		restAt := m[13]
 		rest := strings.TrimLeft(l[restAt:], " ")
-		// Linux fills NODE with the inode, and its NAME always says type=.
-		if node, after, ok := strings.Cut(rest, " "); ok && isDigits(node) && linuxName.MatchString(strings.TrimLeft(after, " ")) {
+		// Linux fills NODE with the inode, and its NAME says type=, or
+		// just "socket" in older lsof (4.8x), which may also leave
+		// SIZE/OFF blank so that NODE comes right after DEVICE.
+		linux := false
+		if node, after, ok := strings.Cut(rest, " "); ok && isDigits(node) && (linuxName.MatchString(strings.TrimLeft(after, " ")) || strings.TrimLeft(after, " ") == "socket") {
 			ino, err := strconv.ParseUint(node, 10, 64)
 			if err != nil {
 				return nil, malformed(n, "inode %q: %v", node, err)
 			}
-			f.ID, out.Inodes = inspect.SocketID(ino), true
+			f.ID, out.Inodes, linux = inspect.SocketID(ino), true, true
 			restAt += strings.Index(l[restAt:], node) + len(node)
 			rest = strings.TrimLeft(after, " ")
+		} else if node := sub(6); rest == "socket" && isDigits(node) {
+			ino, err := strconv.ParseUint(node, 10, 64)
+			if err != nil {
+				return nil, malformed(n, "inode %q: %v", node, err)
+			}
+			f.ID, out.Inodes, linux = inspect.SocketID(ino), true, true
 		}
 		name := rest
 		if nameCol >= restAt && nameCol <= len(l) && strings.TrimLeft(l[restAt:nameCol], " ") == "" {
 			name = l[nameCol:]
 		}
-		if err := f.setName(unescape(name)); err != nil {
-			return nil, malformed(n, "%v", err)
+		// Old Linux lsof's "socket" names no path: it found no
+		// /proc/net/unix line for the inode.
+		if !linux || name != "socket" {
+			if err := f.setName(unescape(name)); err != nil {
+				return nil, malformed(n, "%v", err)
+			}
 		}
 		out.Files = append(out.Files, f)
 		if _, ok := out.Processes[pid]; !ok {
-			p := inspect.Process{PID: pid, Command: unescape(sub(1)), UID: unknownUID, User: sub(3)}
+			p := inspect.Process{PID: pid, Command: unescape(sub(1)), UID: unknownUID, UIDUnknown: true, User: sub(3)}
 			// With -l lsof prints the uid instead of the login name.
 			if uid, err := strconv.ParseUint(p.User, 10, 32); err == nil {
-				p.UID, p.User = uint32(uid), ""
+				p.UID, p.UIDUnknown, p.User = uint32(uid), false, ""
 			}
 			out.Processes[pid] = p
 		}
+	}
+	if badRow > 0 && (nameCol >= 0 || rows > 0) {
+		return nil, malformed(badRow, "unix row %q does not have the lsof columns", lines[badRow-1])
+	}
+	if last != "" && (nameCol >= 0 || rows > 0 || tableRow.MatchString(last)) {
+		return nil, malformed(len(lines)+1, "capture ends inside a line (truncated)")
+	}
+	if nameCol < 0 && rows == 0 {
+		return nil, notFormat("not lsof output: want the lsof -U table (with its COMMAND PID USER FD TYPE DEVICE header, or unix rows) or -F fields (starting with p<pid>)")
 	}
 	return out, nil
 }

@@ -125,9 +125,9 @@ func TestParseLsofLinuxCaptures(t *testing.T) {
 		{"linux-lsof-U-F-local-debian12.txt", true, false, 7, 10, inspect.Process{Command: "python3", UID: 0, User: "root"}},
 		{"linux-lsof-U-F0-local-debian12.txt", true, false, 2, 1, inspect.Process{Command: "python3", UID: 0, User: "root"}},
 		{"linux-lsof-U-F-pcuftdin-local-debian12.txt", false, false, 4, 5, inspect.Process{Command: "python3", UID: 0}},
-		{"linux-lsof-PE-U-F-pcftdin-local-debian12.txt", false, true, 3, 5, inspect.Process{Command: "python3", UID: unknownUID}},
-		{"linux-lsof-U-local-debian12.txt", true, false, 2, 1, inspect.Process{Command: "python3", UID: unknownUID, User: "root"}},
-		{"linux-lsof-PE-U-local-debian12.txt", true, true, 2, 1, inspect.Process{Command: "python3", UID: unknownUID, User: "root"}},
+		{"linux-lsof-PE-U-F-pcftdin-local-debian12.txt", false, true, 3, 5, inspect.Process{Command: "python3", UID: unknownUID, UIDUnknown: true}},
+		{"linux-lsof-U-local-debian12.txt", true, false, 2, 1, inspect.Process{Command: "python3", UID: unknownUID, UIDUnknown: true, User: "root"}},
+		{"linux-lsof-PE-U-local-debian12.txt", true, true, 2, 1, inspect.Process{Command: "python3", UID: unknownUID, UIDUnknown: true, User: "root"}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			got, err := ParseLsof(bytes.NewReader(readCapture(t, tt.file)))
@@ -169,7 +169,7 @@ func TestParseLsofTableMacOS(t *testing.T) {
 				{PID: 1, FD: 8, ID: 0x25269ff9edd05485, Device: 0x25269ff9edd05485, Path: "/var/run/vpncontrol.sock", Line: 6},
 				{PID: 1, FD: 9, ID: 0x25269ff9edd0554d, Device: 0x25269ff9edd0554d, Path: "/var/run/portmap.socket", Line: 7},
 			},
-			Processes: map[int]inspect.Process{1: {PID: 1, Command: "launchd", UID: unknownUID, User: "root"}},
+			Processes: map[int]inspect.Process{1: {PID: 1, Command: "launchd", UID: unknownUID, UIDUnknown: true, User: "root"}},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("(-want +got)\n%s", diff)
@@ -187,14 +187,14 @@ func TestParseLsofTableMacOS(t *testing.T) {
 		{
 			file: "lsof-U-a-c-com.docker-rednafi-macos-m1-2023-excerpt.txt", files: 6,
 			names: map[int]string{10: "vpnkit-bridge-fd.sock", 12: "vpnkit.port.sock", 15: "backend.sock"},
-			procs: map[int]inspect.Process{15451: {PID: 15451, Command: "com.docke", UID: unknownUID, User: "rednafi"}},
+			procs: map[int]inspect.Process{15451: {PID: 15451, Command: "com.docke", UID: unknownUID, UIDUnknown: true, User: "rednafi"}},
 		},
 		{
 			file: "lsof-aUc-launchd_sim-appium-ios-simulator-2018-excerpt.txt", files: 8,
 			same:  [][2]int{{5, 10}, {8, 11}, {9, 12}},
 			names: map[int]string{3: "/private/tmp/com.apple.CoreSimulator.SimDevice.D7082A5C-34B5-475C-994E-A21534423B9E/syslogsock"},
 			peers: map[int]int{6: 3},
-			procs: map[int]inspect.Process{69760: {PID: 69760, Command: "launchd_s", UID: unknownUID, User: "isaac"}},
+			procs: map[int]inspect.Process{69760: {PID: 69760, Command: "launchd_s", UID: unknownUID, UIDUnknown: true, User: "isaac"}},
 		},
 		{
 			file: "lsof-aUc-launchd_sim-appium-ios-simulator-2023.txt", files: 18,
@@ -202,8 +202,8 @@ func TestParseLsofTableMacOS(t *testing.T) {
 			same:  [][2]int{{8, 10}},
 			names: map[int]string{11: "/private/tmp/com.apple.launchd.zHidszZQUZ/com.apple.testmanagerd.remote-automation.unix-domain.socket"},
 			procs: map[int]inspect.Process{
-				81243: {PID: 81243, Command: "launchd_s", UID: unknownUID, User: "mwakizaka"},
-				35621: {PID: 35621, Command: "launchd_s", UID: unknownUID, User: "mwakizaka"},
+				81243: {PID: 81243, Command: "launchd_s", UID: unknownUID, UIDUnknown: true, User: "mwakizaka"},
+				35621: {PID: 35621, Command: "launchd_s", UID: unknownUID, UIDUnknown: true, User: "mwakizaka"},
 			},
 		},
 	} {
@@ -250,6 +250,70 @@ func TestParseLsofTableMacOS(t *testing.T) {
 // TestParseLsofTableAligned checks rows laid out the way lsof's print.c
 // pads columns: a COMMAND and NAMEs with spaces, whole, and a row of
 // another type skipped.
+// TestParseLsofTableHeaderless reads a real headerless excerpt whose
+// first row is no unix socket (lsof | grep, as bug reports paste it): it
+// is the table, not -F output, and its one socket is found, with the
+// inode old Linux lsof prints right after DEVICE and no path for its
+// "socket" NAME.
+func TestParseLsofTableHeaderless(t *testing.T) {
+	got, err := ParseLsof(bytes.NewReader(readCapture(t, "linux-lsof-grep-nagios-monitoring-fr-2013.txt")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Lsof{
+		Files:     []LsofFile{{PID: 1776, FD: 3, ID: 4956, Device: 0xcfbc3380, Line: 13}},
+		Processes: map[int]inspect.Process{1776: {PID: 1776, Command: "nagios", UID: unknownUID, UIDUnknown: true, User: "nagios"}},
+		Inodes:    true,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+}
+
+// TestParseLsofTableSwoole reads a real `lsof -p` listing, with lsof's
+// warnings pasted before the header, and the same rows without warnings
+// and header, as a bug report pastes them: they start with "php", once
+// taken for the -F p field ("pid \"hp 26821 ...\" is not a positive
+// number").
+func TestParseLsofTableSwoole(t *testing.T) {
+	data := readCapture(t, "linux-lsof-p-swoole-docs.txt")
+	var want []LsofFile
+	for i, fd := range []int{9, 10, 11, 12, 14, 15, 16, 17} {
+		ino := []inspect.SocketID{7204953, 7204954, 7204955, 7204956, 7204961, 7204962, 7204963, 7204964}[i]
+		line := []int{25, 26, 27, 28, 30, 31, 32, 33}[i]
+		want = append(want, LsofFile{PID: 26821, FD: fd, ID: ino, Type: inspect.TypeDgram, Line: line})
+	}
+	proc := map[int]inspect.Process{26821: {PID: 26821, Command: "php", UID: unknownUID, UIDUnknown: true, User: "htf"}}
+	t.Run("verbatim", func(t *testing.T) {
+		got, err := ParseLsof(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(&Lsof{Files: want, Processes: proc, Inodes: true}, got); diff != "" {
+			t.Errorf("(-want +got)\n%s", diff)
+		}
+	})
+	t.Run("rows only", func(t *testing.T) {
+		rows := data
+		for range 3 {
+			_, rows, _ = bytes.Cut(rows, []byte("\n"))
+		}
+		if !bytes.HasPrefix(rows, []byte("php ")) {
+			t.Fatalf("rows start %q", rows[:10])
+		}
+		got, err := ParseLsof(bytes.NewReader(rows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			want[i].Line -= 3
+		}
+		if diff := cmp.Diff(&Lsof{Files: want, Processes: proc, Inodes: true}, got); diff != "" {
+			t.Errorf("(-want +got)\n%s", diff)
+		}
+	})
+}
+
 func TestParseLsofTableAligned(t *testing.T) {
 	const in = "" +
 		"COMMAND     PID USER   FD   TYPE             DEVICE SIZE/OFF NODE NAME\n" +
@@ -268,7 +332,7 @@ func TestParseLsofTableAligned(t *testing.T) {
 			// NAME starts under the header's NAME: the blank is the path's.
 			{PID: 4242, FD: 29, ID: 0x9461828ef425bd01, Device: 0x9461828ef425bd01, Path: " lead.sock", Line: 5},
 		},
-		Processes: map[int]inspect.Process{4242: {PID: 4242, Command: "Google Ch", UID: unknownUID, User: "kim"}},
+		Processes: map[int]inspect.Process{4242: {PID: 4242, Command: "Google Ch", UID: unknownUID, UIDUnknown: true, User: "kim"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)
@@ -283,9 +347,12 @@ func TestParseLsofErrors(t *testing.T) {
 		{"cut in a field", "p1\nf3\ntunix\nd0x12", `line 4: malformed: capture ends inside field "d0x12" (truncated)`},
 		{"cut in a NUL field", "p1\x00f3\x00tunix\x00d0x1", `line 1: malformed: capture ends inside field "d0x1" (truncated)`},
 		{"NUL line numbers", "p1\x00\nf3\x00tunix\x00d0x1\x00\nf4\x00tunix\x00dx1\x00\n", `line 3: malformed: device "x1" is not a 0x address`},
-		{"bad pid", "pabc\n", `line 1: malformed: pid "abc" is not a positive number`},
+		{"bad pid", "p-1\n", `not lsof output: want the lsof -U table`},
 		{"zero pid", "p0\n", `line 1: malformed: pid "0" is not a positive number`},
-		{"before p", "f3\ntunix\n", `line 1: malformed: field "f3" comes before the first process set (p)`},
+		{"before p", "f3\ntunix\n", `not lsof output: want the lsof -U table`},
+		{"NUL before p", "f3\x00tunix\x00", `not lsof output: want the lsof -U table`},
+		{"passwd", "root:x:0:0:root:/root:/bin/bash\n", `not lsof output: want the lsof -U table`},
+		{"p then text", "p12\nroot:x:0:0:root:/root:/bin/bash\n", `line 1: malformed: process 12 has no file sets`},
 		{"empty field", "p1\n\nf3\n", `line 2: malformed: empty field`},
 		{"bad device", "p1\nf3\ntunix\ndzz\nn/x\n", `line 4: malformed: device "zz" is not a 0x address`},
 		{"long device", "p1\nf3\ntunix\nd0x12345678123456789\n", `line 4: malformed: device "0x12345678123456789" is not a 0x address`},
@@ -298,7 +365,7 @@ func TestParseLsofErrors(t *testing.T) {
 		{"table header", "COMMAND PID TID USER FD TYPE DEVICE SIZE/OFF NODE NAME\n", `line 1: malformed: unknown lsof header`},
 		{"table row", "COMMAND PID USER FD TYPE DEVICE SIZE/OFF NODE NAME\nx 1 root 3u unix zz 0t0 /x\n", `line 2: malformed: unix row "x 1 root 3u unix zz 0t0 /x" does not have the lsof columns`},
 		{"table cut", "COMMAND PID USER FD TYPE DEVICE SIZE/OFF NODE NAME\nx 1 root 3u unix 0x1 0t0 /x", `line 2: malformed: capture ends inside a line (truncated)`},
-		{"help text", string(readCapture(t, "lsof-h-macos-4.91-suliveevil.txt")), `line 1: malformed: field "lsof 4.91" comes before the first process set (p)`},
+		{"help text", string(readCapture(t, "lsof-h-macos-4.91-suliveevil.txt")), `not lsof output: want the lsof -U table`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseLsof(strings.NewReader(tt.in))

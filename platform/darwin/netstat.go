@@ -79,13 +79,21 @@ var procColumn = regexp.MustCompile(`^ *.*?:[0-9]+( +|$)`)
 
 // ParseNetstat reads the unix section of macOS or FreeBSD netstat output
 // (`netstat -f unix`, plain `netstat`, -a, -An, -Abn, -v) and ignores the
-// other families. Output without any unix section has no unix sockets.
+// other families. Empty output has no sockets (netstat prints no section
+// then); any other text without a unix section is refused, since it may
+// be anything at all.
 func ParseNetstat(r io.Reader) ([]NetstatRow, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	// Text that is no netstat output at all is refused below, whatever its
+	// last line.
+	titled := bytes.Contains(data, []byte("Active LOCAL (UNIX) domain sockets")) || bytes.Contains(data, []byte("Active UNIX domain sockets"))
+	if titled && data[len(data)-1] != '\n' {
 		return nil, malformed(bytes.Count(data, []byte("\n"))+1, "capture ends inside a line (truncated)")
 	}
 	var (
@@ -94,9 +102,12 @@ func ParseNetstat(r io.Reader) ([]NetstatRow, error) {
 		inside bool
 		start  int // line of the current section's title
 		before = len(rows)
+		found  bool // a unix section
 	)
 	lines := strings.Split(string(data), "\n")
-	lines = lines[:len(lines)-1]
+	if titled {
+		lines = lines[:len(lines)-1]
+	}
 	for i := 0; i < len(lines); i++ {
 		l, n := lines[i], i+1
 		switch t := strings.TrimRight(l, " "); {
@@ -111,9 +122,13 @@ func ParseNetstat(r io.Reader) ([]NetstatRow, error) {
 			if err != nil {
 				return nil, malformed(n+1, "%v", err)
 			}
-			extra, inside, start, before = cols, true, n, len(rows)
+			extra, inside, start, before, found = cols, true, n, len(rows), true
 			i++
 			continue
+		case !inside && strings.HasPrefix(t, "Active UNIX domain sockets ("):
+			// net-tools titles its section "(servers and established)",
+			// "(only servers)" or "(w/o servers)"; its columns differ.
+			return nil, notFormat("Linux netstat output (net-tools netstat -x), not macOS or FreeBSD netstat; for Linux give a copy of /proc/net/unix as procnet:FILE")
 		case !inside:
 			if looksLikeRow(l) {
 				return nil, malformed(n, "unix socket row outside the unix section: %q", l)
@@ -142,6 +157,9 @@ func ParseNetstat(r io.Reader) ([]NetstatRow, error) {
 	}
 	if inside && len(rows) == before {
 		return nil, malformed(start, "unix section has no rows (truncated)")
+	}
+	if !found {
+		return nil, notFormat(`not macOS or FreeBSD netstat output: no unix section ("Active LOCAL (UNIX) domain sockets" or "Active UNIX domain sockets" and its header)`)
 	}
 	return rows, nil
 }

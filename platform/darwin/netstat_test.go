@@ -302,12 +302,32 @@ func TestParseNetstatNotes(t *testing.T) {
 	}
 }
 
-func TestParseNetstatNoUnix(t *testing.T) {
-	for _, in := range []string{"", "Active Internet connections\nProto Recv-Q Send-Q  Local Address          Foreign Address        (state)\n"} {
-		got, err := ParseNetstat(strings.NewReader(in))
-		if err != nil || len(got) != 0 {
-			t.Errorf("ParseNetstat(%q) = %v, %v; want no rows", in, got, err)
-		}
+func TestParseNetstatEmpty(t *testing.T) {
+	// netstat prints no section when there is no unix socket.
+	got, err := ParseNetstat(strings.NewReader(""))
+	if err != nil || len(got) != 0 {
+		t.Errorf("ParseNetstat(\"\") = %v, %v; want no rows", got, err)
+	}
+}
+
+// TestParseNetstatNotNetstat feeds text that is no macOS or FreeBSD
+// netstat output with a unix section: each must be refused, never read as
+// a capture without sockets.
+func TestParseNetstatNotNetstat(t *testing.T) {
+	const notNetstat = `not macOS or FreeBSD netstat output: no unix section`
+	for _, tt := range []struct{ name, in, want string }{
+		{"inet only", "Active Internet connections\nProto Recv-Q Send-Q  Local Address          Foreign Address        (state)\n", notNetstat},
+		{"passwd", "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n", notNetstat},
+		{"no newline", "root:x:0:0:root:/root:/bin/bash", notNetstat},
+		{"lsof", string(readCapture(t, "lsof-U-rednafi-macos-m1-2023-excerpt.txt")), notNetstat},
+		{"net-tools", "Active UNIX domain sockets (servers and established)\nProto RefCnt Flags       Type       State         I-Node   Path\nunix  2      [ ACC ]     STREAM     LISTENING     20649    /run/x.sock\n", "Linux netstat output (net-tools netstat -x)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := ParseNetstat(strings.NewReader(tt.in))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, ErrMalformed) {
+				t.Errorf("got %d rows, error %v; want %q wrapping ErrMalformed", len(rows), err, tt.want)
+			}
+		})
 	}
 }
 
