@@ -422,7 +422,10 @@ import socket, sys
 held = []
 for p in sys.argv[1:]:
     s = socket.socket(socket.AF_UNIX)
-    s.bind(p)
+    try:
+        s.bind(p)
+    except OSError as e:
+        sys.exit("%s: %s" % (p, e))
     s.listen()
     held.append(s)
 print("ready", flush=True)
