@@ -176,6 +176,9 @@ type audit struct {
 	accounts *accounts
 	accRead  bool
 	files    map[string]*FileInfo
+	// skipped counts the sockets not audited by directory and reason.
+	skipped   map[[2]string]int
+	skipOrder [][2]string
 	// under are the directories whose sockets are audited.
 	under []string
 }
@@ -229,6 +232,14 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 		rep.Warnings = append(rep.Warnings, "no filesystem socket matches the patterns; nothing was audited")
 		rep.NothingAudited = true
 	}
+	for _, k := range au.skipOrder {
+		n := au.skipped[k]
+		noun := "sockets"
+		if n == 1 {
+			noun = "socket"
+		}
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("cannot audit %d %s in %q: %s", n, noun, k[0], k[1]))
+	}
 	rep.Warnings = append(rep.Warnings, au.warnings...)
 	for _, f := range au.found {
 		rep.Findings = append(rep.Findings, *f)
@@ -241,6 +252,20 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 
 func (au *audit) warn(format string, a ...any) {
 	au.warnings = append(au.warnings, fmt.Sprintf(format, a...))
+}
+
+// skip counts a socket that could not be audited: one warning per
+// directory and reason says how many, as many sockets share one
+// unreadable directory.
+func (au *audit) skip(p, why string) {
+	k := [2]string{path.Dir(p), why}
+	if au.skipped[k] == 0 {
+		au.skipOrder = append(au.skipOrder, k)
+	}
+	if au.skipped == nil {
+		au.skipped = map[[2]string]int{}
+	}
+	au.skipped[k]++
 }
 
 // warnOnce warns unless the same line was given already: many sockets
@@ -338,14 +363,14 @@ func (au *audit) entry(e *Entry) {
 		return
 	case FileOK:
 	default:
-		au.warn("cannot audit %q: the socket file could not be examined", e.Path)
+		au.skip(e.Path, "the socket files could not be examined")
 		return
 	}
 	w, err := au.walk(e.Path)
 	if err != nil {
 		// Gone since the snapshot: a race, not a finding.
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNotDir) {
-			au.warnOnce("cannot audit %q: %v", e.Path, err)
+			au.skip(e.Path, unwrapPath(err).Error())
 		}
 		return
 	}

@@ -2,9 +2,11 @@ package inspect
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"net"
@@ -15,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -523,5 +526,79 @@ func retry(t *testing.T, name string, args ...string) {
 			t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestAuditWarnsOnce: sockets in one directory that cannot be examined
+// give one warning naming the directory, not one per socket, and so does
+// the search for stale files there.
+func TestAuditWarnsOnce(t *testing.T) {
+	b := t.TempDir()
+	symlink(t, "loop", filepath.Join(b, "loop"))
+	dir := filepath.Join(b, "loop")
+	snap := &Snapshot{}
+	for i, name := range []string{"a.sock", "b.sock", "c.sock"} {
+		id := SocketID(i + 1)
+		snap.Sockets = append(snap.Sockets, Socket{ID: id, Path: dir + "/" + name, Type: TypeStream, State: StateListening, Known: KnownBound, Bound: FileID{1, uint64(10 + i)}})
+		snap.Owners = append(snap.Owners, Owner{ID: id, PID: 100, FD: 3 + i})
+	}
+	r := fakeResolver(map[int]Process{100: {PID: 100, Command: "appd", UID: 0}}, nil)
+	r.Lstat = func(p string) (*FileInfo, error) {
+		if strings.HasPrefix(p, dir+"/") {
+			return nil, &fs.PathError{Op: "lstat", Path: p, Err: syscall.EACCES}
+		}
+		return lstat(p)
+	}
+	rep, err := (&Auditor{Resolver: r, Readlink: os.Readlink}).Audit(context.Background(), snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second is the stale search's, whose wording is its own.
+	if len(rep.Warnings) != 2 || rep.Warnings[0] != `cannot audit 3 sockets in "`+dir+`": the socket files could not be examined` || !strings.HasPrefix(rep.Warnings[1], `skipping "`+dir+`": `) {
+		t.Errorf("warnings %q, want one about the sockets and one about the stale search, each naming %s", rep.Warnings, dir)
+	}
+}
+
+// TestAuditNamesRaw: a hostile user name is data in the report and in
+// JSON, and the table escapes it once.
+func TestAuditNamesRaw(t *testing.T) {
+	const evil = "ev\x1b[2Jil"
+	dir := "/nonexistent-udsls-audit/run"
+	files := map[string]*FileInfo{
+		"/":                        {ID: FileID{1, 2}, Mode: fs.ModeDir | 0o755},
+		"/nonexistent-udsls-audit": {ID: FileID{1, 3}, Mode: fs.ModeDir | 0o755},
+		dir:                        {ID: FileID{1, 4}, Mode: fs.ModeDir | 0o755},
+		dir + "/x.sock":            {ID: FileID{1, 10}, Mode: fs.ModeSocket | 0o666, UID: 1000},
+	}
+	r := fakeResolver(map[int]Process{100: {PID: 100, Command: "appd", UID: 0}}, files)
+	r.UserName = func(uid uint32) string { return map[uint32]string{0: "root", 1000: evil}[uid] }
+	snap := &Snapshot{
+		Sockets: []Socket{{ID: 1, Path: dir + "/x.sock", Type: TypeStream, State: StateListening, Known: KnownBound, Bound: FileID{1, 10}}},
+		Owners:  []Owner{{ID: 1, PID: 100, FD: 3}},
+	}
+	rep, err := (&Auditor{Resolver: r}).Audit(context.Background(), snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Rule != RuleWorldReachable || !strings.Contains(rep.Findings[0].Detail, "(0666 "+evil+":root)") {
+		t.Fatalf("findings %+v, want world-reachable naming %q as it is", rep.Findings, evil)
+	}
+	var js bytes.Buffer
+	if err := WriteAuditJSON(&js, rep); err != nil {
+		t.Fatal(err)
+	}
+	var doc AuditJSON
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if d := doc.Findings[0].Detail; !strings.Contains(d, evil) || strings.Contains(d, `\x1b`) {
+		t.Errorf("JSON detail %q: want the name's bytes, not an escape", d)
+	}
+	var tab bytes.Buffer
+	if err := WriteAuditTable(&tab, rep, false); err != nil {
+		t.Fatal(err)
+	}
+	if out := tab.String(); strings.Contains(out, "\x1b") || !strings.Contains(out, `(0666 ev\x1b[2Jil:root)`) {
+		t.Errorf("table escapes the name not exactly once:\n%s", out)
 	}
 }
