@@ -111,6 +111,25 @@ type Finding struct {
 	// Fix says in one line how to remove the finding.
 	Fix     string
 	Holders []Holder
+	// Reach is, for the reachability and replacement rules, what each
+	// class of users judged may do with the path.
+	Reach []Access
+}
+
+// Access is what one class of users may do with a path, and which
+// component decides it.
+type Access struct {
+	// Who: "everyone", every member of one or more broad groups, or the
+	// user owning something on the path.
+	Who   string
+	Class string // "everyone", "group" or "owner"
+	// Server: the socket serves as this user, whose access is no finding.
+	Server bool
+	// Connect is nil for a stale file, which nothing listens on.
+	Connect        *bool
+	ConnectBecause string
+	Replace        bool
+	ReplaceBecause string
 }
 
 // AuditReport is what Audit found.
@@ -379,8 +398,9 @@ func (au *audit) entry(e *Entry) {
 	w.sock = e.File
 	via := w.via()
 	ids := au.identities(w, uids)
+	reach := au.reachOf(w, ids, true)
 	au.hijack(e.Path, w, ids, via, func(f *Finding) {
-		f.Rule, f.Severity, f.Holders = RuleHijackable, SeverityHigh, e.Holders
+		f.Rule, f.Severity, f.Holders, f.Reach = RuleHijackable, SeverityHigh, e.Holders, reach
 		f.Fix = "move the socket to a directory that only root and its server may write, on a path only they may change"
 	})
 
@@ -390,7 +410,7 @@ func (au *audit) entry(e *Entry) {
 	ok, outWhy := au.connect(w, ids[0])
 	if ok {
 		au.add(Finding{
-			Path: e.Path, Rule: RuleWorldReachable, Severity: SeverityHigh, Holders: e.Holders,
+			Path: e.Path, Rule: RuleWorldReachable, Severity: SeverityHigh, Holders: e.Holders, Reach: reach,
 			Detail: "every local user may talk to a root process: " + outWhy + via,
 			Fix:    "chmod o-w " + e.Path + " where the server creates it, and grant access through a dedicated group",
 		})
@@ -402,7 +422,7 @@ func (au *audit) entry(e *Entry) {
 		}
 		if ok, why := au.connect(w, id); ok {
 			au.add(Finding{
-				Path: e.Path, Rule: RuleGroupReachable, Severity: SeverityMedium, Holders: e.Holders,
+				Path: e.Path, Rule: RuleGroupReachable, Severity: SeverityMedium, Holders: e.Holders, Reach: reach,
 				Detail: id.name + " may talk to a root process: " + why + "; everyone else is refused: " + outWhy + via,
 				Fix:    "give " + e.Path + ", or a directory above it, a group of just the users who need it, where the server creates it",
 			})
@@ -449,6 +469,22 @@ func (au *audit) hijack(p string, w *walked, ids []ident, via string, fill func(
 	f := Finding{Path: p, Detail: strings.Join(facts, "; ") + via}
 	fill(&f)
 	au.add(f)
+}
+
+// reachOf is what each identity may do with the path; live says whether
+// something listens there to connect to.
+func (au *audit) reachOf(w *walked, ids []ident, live bool) []Access {
+	out := make([]Access, 0, len(ids))
+	for _, id := range ids {
+		r := Access{Who: id.name, Class: [...]string{"everyone", "group", "owner"}[id.kind], Server: id.server}
+		if live {
+			ok, why := au.connect(w, id)
+			r.Connect, r.ConnectBecause = &ok, why
+		}
+		r.Replace, r.ReplaceBecause = au.replace(w, id)
+		out = append(out, r)
+	}
+	return out
 }
 
 // broad says why a group is broad, or "" when it is not.
@@ -507,8 +543,9 @@ func (au *audit) stale(ctx context.Context, snap *Snapshot, dirs, patterns []str
 		}
 		w.sock = &f.File
 		au.Resolver.name(w.sock)
-		au.hijack(f.Path, w, au.identities(w, []uint32{f.File.UID}), w.via(), func(x *Finding) {
-			x.Rule, x.Severity = RuleStaleName, SeverityLow
+		ids := au.identities(w, []uint32{f.File.UID})
+		au.hijack(f.Path, w, ids, w.via(), func(x *Finding) {
+			x.Rule, x.Severity, x.Reach = RuleStaleName, SeverityLow, au.reachOf(w, ids, false)
 			x.Detail = "stale socket file " + auditOwner(&f.File) + " (" + f.Reason + "): " + x.Detail
 			x.Fix = "rm " + f.Path + ", and have its server use a directory only it may write"
 		})
@@ -751,37 +788,51 @@ func (au *audit) mayFollow(id ident, dir, link *FileInfo) bool {
 // may_delete), and, in a sticky directory, own the entry or the directory
 // (check_sticky). It names the first entry it may replace.
 func (au *audit) replace(w *walked, id ident) (bool, string) {
+	why := ""
 	for _, e := range w.entries {
-		if ok, _ := au.reach(e.dir, id); !ok {
-			continue
+		var ok bool
+		if ok, why = au.replaceEntry(e, id); ok {
+			return true, why
 		}
-		if ok, _ := id.perm(e.dir.fi, permW|permX); !ok {
-			continue
-		}
-		d := e.dir.fi
-		if d.Mode&fs.ModeSticky != 0 && id.uid != 0 && e.fi.UID != id.uid && d.UID != id.uid {
-			continue
-		}
-		why := describe(e.fi, e.path()) + ": " + describe(d, e.dir.path) + " lets them write it"
-		if d.Mode&fs.ModeSticky != 0 {
-			why += ", and the sticky bit does not stop the owner of the entry or the directory"
-		}
-		return true, why
 	}
-	return false, ""
+	// Refused everywhere: the socket file's reason is the one that says
+	// most.
+	return false, why
+}
+
+func (au *audit) replaceEntry(e walkEntry, id ident) (bool, string) {
+	if ok, blocker := au.reach(e.dir, id); !ok {
+		if blocker == nil {
+			return false, "cannot examine the directories above " + e.dir.path
+		}
+		return false, describe(blocker.fi, blocker.path) + " gives them no search permission"
+	}
+	d := e.dir.fi
+	if ok, by := id.perm(d, permW|permX); !ok {
+		return false, describe(d, e.dir.path) + " gives " + by + " no write permission"
+	}
+	if d.Mode&fs.ModeSticky != 0 && id.uid != 0 && e.fi.UID != id.uid && d.UID != id.uid {
+		return false, "the sticky bit of " + describe(d, e.dir.path) + " keeps them from " + describe(e.fi, e.path()) + ", which they do not own"
+	}
+	why := describe(e.fi, e.path()) + ": " + describe(d, e.dir.path) + " lets them write it"
+	if d.Mode&fs.ModeSticky != 0 {
+		why += ", and the sticky bit does not stop the owner of the entry or the directory"
+	}
+	return true, why
 }
 
 // reach decides whether id may search its way to dir by dir's own path,
-// symlinks resolved: it need not take the socket's path there.
-func (au *audit) reach(dir walkedDir, id ident) (bool, error) {
+// symlinks resolved: it need not take the socket's path there. It returns
+// the directory that refuses, nil when one could not be examined.
+func (au *audit) reach(dir walkedDir, id ident) (bool, *walkedDir) {
 	for p := dir.path; p != "/"; {
 		p = path.Dir(p)
 		fi, err := au.lstat(p)
 		if err != nil {
-			return false, err
+			return false, nil
 		}
 		if ok, _ := id.perm(fi, permX); !ok {
-			return false, nil
+			return false, &walkedDir{p, fi}
 		}
 	}
 	return true, nil
@@ -1034,6 +1085,18 @@ type FindingJSON struct {
 	Detail    string        `json:"detail"`
 	Fix       string        `json:"fix"`
 	Holders   []ProcessJSON `json:"holders"`
+	Reach     []AccessJSON  `json:"reach,omitempty"`
+}
+
+// AccessJSON is one class of users' reach.
+type AccessJSON struct {
+	Who            string `json:"who"`
+	Class          string `json:"class"`
+	Server         bool   `json:"server"`
+	Connect        *bool  `json:"connect,omitempty"`
+	ConnectBecause string `json:"connect_because,omitempty"`
+	Replace        bool   `json:"replace"`
+	ReplaceBecause string `json:"replace_because"`
 }
 
 // WriteAuditJSON prints a report as one JSON document.
@@ -1044,6 +1107,9 @@ func WriteAuditJSON(w io.Writer, r *AuditReport) error {
 	}
 	for _, f := range r.Findings {
 		j := FindingJSON{Path: f.Path, Severity: f.Severity, Rule: f.Rule, Detail: f.Detail, Fix: f.Fix, Holders: processesJSON(f.Holders)}
+		for _, r := range f.Reach {
+			j.Reach = append(j.Reach, AccessJSON(r))
+		}
 		if !utf8.ValidString(f.Path) {
 			j.PathBytes = []byte(f.Path)
 		}

@@ -557,13 +557,49 @@ func TestAuditOracle(t *testing.T) {
 	if len(rep.Warnings) > 0 {
 		t.Errorf("warnings: %q", rep.Warnings)
 	}
+	// Each finding's reach, class by class, is the truth too.
+	roleOf := func(r Access) string {
+		switch {
+		case r.Class == "everyone":
+			return "out"
+		case r.Class == "owner":
+			for _, acc := range accounts {
+				if acc.name == r.Who {
+					return acc.role
+				}
+			}
+		case strings.Contains(r.Who, "-gwide") && strings.Contains(r.Who, "group users "):
+			return "both"
+		case strings.Contains(r.Who, "-gwide"):
+			return "wide"
+		case strings.Contains(r.Who, "group users "):
+			return "users"
+		}
+		return ""
+	}
+	reachChecked := 0
+	for _, f := range rep.Findings {
+		for _, r := range f.Reach {
+			role := roleOf(r)
+			if role == "" {
+				t.Errorf("%s %s: reach of %q, who is none of the accounts", rel(b, f.Path), f.Rule, r.Who)
+				continue
+			}
+			k := truthKey{f.Path, role}
+			if r.Connect != nil && *r.Connect != connectTruth[k] || r.Replace != replaceTruth[k] {
+				mismatches++
+				t.Errorf("%s %s: reach of %s (%s): connect %v, replace %v (%s); the kernel %v, %v", rel(b, f.Path), f.Rule, r.Who, role, r.Connect != nil && *r.Connect, r.Replace, r.ReplaceBecause, connectTruth[k], replaceTruth[k])
+			}
+			reachChecked++
+		}
+	}
 	live := 0
 	for _, tg := range targets {
 		if !tg.stale {
 			live++
 		}
 	}
-	t.Logf("world: %d live sockets, %d stale files, %d directories, %d symlinks, %d entries with twins, %d accounts; %d attempts; %d findings; %d disagreements", live, len(targets)-live, len(dirs), len(links), len(twins), len(accounts), probes, len(got), mismatches)
+	t.Logf("world: %d live sockets, %d stale files, %d directories, %d symlinks, %d entries with twins, %d accounts; %d attempts; %d findings with %d reaches; %d disagreements", live, len(targets)-live, len(dirs), len(links), len(twins), len(accounts), probes, len(got), reachChecked, mismatches)
 }
 
 func rel(base, p string) string { return strings.TrimPrefix(p, base+"/") }
