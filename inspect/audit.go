@@ -393,8 +393,8 @@ func (au *audit) entry(e *Entry) {
 		}
 		return
 	}
-	// The file the walk found is the one judged: the snapshot's may be a
-	// moment older.
+	// The join proved e.File to be this socket's file; the walk's own
+	// look at the path came a moment later.
 	w.sock = e.File
 	via := w.via()
 	ids := au.identities(w, uids)
