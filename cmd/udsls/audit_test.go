@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/testenv"
 )
 
 func TestAuditUsage(t *testing.T) {
@@ -50,9 +51,7 @@ type auditRow struct {
 // TestAuditCLI audits sockets this process (root) listens on in a temporary
 // directory, through the live backend, as a CI gate would.
 func TestAuditCLI(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the findings are about sockets a root process serves")
-	}
+	testenv.NeedRoot(t, "the findings are about sockets a root process serves")
 	b := t.TempDir()
 	for _, d := range []string{b, filepath.Dir(b)} {
 		if err := os.Chmod(d, 0o755); err != nil {
