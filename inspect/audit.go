@@ -401,7 +401,6 @@ func (au *audit) entry(e *Entry) {
 	reach := au.reachOf(w, ids, true)
 	au.hijack(e.Path, w, ids, via, func(f *Finding) {
 		f.Rule, f.Severity, f.Holders, f.Reach = RuleHijackable, SeverityHigh, e.Holders, reach
-		f.Fix = "move the socket to a directory that only root and its server may write, on a path only they may change"
 	})
 
 	if !server || !slices.Contains(uids, 0) {
@@ -455,18 +454,23 @@ func (au *audit) replaced(e *Entry, uids []uint32) {
 // directory or a symlink. They may then put their own socket at p.
 func (au *audit) hijack(p string, w *walked, ids []ident, via string, fill func(*Finding)) {
 	var facts []string
+	var dirs []string
 	for _, id := range ids {
 		if id.server {
 			continue
 		}
-		if ok, why := au.replace(w, id); ok {
+		if e, ok, why := au.replaceWhere(w, id); ok {
 			facts = append(facts, id.name+" may replace "+why)
+			if !slices.Contains(dirs, e.dir.path) {
+				dirs = append(dirs, e.dir.path)
+			}
 		}
 	}
 	if len(facts) == 0 {
 		return
 	}
 	f := Finding{Path: p, Detail: strings.Join(facts, "; ") + via}
+	f.Fix = "let no one but root and the server write " + strings.Join(dirs, " and ") + ", or move the socket to a directory only they may write on a path only they may change"
 	fill(&f)
 	au.add(f)
 }
@@ -547,7 +551,7 @@ func (au *audit) stale(ctx context.Context, snap *Snapshot, dirs, patterns []str
 		au.hijack(f.Path, w, ids, w.via(), func(x *Finding) {
 			x.Rule, x.Severity, x.Reach = RuleStaleName, SeverityLow, au.reachOf(w, ids, false)
 			x.Detail = "stale socket file " + auditOwner(&f.File) + " (" + f.Reason + "): " + x.Detail
-			x.Fix = "rm " + f.Path + ", and have its server use a directory only it may write"
+			x.Fix = "rm " + f.Path + ", and " + strings.TrimSuffix(x.Fix, ", or move the socket to a directory only they may write on a path only they may change")
 		})
 	}
 	return nil
@@ -788,16 +792,22 @@ func (au *audit) mayFollow(id ident, dir, link *FileInfo) bool {
 // may_delete), and, in a sticky directory, own the entry or the directory
 // (check_sticky). It names the first entry it may replace.
 func (au *audit) replace(w *walked, id ident) (bool, string) {
+	_, ok, why := au.replaceWhere(w, id)
+	return ok, why
+}
+
+// replaceWhere is replace, with the entry that may be replaced.
+func (au *audit) replaceWhere(w *walked, id ident) (walkEntry, bool, string) {
 	why := ""
 	for _, e := range w.entries {
 		var ok bool
 		if ok, why = au.replaceEntry(e, id); ok {
-			return true, why
+			return e, true, why
 		}
 	}
 	// Refused everywhere: the socket file's reason is the one that says
 	// most.
-	return false, why
+	return walkEntry{}, false, why
 }
 
 func (au *audit) replaceEntry(e walkEntry, id ident) (bool, string) {
