@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/udsls/udsls/platform/testenv"
+	"golang.org/x/sys/unix"
 )
 
 const nobody = 65534
@@ -601,5 +602,46 @@ func TestAuditNamesRaw(t *testing.T) {
 	}
 	if out := tab.String(); strings.Contains(out, "\x1b") || !strings.Contains(out, `(0666 ev\x1b[2Jil:root)`) {
 		t.Errorf("table escapes the name not exactly once:\n%s", out)
+	}
+}
+
+// TestAuditACLWarns: an ACL changes what the kernel decides, and the
+// audit does not read ACLs, so it says where one is.
+func TestAuditACLWarns(t *testing.T) {
+	b := t.TempDir()
+	dir := filepath.Join(b, "acl")
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// user::rwx user:65534:rwx group::r-x mask::rwx other::---, as
+	// acl_to_xattr lays it out.
+	le := func(v uint32, n int) []byte {
+		out := make([]byte, n)
+		for i := range out {
+			out[i] = byte(v >> (8 * i))
+		}
+		return out
+	}
+	acl := le(2, 4)
+	for _, e := range []struct{ tag, perm, id uint32 }{{0x01, 7, ^uint32(0)}, {0x02, 7, nobody}, {0x04, 5, ^uint32(0)}, {0x10, 7, ^uint32(0)}, {0x20, 0, ^uint32(0)}} {
+		acl = append(append(append(acl, le(e.tag, 2)...), le(e.perm, 2)...), le(e.id, 4)...)
+	}
+	if err := unix.Setxattr(dir, "system.posix_acl_access", acl, 0); err != nil {
+		testenv.Skipf(t, testenv.Tools, "cannot set an ACL on %s: %v", dir, err)
+	}
+	var l liveSockets
+	ln, err := net.Listen("unix", dir+"/s.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	l.add(t, dir+"/s.sock", os.Getpid())
+	rep, err := NewAuditor("/proc").Audit(context.Background(), l.snapshot(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := dir + " has a POSIX ACL, which the audit does not read"
+	if !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.HasPrefix(w, want) }) {
+		t.Errorf("warnings %q, want one starting %q", rep.Warnings, want)
 	}
 }
