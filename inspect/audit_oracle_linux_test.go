@@ -268,6 +268,8 @@ func TestAuditOracle(t *testing.T) {
 	}{
 		{"s666", 0o666, root}, {"s660w", 0o660, wide}, {"s660n", 0o660, narrow},
 		{"s600", 0o600, root}, {"s777", 0o777, root}, {"s606w", 0o606, wide},
+		// With d750w or d775u above: only a member of both groups gets in.
+		{"s660u", 0o660, usersGID},
 	}
 	for _, d := range dirs {
 		for _, v := range variants {
@@ -451,6 +453,10 @@ func TestAuditOracle(t *testing.T) {
 		// directory's group is refused where everyone else may search.
 		{"d705w/s666.sock", "wide", false, false},
 		{"d705w/s666.sock", "out", true, false},
+		// Only the combination of the directory's and the socket's group.
+		{"d750w/s660u.sock", "both", true, false},
+		{"d750w/s660u.sock", "wide", false, false},
+		{"d750w/s660u.sock", "users", false, false},
 		// Reach through the directory's group.
 		{"d750w/s666.sock", "wide", true, false},
 		{"d750w/s666.sock", "out", false, false},
