@@ -111,6 +111,25 @@ type Finding struct {
 	// Fix says in one line how to remove the finding.
 	Fix     string
 	Holders []Holder
+	// Reach is, for the reachability and replacement rules, what each
+	// class of users judged may do with the path.
+	Reach []Access
+}
+
+// Access is what one class of users may do with a path, and which
+// component decides it.
+type Access struct {
+	// Who: "everyone", every member of one or more broad groups, or the
+	// user owning something on the path.
+	Who   string
+	Class string // "everyone", "group" or "owner"
+	// Server: the socket serves as this user, whose access is no finding.
+	Server bool
+	// Connect is nil for a stale file, which nothing listens on.
+	Connect        *bool
+	ConnectBecause string
+	Replace        bool
+	ReplaceBecause string
 }
 
 // AuditReport is what Audit found.
@@ -120,6 +139,9 @@ type AuditReport struct {
 	Findings []Finding
 	// Warnings are the snapshot's and the audit's own, one line each.
 	Warnings []string
+	// NothingAudited says patterns or directories were given and no
+	// socket matched them.
+	NothingAudited bool
 }
 
 // Failed reports whether a finding is at or above min.
@@ -143,16 +165,28 @@ type Auditor struct {
 	// counted.
 	GroupFile  string
 	PasswdFile string
+	// ProtectedSymlinks is the fs.protected_symlinks sysctl: symlinks in
+	// sticky world-writable directories are then followed only by their
+	// owners.
+	ProtectedSymlinks bool
+	// HasACL says whether a file carries a POSIX access ACL, which the
+	// audit does not read: it warns instead. Nil looks for none.
+	HasACL func(path string) bool
 }
 
 // NewAuditor returns an auditor of the live system, with procfs mounted at
 // procRoot (Linux; ignored elsewhere).
 func NewAuditor(procRoot string) *Auditor {
+	// Unreadable, it counts as off: symlinks then grant more reach, never
+	// less.
+	b, _ := os.ReadFile(path.Join(procRoot, "sys/fs/protected_symlinks"))
 	return &Auditor{
-		Resolver:   NewResolver(procRoot),
-		Readlink:   os.Readlink,
-		GroupFile:  "/etc/group",
-		PasswdFile: "/etc/passwd",
+		Resolver:          NewResolver(procRoot),
+		Readlink:          os.Readlink,
+		GroupFile:         "/etc/group",
+		PasswdFile:        "/etc/passwd",
+		ProtectedSymlinks: procRoot != "" && strings.TrimSpace(string(b)) == "1",
+		HasACL:            hasACL,
 	}
 }
 
@@ -164,6 +198,12 @@ type audit struct {
 	warnings []string
 	accounts *accounts
 	accRead  bool
+	files    map[string]*FileInfo
+	// skipped counts the sockets not audited by directory and reason.
+	skipped   map[[2]string]int
+	skipOrder [][2]string
+	// under are the directories whose sockets are audited.
+	under []string
 }
 
 // Audit examines every listening or bound filesystem socket of snap whose
@@ -171,12 +211,23 @@ type audit struct {
 // and the socket files nothing is bound to next to them, as FindStale
 // judges them. The error is the stale search's (a cancelled context).
 func (a *Auditor) Audit(ctx context.Context, snap *Snapshot, patterns []string) (*AuditReport, error) {
-	au := &audit{Auditor: a, found: map[findingKey]*Finding{}}
-	entries := a.Resolver.Entries(ctx, snap, Query{Patterns: patterns})
+	return a.AuditUnder(ctx, snap, patterns, nil)
+}
+
+// AuditUnder is Audit of the sockets that match one of patterns or lie
+// below one of dirs (absolute, cleaned; all sockets when both are empty).
+// A socket lies below a directory when its path, or its path with the
+// symlinks of its directory resolved, starts with it.
+func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs []string) (*AuditReport, error) {
+	au := &audit{Auditor: a, found: map[findingKey]*Finding{}, under: dirs}
+	entries := a.Resolver.Entries(ctx, snap, Query{})
 	audited, relative := 0, 0
-	var dirs []string
+	var stale []string
 	for i := range entries {
 		e := &entries[i]
+		if !au.matches(patterns, e.Path) {
+			continue
+		}
 		// A bound stream socket that does not listen cannot be reached.
 		if !e.Filesystem() || !(e.Listening() || e.Type == TypeDgram) {
 			continue
@@ -189,10 +240,10 @@ func (a *Auditor) Audit(ctx context.Context, snap *Snapshot, patterns []string) 
 			continue
 		}
 		audited++
-		dirs = append(dirs, path.Dir(e.Path))
+		stale = append(stale, path.Dir(e.Path))
 		au.entry(e)
 	}
-	if err := au.stale(ctx, snap, dirs, patterns); err != nil {
+	if err := au.stale(ctx, snap, stale, patterns); err != nil {
 		return nil, err
 	}
 
@@ -200,8 +251,17 @@ func (a *Auditor) Audit(ctx context.Context, snap *Snapshot, patterns []string) 
 	if relative > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d sockets bound by a relative path were not audited", relative))
 	}
-	if len(patterns) > 0 && audited == 0 {
+	if (len(patterns) > 0 || len(dirs) > 0) && audited == 0 {
 		rep.Warnings = append(rep.Warnings, "no filesystem socket matches the patterns; nothing was audited")
+		rep.NothingAudited = true
+	}
+	for _, k := range au.skipOrder {
+		n := au.skipped[k]
+		noun := "sockets"
+		if n == 1 {
+			noun = "socket"
+		}
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("cannot audit %d %s in %q: %s", n, noun, k[0], k[1]))
 	}
 	rep.Warnings = append(rep.Warnings, au.warnings...)
 	for _, f := range au.found {
@@ -215,6 +275,54 @@ func (a *Auditor) Audit(ctx context.Context, snap *Snapshot, patterns []string) 
 
 func (au *audit) warn(format string, a ...any) {
 	au.warnings = append(au.warnings, fmt.Sprintf(format, a...))
+}
+
+// skip counts a socket that could not be audited: one warning per
+// directory and reason says how many, as many sockets share one
+// unreadable directory.
+func (au *audit) skip(p, why string) {
+	k := [2]string{path.Dir(p), why}
+	if au.skipped[k] == 0 {
+		au.skipOrder = append(au.skipOrder, k)
+	}
+	if au.skipped == nil {
+		au.skipped = map[[2]string]int{}
+	}
+	au.skipped[k]++
+}
+
+// warnOnce warns unless the same line was given already: many sockets
+// share one unreadable directory.
+func (au *audit) warnOnce(format string, a ...any) {
+	if s := fmt.Sprintf(format, a...); !slices.Contains(au.warnings, s) {
+		au.warnings = append(au.warnings, s)
+	}
+}
+
+// matches says whether p is audited: everything when neither patterns nor
+// directories were given, else what matches one of them.
+func (au *audit) matches(patterns []string, p string) bool {
+	if len(patterns) == 0 && len(au.under) == 0 {
+		return true
+	}
+	if len(patterns) > 0 && matchAny(patterns, p) {
+		return true
+	}
+	if len(au.under) == 0 || !path.IsAbs(p) {
+		return false
+	}
+	real := p
+	if w, err := au.walk(path.Dir(p) + "/"); err == nil {
+		real = path.Join(w.parent.path, path.Base(p))
+	}
+	for _, d := range au.under {
+		for _, q := range []string{p, real} {
+			if d == "/" || strings.HasPrefix(q, d+"/") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // add records a finding, merging the holders of findings for the same path
@@ -278,44 +386,51 @@ func (au *audit) entry(e *Entry) {
 		return
 	case FileOK:
 	default:
-		au.warn("cannot audit %q: the socket file could not be examined", e.Path)
+		au.skip(e.Path, "the socket files could not be examined")
 		return
 	}
 	w, err := au.walk(e.Path)
 	if err != nil {
 		// Gone since the snapshot: a race, not a finding.
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNotDir) {
-			au.warn("cannot audit %q: %v", e.Path, err)
+			au.skip(e.Path, unwrapPath(err).Error())
 		}
 		return
 	}
+	// The join proved e.File to be this socket's file; the walk's own
+	// look at the path came a moment later.
+	w.sock = e.File
 	via := w.via()
-	au.hijack(e, w, uids, via)
+	ids := au.identities(w, uids)
+	reach := au.reachOf(w, ids, true)
+	au.hijack(e.Path, w, ids, via, func(f *Finding) {
+		f.Rule, f.Severity, f.Holders, f.Reach = RuleHijackable, SeverityHigh, e.Holders, reach
+	})
 
 	if !server || !slices.Contains(uids, 0) {
 		return
 	}
-	mode := e.File.Mode.Perm()
-	if mode&0o002 != 0 && w.searchable(func(d *FileInfo) bool { return d.Mode.Perm()&0o001 != 0 }) {
+	ok, outWhy := au.connect(w, ids[0])
+	if ok {
 		au.add(Finding{
-			Path: e.Path, Rule: RuleWorldReachable, Severity: SeverityHigh, Holders: e.Holders,
-			Detail: "mode " + OctalMode(e.File.Mode) + " " + auditOwner(e.File) + " lets every local user talk to a root process; every directory above is searchable" + via,
+			Path: e.Path, Rule: RuleWorldReachable, Severity: SeverityHigh, Holders: e.Holders, Reach: reach,
+			Detail: "every local user may talk to a root process: " + outWhy + via,
 			Fix:    "chmod o-w " + e.Path + " where the server creates it, and grant access through a dedicated group",
 		})
 		return
 	}
-	gid := e.File.GID
-	if mode&0o020 == 0 || !w.searchable(func(d *FileInfo) bool {
-		return d.Mode.Perm()&0o001 != 0 || (d.GID == gid && d.Mode.Perm()&0o010 != 0)
-	}) {
-		return
-	}
-	if why := au.broad(gid, e.File.Group); why != "" {
-		au.add(Finding{
-			Path: e.Path, Rule: RuleGroupReachable, Severity: SeverityMedium, Holders: e.Holders,
-			Detail: "mode " + OctalMode(e.File.Mode) + " " + auditOwner(e.File) + " lets every member of group " + nameOr(e.File.Group, gid) + " (" + why + ") talk to a root process" + via,
-			Fix:    "chgrp " + e.Path + " to a group of just the users who need it, where the server creates it",
-		})
+	for _, id := range ids[1:] {
+		if id.kind != identGroups {
+			continue
+		}
+		if ok, why := au.connect(w, id); ok {
+			au.add(Finding{
+				Path: e.Path, Rule: RuleGroupReachable, Severity: SeverityMedium, Holders: e.Holders, Reach: reach,
+				Detail: id.name + " may talk to a root process: " + why + "; everyone else is refused: " + outWhy + via,
+				Fix:    "give " + e.Path + ", or a directory above it, a group of just the users who need it, where the server creates it",
+			})
+			return
+		}
 	}
 }
 
@@ -323,11 +438,11 @@ func (au *audit) replaced(e *Entry, uids []uint32) {
 	f := Finding{Path: e.Path, Rule: RuleFileReplaced, Severity: SeverityMedium, Holders: e.Holders}
 	what := "another file"
 	if e.File != nil {
-		what = auditFileKind(e.File.Mode) + " owned by " + nameOr(e.File.Owner, e.File.UID)
+		what = auditFileKind(e.File.Mode) + " owned by " + rawName(e.File.Owner, e.File.UID)
 		if e.File.UID != 0 && len(uids) > 0 && !slices.Contains(uids, e.File.UID) {
 			f.Severity = SeverityHigh
-			f.Detail = e.Path + " is now a " + what + ", not the server's socket: clients reach whatever " + nameOr(e.File.Owner, e.File.UID) + " put there"
-			f.Fix = "find out why " + nameOr(e.File.Owner, e.File.UID) + " owns " + e.Path + ", remove it and restart the server"
+			f.Detail = e.Path + " is now a " + what + ", not the server's socket: clients reach whatever " + rawName(e.File.Owner, e.File.UID) + " put there"
+			f.Fix = "find out why " + rawName(e.File.Owner, e.File.UID) + " owns " + e.Path + ", remove it and restart the server"
 			au.add(f)
 			return
 		}
@@ -338,36 +453,46 @@ func (au *audit) replaced(e *Entry, uids []uint32) {
 	au.add(f)
 }
 
-// hijack reports directories on the path that someone other than root and
-// the server may write: they can rename or delete the socket (or a
-// directory above it) and bind their own in its place.
-func (au *audit) hijack(e *Entry, w *walked, uids []uint32, via string) {
+// hijack adds a finding when someone other than root and the servers may
+// replace an entry the lookup of p goes through: the socket file, a
+// directory or a symlink. They may then put their own socket at p.
+func (au *audit) hijack(p string, w *walked, ids []ident, via string, fill func(*Finding)) {
 	var facts []string
-	fix := ""
-	seen := map[string]bool{}
-	for _, d := range w.dirs {
-		if seen[d.path] {
+	var dirs []string
+	for _, id := range ids {
+		if id.server {
 			continue
 		}
-		seen[d.path] = true
-		m := d.fi.Mode
-		switch {
-		case m.Perm()&0o002 != 0 && m&fs.ModeSticky == 0:
-			facts = append(facts, d.path+" ("+OctalMode(m)+" "+auditOwner(d.fi)+") is writable by others without the sticky bit")
-			fix = cmp.Or(fix, "chmod o-w "+d.path+" (or chmod +t), or move the socket to a directory only its server may write")
-		case d.fi.UID != 0 && len(uids) > 0 && !slices.Contains(uids, d.fi.UID):
-			facts = append(facts, d.path+" is owned by "+nameOr(d.fi.Owner, d.fi.UID)+", who does not run the server")
-			fix = cmp.Or(fix, "move the socket to a directory owned by root or by its server")
+		if e, ok, why := au.replaceWhere(w, id); ok {
+			facts = append(facts, id.name+" may replace "+why)
+			if !slices.Contains(dirs, e.dir.path) {
+				dirs = append(dirs, e.dir.path)
+			}
 		}
 	}
 	if len(facts) == 0 {
 		return
 	}
-	au.add(Finding{
-		Path: e.Path, Rule: RuleHijackable, Severity: SeverityHigh, Holders: e.Holders,
-		Detail: strings.Join(facts, "; ") + ": the socket can be replaced by an impostor" + via,
-		Fix:    fix,
-	})
+	f := Finding{Path: p, Detail: strings.Join(facts, "; ") + via}
+	f.Fix = "let no one but root and the server write " + strings.Join(dirs, " and ") + ", or move the socket to a directory only they may write on a path only they may change"
+	fill(&f)
+	au.add(f)
+}
+
+// reachOf is what each identity may do with the path; live says whether
+// something listens there to connect to.
+func (au *audit) reachOf(w *walked, ids []ident, live bool) []Access {
+	out := make([]Access, 0, len(ids))
+	for _, id := range ids {
+		r := Access{Who: id.name, Class: [...]string{"everyone", "group", "owner"}[id.kind], Server: id.server}
+		if live {
+			ok, why := au.connect(w, id)
+			r.Connect, r.ConnectBecause = &ok, why
+		}
+		r.Replace, r.ReplaceBecause = au.replace(w, id)
+		out = append(out, r)
+	}
+	return out
 }
 
 // broad says why a group is broad, or "" when it is not.
@@ -375,29 +500,36 @@ func (au *audit) broad(gid uint32, name string) string {
 	if broadGroupNames[name] {
 		return "every user belongs to it by convention"
 	}
-	if !au.accRead {
-		au.accRead = true
-		var err error
-		if au.accounts, err = readAccounts(au.GroupFile, au.PasswdFile); err != nil {
-			au.warn("cannot count group members, only conventional groups count as broad: %v", err)
-		}
-	}
-	if au.accounts == nil {
+	acc := au.readAccounts()
+	if acc == nil {
 		return ""
 	}
-	if n := len(au.accounts.members[gid]); n >= BroadGroupMembers {
+	if n := len(acc.members[gid]); n >= BroadGroupMembers {
 		return strconv.Itoa(n) + " accounts"
 	}
 	return ""
 }
 
+func (au *audit) readAccounts() *accounts {
+	if !au.accRead {
+		au.accRead = true
+		var err error
+		if au.accounts, err = readAccounts(au.GroupFile, au.PasswdFile); err != nil {
+			au.warn("cannot count group members, only conventional groups count as broad and owners' groups are unknown: %v", err)
+		}
+	}
+	return au.accounts
+}
+
 // stale reports socket files nothing is bound to in the audited sockets'
-// directories, when others may write the directory: anyone may then take
-// the name that clients still look for.
+// directories, when someone other than root and the file's owner may
+// replace them: they can then take the name that clients still look for.
 func (au *audit) stale(ctx context.Context, snap *Snapshot, dirs, patterns []string) error {
 	if len(dirs) == 0 {
 		return nil
 	}
+	slices.Sort(dirs)
+	dirs = slices.Compact(dirs)
 	// The audit's snapshot stands in for the one FindStale would take, so
 	// that both judge the same sockets and its warnings come once.
 	quiet := *snap
@@ -406,19 +538,24 @@ func (au *audit) stale(ctx context.Context, snap *Snapshot, dirs, patterns []str
 	if err != nil {
 		return err
 	}
-	au.warnings = append(au.warnings, rep.Warnings...)
+	for _, w := range rep.Warnings {
+		au.warnOnce("%s", w)
+	}
 	for _, f := range rep.Stale {
-		if len(patterns) > 0 && !matchAny(patterns, f.Path) {
+		if !au.matches(patterns, f.Path) {
 			continue
 		}
 		w, err := au.walk(f.Path)
-		if err != nil || w.parent.fi.Mode.Perm()&0o002 == 0 {
+		if err != nil {
 			continue
 		}
-		au.add(Finding{
-			Path: f.Path, Rule: RuleStaleName, Severity: SeverityLow,
-			Detail: "stale socket file " + auditOwner(&f.File) + " (" + f.Reason + ") in " + w.parent.path + " (" + OctalMode(w.parent.fi.Mode) + "), which others may write",
-			Fix:    "rm " + f.Path + ", and have its server use a directory only it may write",
+		w.sock = &f.File
+		au.Resolver.name(w.sock)
+		ids := au.identities(w, []uint32{f.File.UID})
+		au.hijack(f.Path, w, ids, w.via(), func(x *Finding) {
+			x.Rule, x.Severity, x.Reach = RuleStaleName, SeverityLow, au.reachOf(w, ids, false)
+			x.Detail = "stale socket file " + auditOwner(&f.File) + " (" + f.Reason + "): " + x.Detail
+			x.Fix = "rm " + f.Path + ", and " + strings.TrimSuffix(x.Fix, ", or move the socket to a directory only they may write on a path only they may change")
 		})
 	}
 	return nil
@@ -428,15 +565,21 @@ type snapshotSource struct{ snap *Snapshot }
 
 func (s snapshotSource) Snapshot(context.Context) (*Snapshot, error) { return s.snap, nil }
 
-// walked is the lookup of a path's directories, as namei does it.
+// walked is the lookup of a path, as namei does it.
 type walked struct {
-	// dirs are the directories a lookup searches, "/" first; with ".."
-	// a directory may appear twice.
-	dirs []walkedDir
+	// steps are what the lookup does in order: search a directory for a
+	// component, or follow a symlink.
+	steps []walkStep
+	// entries are the directory entries the lookup goes through, the
+	// final one (the socket file) last: whoever may replace one of them
+	// decides what the path names.
+	entries []walkEntry
 	// links are the symlinks followed, as "link -> target".
 	links []string
 	// parent is the directory that holds the final component.
 	parent walkedDir
+	// sock is the final component.
+	sock *FileInfo
 }
 
 type walkedDir struct {
@@ -444,22 +587,38 @@ type walkedDir struct {
 	fi   *FileInfo
 }
 
+type walkStep struct {
+	// dir is searched (MAY_EXEC), or holds the symlink link.
+	dir  walkedDir
+	link *FileInfo
+	// linkPath names the symlink, as the lookup met it.
+	linkPath string
+}
+
+type walkEntry struct {
+	dir  walkedDir
+	name string
+	fi   *FileInfo
+}
+
+func (e walkEntry) path() string { return path.Join(e.dir.path, e.name) }
+
 var errSymlinkLoop = errors.New("too many levels of symbolic links")
 
 // auditMaxSymlinks is the kernel's MAXSYMLINKS.
 const auditMaxSymlinks = 40
 
-// walk lstats every directory above the final component of the absolute
-// path p, following symlinks as the kernel would and recording each one.
+// walk looks up the absolute path p as the kernel would, recording every
+// directory searched, every symlink followed and every entry passed. The
+// final component is examined, not followed.
 func (au *audit) walk(p string) (*walked, error) {
-	root, err := au.Resolver.Lstat("/")
+	root, err := au.lstat("/")
 	if err != nil {
 		return nil, err
 	}
-	au.Resolver.name(root)
-	w := &walked{dirs: []walkedDir{{"/", root}}}
-	cur := w.dirs[0]
-	dir, _ := path.Split(p)
+	cur := walkedDir{"/", root}
+	w := &walked{}
+	dir, base := path.Split(p)
 	todo := strings.Split(dir, "/")
 	links := 0
 	for len(todo) > 0 {
@@ -467,23 +626,25 @@ func (au *audit) walk(p string) (*walked, error) {
 		todo = todo[1:]
 		switch c {
 		case "", ".":
+			// "." is looked up in cur, which the next component is too.
 			continue
 		case "..":
-			// Every ancestor of cur was searched on the way down.
+			w.steps = append(w.steps, walkStep{dir: cur})
 			up := path.Dir(cur.path)
-			fi, err := au.Resolver.Lstat(up)
+			fi, err := au.lstat(up)
 			if err != nil {
 				return nil, err
 			}
-			au.Resolver.name(fi)
 			cur = walkedDir{up, fi}
 			continue
 		}
+		w.steps = append(w.steps, walkStep{dir: cur})
 		next := path.Join(cur.path, c)
-		fi, err := au.Resolver.Lstat(next)
+		fi, err := au.lstat(next)
 		if err != nil {
 			return nil, err
 		}
+		w.entries = append(w.entries, walkEntry{cur, c, fi})
 		switch {
 		case fi.Mode.Type() == fs.ModeSymlink:
 			if links++; links > auditMaxSymlinks {
@@ -493,31 +654,49 @@ func (au *audit) walk(p string) (*walked, error) {
 			if err != nil {
 				return nil, err
 			}
+			w.steps = append(w.steps, walkStep{dir: cur, link: fi, linkPath: next})
 			w.links = append(w.links, next+" -> "+target)
 			if path.IsAbs(target) {
-				cur = w.dirs[0]
+				cur = walkedDir{"/", root}
 			}
 			todo = append(strings.Split(target, "/"), todo...)
 		case fi.Mode.IsDir():
-			au.Resolver.name(fi)
 			cur = walkedDir{next, fi}
-			w.dirs = append(w.dirs, cur)
 		default:
 			return nil, fmt.Errorf("%s: %w", next, errNotDir)
 		}
 	}
 	w.parent = cur
+	w.steps = append(w.steps, walkStep{dir: cur})
+	if base != "" {
+		fi, err := au.lstat(path.Join(cur.path, base))
+		if err != nil {
+			return nil, err
+		}
+		w.entries = append(w.entries, walkEntry{cur, base, fi})
+		w.sock = fi
+	}
 	return w, nil
 }
 
-// searchable reports whether every directory on the path passes ok.
-func (w *walked) searchable(ok func(*FileInfo) bool) bool {
-	for _, d := range w.dirs {
-		if !ok(d.fi) {
-			return false
-		}
+// lstat examines and names a file, once per audit.
+func (au *audit) lstat(p string) (*FileInfo, error) {
+	if fi, ok := au.files[p]; ok {
+		return fi, nil
 	}
-	return true
+	fi, err := au.Resolver.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	au.Resolver.name(fi)
+	if au.files == nil {
+		au.files = map[string]*FileInfo{}
+	}
+	au.files[p] = fi
+	if au.HasACL != nil && fi.Mode.Type() != fs.ModeSymlink && au.HasACL(p) {
+		au.warnOnce("%s has a POSIX ACL, which the audit does not read: who may reach or replace what is below it may differ from what it reports", p)
+	}
+	return fi, nil
 }
 
 // via names the symlinks the path goes through, as a detail suffix.
@@ -528,8 +707,261 @@ func (w *walked) via() string {
 	return " (via symlink " + strings.Join(w.links, ", ") + ")"
 }
 
+// ident is a user as the kernel's permission checks see one: a uid and
+// the groups it is in (fsgid and supplementary groups alike).
+type ident struct {
+	uid  uint32
+	gids []uint32
+	// name says who it stands for, in findings.
+	name string
+	kind identKind
+	// server: the identity is one the socket serves as, whose access is
+	// no finding.
+	server bool
+}
+
+type identKind int
+
+const (
+	identEveryone identKind = iota // no owner of, nor group of, anything on the path
+	identGroups                    // members of broad groups only
+	identOwner                     // the owner of something on the path
+)
+
+// perm decides a permission check of generic_permission without ACLs:
+// root passes (CAP_DAC_OVERRIDE); the owner is judged by the owner bits
+// only, a member of the file's group by the group bits only, everyone
+// else by the other bits. The owner may chmod what it owns, so owning a
+// file counts as every permission on it. It says which class of bits
+// decided.
+func (id ident) perm(fi *FileInfo, want fs.FileMode) (bool, string) {
+	m := fi.Mode.Perm()
+	switch {
+	case id.uid == 0:
+		return true, "root"
+	case fi.UID == id.uid:
+		return true, "its owner"
+	case slices.Contains(id.gids, fi.GID):
+		return (m>>3)&want == want, "group " + rawName(fi.Group, fi.GID)
+	}
+	return m&want == want, "others"
+}
+
+const (
+	permX = 0o1
+	permW = 0o2
+)
+
+func describe(fi *FileInfo, p string) string {
+	return p + " (" + OctalMode(fi.Mode) + " " + auditOwner(fi) + ")"
+}
+
+// connect decides whether id may connect(2) to the socket: search
+// permission on every directory the lookup goes through, symlinks it may
+// follow (protected_symlinks), and write permission on the socket file
+// (unix_find_bsd). It says which component grants or refuses.
+func (au *audit) connect(w *walked, id ident) (bool, string) {
+	for _, s := range w.steps {
+		if s.link != nil {
+			if !au.mayFollow(id, s.dir.fi, s.link) {
+				return false, "fs.protected_symlinks forbids following " + describe(s.link, s.linkPath) + " in sticky world-writable " + s.dir.path
+			}
+			continue
+		}
+		if ok, by := id.perm(s.dir.fi, permX); !ok {
+			return false, describe(s.dir.fi, s.dir.path) + " gives " + by + " no search permission"
+		}
+	}
+	sock := path.Join(w.parent.path, w.entries[len(w.entries)-1].name)
+	ok, by := id.perm(w.sock, permW)
+	if !ok {
+		return false, "the socket file " + describe(w.sock, sock) + " gives " + by + " no write permission"
+	}
+	return true, "the socket file " + describe(w.sock, sock) + " gives " + by + " write permission and every directory above lets them search"
+}
+
+// mayFollow is may_follow_link: with fs.protected_symlinks, a symlink in a
+// sticky world-writable directory is followed only by its owner, or when
+// the directory's owner owns it too. Root is no exception.
+func (au *audit) mayFollow(id ident, dir, link *FileInfo) bool {
+	if !au.ProtectedSymlinks {
+		return true
+	}
+	if link.UID == id.uid || dir.Mode&fs.ModeSticky == 0 || dir.Mode.Perm()&0o002 == 0 {
+		return true
+	}
+	return dir.UID == link.UID
+}
+
+// replace decides whether id may replace an entry the lookup goes
+// through: reach its directory by its own path (search permission on
+// every directory above), write and search the directory (may_create,
+// may_delete), and, in a sticky directory, own the entry or the directory
+// (check_sticky). It names the first entry it may replace.
+func (au *audit) replace(w *walked, id ident) (bool, string) {
+	_, ok, why := au.replaceWhere(w, id)
+	return ok, why
+}
+
+// replaceWhere is replace, with the entry that may be replaced.
+func (au *audit) replaceWhere(w *walked, id ident) (walkEntry, bool, string) {
+	why := ""
+	for _, e := range w.entries {
+		var ok bool
+		if ok, why = au.replaceEntry(e, id); ok {
+			return e, true, why
+		}
+	}
+	// Refused everywhere: the socket file's reason is the one that says
+	// most.
+	return walkEntry{}, false, why
+}
+
+func (au *audit) replaceEntry(e walkEntry, id ident) (bool, string) {
+	if ok, blocker := au.reach(e.dir, id); !ok {
+		if blocker == nil {
+			return false, "cannot examine the directories above " + e.dir.path
+		}
+		return false, describe(blocker.fi, blocker.path) + " gives them no search permission"
+	}
+	d := e.dir.fi
+	if ok, by := id.perm(d, permW|permX); !ok {
+		return false, describe(d, e.dir.path) + " gives " + by + " no write permission"
+	}
+	if d.Mode&fs.ModeSticky != 0 && id.uid != 0 && e.fi.UID != id.uid && d.UID != id.uid {
+		return false, "the sticky bit of " + describe(d, e.dir.path) + " keeps them from " + describe(e.fi, e.path()) + ", which they do not own"
+	}
+	why := describe(e.fi, e.path()) + ": " + describe(d, e.dir.path) + " lets them write it"
+	if d.Mode&fs.ModeSticky != 0 {
+		why += ", and the sticky bit does not stop the owner of the entry or the directory"
+	}
+	return true, why
+}
+
+// reach decides whether id may search its way to dir by dir's own path,
+// symlinks resolved: it need not take the socket's path there. It returns
+// the directory that refuses, nil when one could not be examined.
+func (au *audit) reach(dir walkedDir, id ident) (bool, *walkedDir) {
+	for p := dir.path; p != "/"; {
+		p = path.Dir(p)
+		fi, err := au.lstat(p)
+		if err != nil {
+			return false, nil
+		}
+		if ok, _ := id.perm(fi, permX); !ok {
+			return false, &walkedDir{p, fi}
+		}
+	}
+	return true, nil
+}
+
+// identities are the users whose access to the path the rules judge, in
+// this order: everyone (a user who owns nothing on the path and is in
+// none of its groups), then members of each combination of the broad
+// groups on the path, then the owners (other than root) of what is on it
+// with the groups the account files give them. A member of a group is
+// judged by the group bits instead of the other bits, so belonging to
+// more groups may grant less: each combination is its own identity.
+func (au *audit) identities(w *walked, servers []uint32) []ident {
+	var files []*FileInfo
+	for _, s := range w.steps {
+		files = append(files, s.dir.fi)
+		if s.link != nil {
+			files = append(files, s.link)
+		}
+	}
+	for _, e := range w.entries {
+		files = append(files, e.fi)
+		for p := e.dir.path; p != "/"; {
+			p = path.Dir(p)
+			if fi, err := au.lstat(p); err == nil {
+				files = append(files, fi)
+			}
+		}
+	}
+	if w.sock != nil {
+		files = append(files, w.sock)
+	}
+	var owners []uint32
+	var broad []uint32
+	groupName := map[uint32]string{}
+	for _, fi := range files {
+		if fi.UID != 0 && !slices.Contains(owners, fi.UID) {
+			owners = append(owners, fi.UID)
+		}
+		if _, ok := groupName[fi.GID]; !ok {
+			groupName[fi.GID] = ""
+			if why := au.broad(fi.GID, fi.Group); why != "" {
+				groupName[fi.GID] = "group " + rawName(fi.Group, fi.GID) + " (" + why + ")"
+				broad = append(broad, fi.GID)
+			}
+		}
+	}
+	slices.Sort(owners)
+	slices.Sort(broad)
+	// A uid that owns nothing on the path.
+	out := uint32(1<<32 - 2)
+	for slices.Contains(owners, out) {
+		out--
+	}
+	ids := []ident{{uid: out, name: "everyone", kind: identEveryone}}
+	for _, gids := range groupSets(broad) {
+		var names []string
+		for _, g := range gids {
+			names = append(names, groupName[g])
+		}
+		name := "every member of " + names[0]
+		if len(names) > 1 {
+			name = "every member of all of " + strings.Join(names, ", ")
+		}
+		ids = append(ids, ident{uid: out, gids: gids, name: name, kind: identGroups})
+	}
+	acc := au.readAccounts()
+	for _, uid := range owners {
+		owner := ident{uid: uid, kind: identOwner, server: slices.Contains(servers, uid), name: rawName(au.Resolver.userName(uid), uid)}
+		if acc != nil {
+			owner.gids = acc.groupsOf(uid)
+		}
+		ids = append(ids, owner)
+	}
+	return ids
+}
+
+// groupSets are the combinations of gids, singles first; past a handful of
+// groups the combinations are too many, and each alone is judged.
+func groupSets(gids []uint32) [][]uint32 {
+	if len(gids) > 4 {
+		var sets [][]uint32
+		for _, g := range gids {
+			sets = append(sets, []uint32{g})
+		}
+		return sets
+	}
+	var sets [][]uint32
+	for set := 1; set < 1<<len(gids); set++ {
+		var s []uint32
+		for i, g := range gids {
+			if set&(1<<i) != 0 {
+				s = append(s, g)
+			}
+		}
+		sets = append(sets, s)
+	}
+	slices.SortStableFunc(sets, func(x, y []uint32) int { return cmp.Compare(len(x), len(y)) })
+	return sets
+}
+
+// auditOwner and rawName give names as they are: findings carry data, and
+// only the table escapes it.
 func auditOwner(fi *FileInfo) string {
-	return nameOr(fi.Owner, fi.UID) + ":" + nameOr(fi.Group, fi.GID)
+	return rawName(fi.Owner, fi.UID) + ":" + rawName(fi.Group, fi.GID)
+}
+
+func rawName(name string, id uint32) string {
+	if name != "" {
+		return name
+	}
+	return strconv.FormatUint(uint64(id), 10)
 }
 
 func auditFileKind(m fs.FileMode) string {
@@ -550,6 +982,27 @@ func auditFileKind(m fs.FileMode) string {
 // and the accounts whose primary group it is.
 type accounts struct {
 	members map[uint32]map[string]bool
+	// names and primary are each uid's account name and primary group.
+	names   map[uint32]string
+	primary map[uint32]uint32
+}
+
+// groupsOf is the groups an account is in: its primary group and those
+// that list it.
+func (a *accounts) groupsOf(uid uint32) []uint32 {
+	var gids []uint32
+	if g, ok := a.primary[uid]; ok {
+		gids = append(gids, g)
+	}
+	if name, ok := a.names[uid]; ok {
+		for gid, m := range a.members {
+			if m[name] && !slices.Contains(gids, gid) {
+				gids = append(gids, gid)
+			}
+		}
+	}
+	slices.Sort(gids)
+	return gids
 }
 
 func readAccounts(groupFile, passwdFile string) (*accounts, error) {
@@ -572,7 +1025,7 @@ var errAccountsMalformed = errors.New("malformed")
 
 // parseAccounts reads group(5) and passwd(5) files; names are for errors.
 func parseAccounts(group io.Reader, groupName string, passwd io.Reader, passwdName string) (*accounts, error) {
-	a := &accounts{members: map[uint32]map[string]bool{}}
+	a := &accounts{members: map[uint32]map[string]bool{}, names: map[uint32]string{}, primary: map[uint32]uint32{}}
 	add := func(gid uint32, name string) {
 		if a.members[gid] == nil {
 			a.members[gid] = map[string]bool{}
@@ -591,7 +1044,15 @@ func parseAccounts(group io.Reader, groupName string, passwd io.Reader, passwdNa
 		return nil, err
 	}
 	// passwd: name:password:UID:GID:GECOS:home:shell
-	err = eachAccountLine(passwd, passwdName, 7, 3, func(f []string, gid uint32) { add(gid, f[0]) })
+	err = eachAccountLine(passwd, passwdName, 7, 3, func(f []string, gid uint32) {
+		add(gid, f[0])
+		if uid, err := strconv.ParseUint(f[2], 10, 32); err == nil {
+			if _, ok := a.names[uint32(uid)]; !ok {
+				a.names[uint32(uid)] = f[0]
+				a.primary[uint32(uid)] = gid
+			}
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -641,6 +1102,18 @@ type FindingJSON struct {
 	Detail    string        `json:"detail"`
 	Fix       string        `json:"fix"`
 	Holders   []ProcessJSON `json:"holders"`
+	Reach     []AccessJSON  `json:"reach,omitempty"`
+}
+
+// AccessJSON is one class of users' reach.
+type AccessJSON struct {
+	Who            string `json:"who"`
+	Class          string `json:"class"`
+	Server         bool   `json:"server"`
+	Connect        *bool  `json:"connect,omitempty"`
+	ConnectBecause string `json:"connect_because,omitempty"`
+	Replace        bool   `json:"replace"`
+	ReplaceBecause string `json:"replace_because"`
 }
 
 // WriteAuditJSON prints a report as one JSON document.
@@ -651,6 +1124,9 @@ func WriteAuditJSON(w io.Writer, r *AuditReport) error {
 	}
 	for _, f := range r.Findings {
 		j := FindingJSON{Path: f.Path, Severity: f.Severity, Rule: f.Rule, Detail: f.Detail, Fix: f.Fix, Holders: processesJSON(f.Holders)}
+		for _, r := range f.Reach {
+			j.Reach = append(j.Reach, AccessJSON(r))
+		}
 		if !utf8.ValidString(f.Path) {
 			j.PathBytes = []byte(f.Path)
 		}

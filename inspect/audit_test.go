@@ -276,3 +276,34 @@ func TestWriteAuditTable(t *testing.T) {
 		t.Errorf("empty report printed %q, %v; want nothing", buf.String(), err)
 	}
 }
+
+// TestAuditMayFollow is may_follow_link under fs.protected_symlinks: the
+// machine the oracle runs on may have it off.
+func TestAuditMayFollow(t *testing.T) {
+	sticky := &FileInfo{Mode: fs.ModeDir | fs.ModeSticky | 0o777, UID: 0}
+	open := &FileInfo{Mode: fs.ModeDir | 0o777, UID: 0}
+	alices := &FileInfo{Mode: fs.ModeDir | fs.ModeSticky | 0o777, UID: 1000}
+	link := &FileInfo{Mode: fs.ModeSymlink | 0o777, UID: 1000}
+	tests := []struct {
+		name      string
+		protected bool
+		id        uint32
+		dir       *FileInfo
+		want      bool
+	}{
+		{"off", false, 0, sticky, true},
+		{"root, sticky world-writable", true, 0, sticky, false},
+		{"another user", true, 1001, sticky, false},
+		{"the link's owner", true, 1000, sticky, true},
+		{"not sticky", true, 0, open, true},
+		{"directory owned by the link's owner", true, 0, alices, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			au := &audit{Auditor: &Auditor{ProtectedSymlinks: tt.protected}}
+			if got := au.mayFollow(ident{uid: tt.id}, tt.dir, link); got != tt.want {
+				t.Errorf("mayFollow = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/udsls/udsls/inspect"
 )
@@ -11,10 +15,27 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, usagef("--fail-on: %v", err)
 	}
+	var patterns, dirs []string
 	for _, p := range o.args {
 		if err := inspect.ValidatePattern(p); err != nil {
 			return exitError, usagef("%v", err)
 		}
+		// A directory named as such audits the sockets below it: as a
+		// pattern it would match only a socket bound at that very path.
+		if !strings.ContainsAny(p, "*?[\\") {
+			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+				abs, err := filepath.Abs(p)
+				if err != nil {
+					return exitError, fmt.Errorf("directory %q: %w", p, err)
+				}
+				dirs = append(dirs, abs)
+				if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+					dirs = append(dirs, real)
+				}
+				continue
+			}
+		}
+		patterns = append(patterns, p)
 	}
 	src, err := newSource(o)
 	if err != nil {
@@ -24,7 +45,7 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	rep, err := inspect.NewAuditor(o.procRoot).Audit(ctx, snap, o.args)
+	rep, err := inspect.NewAuditor(o.procRoot).AuditUnder(ctx, snap, patterns, dirs)
 	if err != nil {
 		return exitError, err
 	}
@@ -40,7 +61,8 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	if rep.Failed(failOn) {
+	// Naming what to audit and auditing nothing is no green light.
+	if rep.Failed(failOn) || rep.NothingAudited {
 		return exitNo, nil
 	}
 	return exitOK, nil

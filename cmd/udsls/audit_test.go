@@ -7,14 +7,15 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/udsls/udsls/platform/testenv"
-
 	"github.com/google/go-cmp/cmp"
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/testenv"
 )
 
 func TestAuditUsage(t *testing.T) {
@@ -50,7 +51,7 @@ type auditRow struct {
 // TestAuditCLI audits sockets this process (root) listens on in a temporary
 // directory, through the live backend, as a CI gate would.
 func TestAuditCLI(t *testing.T) {
-	testenv.NeedRoot(t, "needs root: the findings are about sockets a root process serves")
+	testenv.NeedRoot(t, "the findings are about sockets a root process serves")
 	b := t.TempDir()
 	for _, d := range []string{b, filepath.Dir(b)} {
 		if err := os.Chmod(d, 0o755); err != nil {
@@ -58,7 +59,7 @@ func TestAuditCLI(t *testing.T) {
 		}
 	}
 	p := func(name string) string { return filepath.Join(b, name) }
-	for name, mode := range map[string]fs.FileMode{"root": 0o755, "open": 0o777, "sticky": fs.ModeSticky | 0o777} {
+	for name, mode := range map[string]fs.FileMode{"root": 0o755, "open": 0o777, "sticky": fs.ModeSticky | 0o777, "shared": 0o777} {
 		if err := os.Mkdir(p(name), 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -78,14 +79,29 @@ func TestAuditCLI(t *testing.T) {
 	}
 	listen("root/world.sock", 0o666)
 	listen("root/private.sock", 0o600)
-	listen("open/private.sock", 0o600)
-	listen("sticky/private.sock", 0o600)
-	stale, err := net.Listen("unix", p("sticky/stale.sock"))
+	// users is broad by name: its members reach a root process.
+	users, err := user.LookupGroup("users")
 	if err != nil {
+		t.Fatalf("the users group: %v", err)
+	}
+	listen("root/users.sock", 0o660)
+	gid, _ := strconv.Atoi(users.Gid)
+	if err := os.Chown(p("root/users.sock"), 0, gid); err != nil {
 		t.Fatal(err)
 	}
-	stale.(*net.UnixListener).SetUnlinkOnClose(false)
-	stale.Close()
+	listen("open/private.sock", 0o600)
+	listen("sticky/private.sock", 0o600)
+	for _, name := range []string{"sticky/stale.sock", "shared/stale.sock"} {
+		stale, err := net.Listen("unix", p(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale.(*net.UnixListener).SetUnlinkOnClose(false)
+		stale.Close()
+	}
+	// A socket for the sticky directory's stale file to sit next to: root
+	// owns the file, and the sticky bit keeps others from taking it.
+	listen("shared/private.sock", 0o600)
 
 	all := b + "/*/*"
 	tests := []struct {
@@ -101,13 +117,28 @@ func TestAuditCLI(t *testing.T) {
 			want: []auditRow{
 				{p("open/private.sock"), inspect.RuleHijackable, inspect.SeverityHigh},
 				{p("root/world.sock"), inspect.RuleWorldReachable, inspect.SeverityHigh},
-				{p("sticky/stale.sock"), inspect.RuleStaleName, inspect.SeverityLow},
+				{p("shared/private.sock"), inspect.RuleHijackable, inspect.SeverityHigh},
+				{p("root/users.sock"), inspect.RuleGroupReachable, inspect.SeverityMedium},
+				{p("shared/stale.sock"), inspect.RuleStaleName, inspect.SeverityLow},
 			},
 		},
-		{name: "low only, gate at high", args: []string{b + "/sticky/*"}, code: exitOK, want: []auditRow{{p("sticky/stale.sock"), inspect.RuleStaleName, inspect.SeverityLow}}},
-		{name: "low only, gate at medium", args: []string{"--fail-on", "medium", b + "/sticky/*"}, code: exitOK, want: []auditRow{{p("sticky/stale.sock"), inspect.RuleStaleName, inspect.SeverityLow}}},
-		{name: "low only, gate at low", args: []string{"--fail-on=low", b + "/sticky/*"}, code: exitNo, want: []auditRow{{p("sticky/stale.sock"), inspect.RuleStaleName, inspect.SeverityLow}}},
+		{name: "medium only, gate at high", args: []string{p("root/users.sock")}, code: exitOK, want: []auditRow{{p("root/users.sock"), inspect.RuleGroupReachable, inspect.SeverityMedium}}},
+		{name: "medium only, gate at medium", args: []string{"--fail-on", "medium", p("root/users.sock")}, code: exitNo, want: []auditRow{{p("root/users.sock"), inspect.RuleGroupReachable, inspect.SeverityMedium}}},
+		{name: "medium only, gate at low", args: []string{"--fail-on=low", p("root/users.sock")}, code: exitNo, want: []auditRow{{p("root/users.sock"), inspect.RuleGroupReachable, inspect.SeverityMedium}}},
+		// A root-owned stale file in a sticky directory: the sticky bit
+		// keeps others from taking the name.
+		{name: "sticky", args: []string{"--fail-on=low", b + "/sticky/*"}, code: exitOK},
 		{name: "clean", args: []string{"--fail-on=low", p("root/private.sock")}, code: exitOK},
+		{
+			name: "directory",
+			args: []string{"--fail-on=low", p("root")},
+			code: exitNo,
+			want: []auditRow{
+				{p("root/world.sock"), inspect.RuleWorldReachable, inspect.SeverityHigh},
+				{p("root/users.sock"), inspect.RuleGroupReachable, inspect.SeverityMedium},
+			},
+		},
+		{name: "clean directory", args: []string{"--fail-on=low", p("sticky")}, code: exitOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,10 +172,10 @@ func TestAuditCLI(t *testing.T) {
 			t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr.String())
 		}
 		lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
-		if len(lines) != 4 || !strings.HasPrefix(lines[0], "SEVERITY") {
-			t.Fatalf("want a header and 3 rows, got:\n%s", stdout.String())
+		if len(lines) != 6 || !strings.HasPrefix(lines[0], "SEVERITY") {
+			t.Fatalf("want a header and 5 rows, got:\n%s", stdout.String())
 		}
-		for i, want := range []string{"high hijackable " + p("open/private.sock"), "high world-reachable " + p("root/world.sock"), "low stale-name " + p("sticky/stale.sock")} {
+		for i, want := range []string{"high hijackable " + p("open/private.sock"), "high world-reachable " + p("root/world.sock"), "high hijackable " + p("shared/private.sock"), "medium group-reachable " + p("root/users.sock"), "low stale-name " + p("shared/stale.sock")} {
 			if got := strings.Join(strings.Fields(lines[i+1])[:3], " "); got != want {
 				t.Errorf("row %d starts %q, want %q", i+1, got, want)
 			}
@@ -154,8 +185,8 @@ func TestAuditCLI(t *testing.T) {
 	t.Run("no match", func(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), []string{"--audit", "--fail-on=low", b + "/none/*"}, &stdout, &stderr)
-		if code != exitOK || stdout.Len() != 0 || !strings.Contains(stderr.String(), "udsls: warning: no filesystem socket matches the patterns; nothing was audited\n") {
-			t.Errorf("exit %d, stdout %q, stderr %q; want 0, nothing, a warning", code, stdout.String(), stderr.String())
+		if code != exitNo || stdout.Len() != 0 || !strings.Contains(stderr.String(), "udsls: warning: no filesystem socket matches the patterns; nothing was audited\n") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing, a warning", code, stdout.String(), stderr.String())
 		}
 	})
 }
