@@ -113,16 +113,21 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 // patternArgs turns arguments into globs: one that names an existing file is that file,
 // literally (the shell expanded DIR/* onto names that may hold [ or *), any other is a glob.
 func patternArgs(args []string) ([]string, error) {
-	out := make([]string, len(args))
-	for i, a := range args {
+	var out []string
+	for _, a := range args {
 		if _, err := os.Lstat(a); err == nil {
-			out[i] = globQuote.Replace(a)
+			out = append(out, globQuote.Replace(a))
+			// A relative name also means the file's absolute path, the name most
+			// sockets are bound by.
+			if abs, err := filepath.Abs(a); err == nil && abs != a {
+				out = append(out, globQuote.Replace(abs))
+			}
 			continue
 		}
 		if err := inspect.ValidatePattern(a); err != nil {
 			return nil, usagef("%v; quote a glob for the shell, and escape a literal [ * ? or \\ with \\", err)
 		}
-		out[i] = a
+		out = append(out, a)
 	}
 	return out, nil
 }

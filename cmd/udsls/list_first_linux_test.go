@@ -162,3 +162,19 @@ func TestTableFitsTerminal(t *testing.T) {
 		t.Errorf("piped: %v, %q; want the whole path", err, piped.String())
 	}
 }
+
+// TestListRelativeArgument: `udsls demo/*` from the shell names files by relative paths;
+// they match the sockets bound by absolute ones.
+func TestListRelativeArgument(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("unix", filepath.Join(dir, "rel.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	t.Chdir(filepath.Dir(dir))
+	arg := filepath.Join(filepath.Base(dir), "rel.sock")
+	if code, out, errOut := runUdsls(arg); code != exitOK || !strings.Contains(out, filepath.Join(dir, "rel.sock")) {
+		t.Errorf("udsls %s: exit %d, %q, %q; want the socket listed", arg, code, out, errOut)
+	}
+}
