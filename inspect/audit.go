@@ -247,7 +247,7 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 		return nil, err
 	}
 
-	rep := &AuditReport{Warnings: slices.Clone(snap.Warnings)}
+	rep := &AuditReport{Warnings: slices.Concat(snap.Warnings, snap.OwnerWarnings)}
 	if relative > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d sockets bound by a relative path were not audited", relative))
 	}

@@ -1,6 +1,9 @@
 package inspect
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Source produces a snapshot of the sockets on a machine or in a capture.
 type Source interface {
@@ -22,9 +25,21 @@ type Snapshot struct {
 	Processes map[int]Process
 	// Warnings are non-fatal problems, one line each, without prefix.
 	Warnings []string
+	// OwnerWarnings say which processes could not be read: they matter only where a
+	// shown socket has no holder, so a listing prints them only then.
+	OwnerWarnings []string
 
 	// AddressIDs says that socket IDs (and peers) are kernel addresses,
 	// as macOS lsof and netstat print them, not inodes: 64-bit values
 	// that only mean something in hex.
 	AddressIDs bool
+}
+
+// WarningsFor is what to tell about a listing of entries: every warning, and the owner
+// warnings only when some entry has no holder that they could explain.
+func (s *Snapshot) WarningsFor(orphans bool) []string {
+	if !orphans {
+		return s.Warnings
+	}
+	return slices.Concat(s.Warnings, s.OwnerWarnings)
 }

@@ -64,14 +64,17 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		r = inspect.NewCaptureResolver()
 	}
 
-	for _, w := range snap.Warnings {
-		e.warn("%s", w)
+	shown, orphans := 0, false
+	warn := func() {
+		for _, w := range snap.WarningsFor(orphans) {
+			e.warn("%s", w)
+		}
 	}
-	shown := 0
 	switch o.output {
 	case "table":
 		entries := r.Entries(ctx, snap, q)
-		shown = len(entries)
+		shown, orphans = len(entries), anyOrphan(entries)
+		warn()
 		if shown == 0 {
 			break // stdout stays empty; explainEmpty says why on stderr
 		}
@@ -86,14 +89,17 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		jw := inspect.NewJSONWriter(e.stdout)
 		err = r.EachEntry(ctx, snap, q, func(en *inspect.Entry) error {
 			shown++
+			orphans = orphans || len(en.Holders) == 0
 			return jw.Write(en)
 		})
 		if err == nil {
-			err = jw.Close(snap.Warnings)
+			err = jw.Close(snap.WarningsFor(orphans))
 		}
+		warn()
 	case "prometheus":
 		entries := r.Entries(ctx, snap, q)
-		shown = len(entries)
+		shown, orphans = len(entries), anyOrphan(entries)
+		warn()
 		m := inspect.NewMetrics()
 		m.AddListing(snap, entries)
 		err = writeOutput(o, e, m.Write)
@@ -172,4 +178,14 @@ func explainEmpty(o *options, e *env, q inspect.Query) {
 	default:
 		e.note("no listening or bound Unix sockets; -a shows every socket, 'udsls --serve' opens test sockets")
 	}
+}
+
+// anyOrphan reports whether an entry shows no holder, which unreadable processes may explain.
+func anyOrphan(entries []inspect.Entry) bool {
+	for i := range entries {
+		if len(entries[i].Holders) == 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -178,3 +178,20 @@ func TestListRelativeArgument(t *testing.T) {
 		t.Errorf("udsls %s: exit %d, %q, %q; want the socket listed", arg, code, out, errOut)
 	}
 }
+
+// TestListOwnerWarningOnlyWhenItMatters: that some process could not be read changes nothing
+// about a listing whose every socket shows its holder, so it is not said there.
+func TestListOwnerWarningOnlyWhenItMatters(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "held.sock")
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	for _, args := range [][]string{{p}, {"-o", "json", p}} {
+		code, out, errOut := runUdsls(args...)
+		if code != exitOK || !strings.Contains(out, strconv.Itoa(os.Getpid())) || errOut != "" {
+			t.Errorf("udsls %q: exit %d, stderr %q; want our pid as holder and no warning\n%s", args, code, errOut, out)
+		}
+	}
+}

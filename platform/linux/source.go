@@ -81,7 +81,7 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	}
 	snap.Owners = w.scan.owners
 	w.scan.hidden, w.scan.procRoot = procHidden(root), root
-	snap.Warnings = append(snap.Warnings, w.scan.warnings()...)
+	snap.OwnerWarnings = append(snap.OwnerWarnings, w.scan.warnings()...)
 	return snap, nil
 }
 
