@@ -16,6 +16,9 @@ type TableOptions struct {
 	// Peers adds a PEER column: the far end of connections and, with
 	// Clients filled, a listener's clients.
 	Peers bool
+	// Addresses shows socket IDs as the kernel addresses they are (0x…,
+	// as lsof and netstat print them) instead of as inodes.
+	Addresses bool
 }
 
 const (
@@ -80,7 +83,7 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 	t := NewTable(w, header, o.Color)
 	for i := range entries {
 		e := &entries[i]
-		row := []string{displayPath(e.Path), e.Type.String(), stateCell(e, o.Color)}
+		row := []string{displayPath(e), e.Type.String(), stateCell(e, o.Color)}
 		if queues {
 			if e.Known.Has(KnownQueues) {
 				row = append(row, strconv.FormatUint(uint64(e.RecvQueue), 10), strconv.FormatUint(uint64(e.SendQueue), 10))
@@ -103,7 +106,7 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 			row = append(row, netnsCell(e))
 		}
 		if o.Peers {
-			row = append(row, peerCell(e))
+			row = append(row, peerCell(e, o.Addresses))
 		}
 		if err := t.Append(row); err != nil {
 			return err
@@ -146,11 +149,11 @@ func netnsCell(e *Entry) string {
 	return s
 }
 
-func displayPath(p string) string {
-	if p == "" {
+func displayPath(e *Entry) string {
+	if e.Path == "" {
 		return "(unnamed)"
 	}
-	return Escape(p)
+	return EscapeName(e.Path, e.Abstract)
 }
 
 func stateCell(e *Entry, color bool) string {
@@ -203,7 +206,7 @@ func holderCells(hs []Holder) (pids, users, fds string) {
 	return strings.Join(p, ","), strings.Join(u, ","), strings.Join(f, ",")
 }
 
-func peerCell(e *Entry) string {
+func peerCell(e *Entry, addresses bool) string {
 	var ps []Peer
 	if e.Remote != nil {
 		ps = append(ps, *e.Remote)
@@ -215,7 +218,11 @@ func peerCell(e *Entry) string {
 	var out []string
 	for _, p := range ps {
 		if len(p.Holders) == 0 {
-			out = append(out, "inode "+strconv.FormatUint(uint64(p.ID), 10))
+			if addresses {
+				out = append(out, p.ID.Hex())
+			} else {
+				out = append(out, "inode "+strconv.FormatUint(uint64(p.ID), 10))
+			}
 			continue
 		}
 		for _, h := range p.Holders {

@@ -22,4 +22,7 @@ type Snapshot struct {
 	Processes map[int]Process
 	// Warnings are non-fatal problems, one line each, without prefix.
 	Warnings []string
+	// Addresses says that the socket IDs are kernel addresses (macOS,
+	// FreeBSD), which their tools print in hex, rather than inodes.
+	Addresses bool
 }

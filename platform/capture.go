@@ -90,6 +90,7 @@ func FromCaptures(specs []string) (inspect.Source, error) {
 	snap := darwin.Join(socks, lsof)
 	snap.Backend = "capture"
 	snap.Warnings = warnings
+	snap.Addresses = files["procnet"] == "" && (lsof == nil || !lsof.Inodes)
 	return &capture{snap: snap}, nil
 }
 

@@ -80,7 +80,7 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	default:
 		entries := r.Entries(ctx, snap, q)
 		shown = len(entries)
-		err = inspect.WriteTable(e.stdout, entries, inspect.TableOptions{Color: e.color, Peers: o.peers || o.all})
+		err = inspect.WriteTable(e.stdout, entries, inspect.TableOptions{Color: e.color, Peers: o.peers || o.all, Addresses: snap.Addresses})
 	}
 	if err != nil {
 		return exitError, err
