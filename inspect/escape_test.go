@@ -190,3 +190,34 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+// TestEscapeEveryCodePoint tries what the fuzzer may not reach: every code
+// point alone, and every byte alone.
+func TestEscapeEveryCodePoint(t *testing.T) {
+	var kept int
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		s := string(r)
+		if r >= 0xd800 && r <= 0xdfff {
+			continue
+		}
+		got := Escape(s)
+		for _, c := range got {
+			if !shown(c) {
+				t.Fatalf("Escape(%U) = %q keeps %U", r, got, c)
+			}
+		}
+		if back, err := unescape(got); err != nil || back != s {
+			t.Fatalf("Escape(%U) = %q reads back as %q (%v)", r, got, back, err)
+		}
+		if got == s && r >= 0x80 {
+			kept++
+		}
+	}
+	for c := 0; c < 256; c++ {
+		s := string([]byte{byte(c)})
+		if back, err := unescape(Escape(s)); err != nil || back != s {
+			t.Fatalf("Escape(%q) = %q reads back as %q (%v)", s, Escape(s), back, err)
+		}
+	}
+	t.Logf("%d non-ASCII code points pass through unescaped", kept)
+}
