@@ -25,13 +25,18 @@ func Escape(s string) string {
 }
 
 // EscapeName is Escape for a socket name that may be a filesystem path or,
-// when abstract, an abstract name ("@" and the name): a path that itself
-// starts with "@" (bound relative to the working directory) gets its "@"
-// written as \x40, so that the file "@x" and the abstract name "@x" never
-// print alike.
+// when abstract, an abstract name ("@" and the name). A path that itself
+// starts with "@" or "(" (bound relative to the working directory) gets
+// that byte written as \x40 or \x28, so that the file "@x" never prints as
+// the abstract name "@x", nor the file "(unnamed)" as an unnamed socket.
 func EscapeName(name string, abstract bool) string {
-	if !abstract && strings.HasPrefix(name, "@") {
-		return `\x40` + Escape(name[1:])
+	if !abstract && name != "" {
+		switch name[0] {
+		case '@':
+			return `\x40` + Escape(name[1:])
+		case '(':
+			return `\x28` + Escape(name[1:])
+		}
 	}
 	return Escape(name)
 }

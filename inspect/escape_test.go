@@ -75,6 +75,8 @@ func TestEscapeName(t *testing.T) {
 		{"/run/@x", false, "/run/@x"},
 		{"@\x1b", true, `@\x1b`},
 		{"@\x1b", false, `\x40\x1b`},
+		{"(unnamed)", false, `\x28unnamed)`},
+		{"a(b)", false, "a(b)"},
 	}
 	for _, tt := range tests {
 		if got := EscapeName(tt.name, tt.abstract); got != tt.want {
@@ -184,6 +186,9 @@ func FuzzEscape(f *testing.F) {
 		rel, abs := EscapeName(s, false), EscapeName(s, true)
 		if strings.HasPrefix(s, "@") && rel == abs {
 			t.Fatalf("file and abstract name %q both print %q", s, rel)
+		}
+		if strings.HasPrefix(rel, "@") || strings.HasPrefix(rel, "(") {
+			t.Fatalf("file %q prints %q, like an abstract or unnamed socket", s, rel)
 		}
 		if back, err := unescape(rel); err != nil || back != s {
 			t.Fatalf("EscapeName(%q, false) = %q reads back as %q (%v)", s, rel, back, err)

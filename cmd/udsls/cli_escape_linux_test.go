@@ -152,7 +152,8 @@ func requireMessages(t *testing.T, what, errOut string) {
 
 // TestRelativeAtApartFromAbstract binds a file by the relative name "@x"
 // and the abstract name "@x": the table and the Prometheus labels must
-// tell them apart, JSON by its abstract field.
+// tell them apart, JSON by its abstract field. A file bound as
+// "(unnamed)" must not pass for an unnamed socket either.
 func TestRelativeAtApartFromAbstract(t *testing.T) {
 	dir := t.TempDir()
 	name := "@udsls-at-" + strconv.Itoa(os.Getpid())
@@ -160,6 +161,9 @@ func TestRelativeAtApartFromAbstract(t *testing.T) {
 		t.Fatalf("binding %q in %s: %v", name, dir, err)
 	}
 	hostileSocket(t, name, false) // abstract
+	if err := staleChildListen(t, dir, "(unnamed)"); err != nil {
+		t.Fatalf("binding (unnamed) in %s: %v", dir, err)
+	}
 
 	// A pattern with a leading @ selects abstract names; the relative
 	// file is found by its name alone.
@@ -176,6 +180,10 @@ func TestRelativeAtApartFromAbstract(t *testing.T) {
 	slices.Sort(rows)
 	if want := []string{name, `\x40` + name[1:]}; !slices.Equal(rows, want) {
 		t.Errorf("table rows %q, want %q", rows, want)
+	}
+	// -l shows no unnamed socket: a "(unnamed)" row is the relative file.
+	if !strings.Contains(out, "\n"+`\x28unnamed)`+" ") || strings.Contains(out, "\n(unnamed) ") {
+		t.Errorf("the file bound as (unnamed) does not show as \\x28unnamed):\n%s", out)
 	}
 
 	code, out, errOut = runUdsls("-l", "-o", "prometheus")
