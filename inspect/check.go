@@ -457,7 +457,8 @@ func WriteChecks(w io.Writer, results []CheckResult, color bool) error {
 			}
 			v = c + v + ansiReset
 		}
-		b.WriteString(": " + v + ": " + r.Reason() + "\n")
+		// The reason may quote an OS error, which embeds raw paths.
+		b.WriteString(": " + v + ": " + EscapeText(r.Reason()) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -41,7 +41,9 @@ func (m *Metrics) set(g *prometheus.GaugeVec, v float64, labels ...string) {
 }
 
 // label makes an untrusted name a valid label value: the library refuses
-// invalid UTF-8, and an escaped name cannot pass for another one.
+// invalid UTF-8, and an escaped name cannot pass for another one. Only the
+// listing knows abstract names; the other labels are filesystem paths, or
+// --check arguments, where a leading "@" already means abstract.
 func label(name string) string { return Escape(name) }
 
 // AddListing adds the sockets of a snapshot counted by type and state, and
@@ -70,7 +72,7 @@ func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
 		if !e.Listening() || !e.Named() {
 			continue
 		}
-		p := label(e.Path)
+		p := EscapeName(e.Path, e.Abstract)
 		b, ok := best[p]
 		if !ok {
 			order = append(order, p)

@@ -22,16 +22,21 @@ type SocketJSON struct {
 	Path string `json:"path"`
 	// PathBytes carries the exact name when it is not valid UTF-8, which
 	// encoding/json would otherwise silently replace with U+FFFD.
-	PathBytes   []byte         `json:"path_bytes,omitempty"`
-	Abstract    bool           `json:"abstract"`
-	Type        Type           `json:"type"`
-	State       State          `json:"state"`
-	Inode       SocketID       `json:"inode"`
+	PathBytes []byte   `json:"path_bytes,omitempty"`
+	Abstract  bool     `json:"abstract"`
+	Type      Type     `json:"type"`
+	State     State    `json:"state"`
+	Inode     SocketID `json:"inode"`
+	// ID is Inode as a "0x…" string: a kernel address (macOS) is above
+	// 2^53, where a JSON number read as a double (jq, JavaScript) is
+	// rounded and stops naming one socket.
+	ID          string         `json:"id"`
 	Processes   []ProcessJSON  `json:"processes"`
 	File        *FileJSON      `json:"file"`
 	FileStatus  *FileStatus    `json:"file_status"`
 	Connections int            `json:"connections"`
 	PeerInode   SocketID       `json:"peer_inode"`
+	PeerID      string         `json:"peer_id"` // PeerInode as ID is Inode; "" when none
 	Peer        *PeerJSON      `json:"peer"`
 	RecvQueue   *uint32        `json:"recv_queue"`
 	SendQueue   *uint32        `json:"send_queue"`
@@ -45,11 +50,15 @@ type SocketJSON struct {
 
 // ProcessJSON is a holder of a socket.
 type ProcessJSON struct {
-	PID     int     `json:"pid"`
-	Command string  `json:"command"`
-	User    string  `json:"user"`
-	UID     *uint32 `json:"uid"`
-	FD      int     `json:"fd"`
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
+	// CommandBytes and UserBytes are the exact bytes when not valid UTF-8,
+	// as PathBytes is for Path.
+	CommandBytes []byte  `json:"command_bytes,omitempty"`
+	User         string  `json:"user"`
+	UserBytes    []byte  `json:"user_bytes,omitempty"`
+	UID          *uint32 `json:"uid"`
+	FD           int     `json:"fd"`
 }
 
 // FileJSON is the socket file as lstat sees it.
@@ -58,7 +67,11 @@ type FileJSON struct {
 	UID   uint32 `json:"uid"`
 	GID   uint32 `json:"gid"`
 	Owner string `json:"owner"`
-	Group string `json:"group"`
+	// OwnerBytes and GroupBytes are the exact bytes of names from the
+	// account database that are not valid UTF-8.
+	OwnerBytes []byte `json:"owner_bytes,omitempty"`
+	Group      string `json:"group"`
+	GroupBytes []byte `json:"group_bytes,omitempty"`
 }
 
 // ContainerJSON is the container a holder runs in.
@@ -70,7 +83,9 @@ type ContainerJSON struct {
 // PeerJSON is the far end of a connection.
 type PeerJSON struct {
 	Inode     SocketID      `json:"inode"`
+	ID        string        `json:"id"` // Inode as SocketJSON.ID is
 	Path      string        `json:"path"`
+	PathBytes []byte        `json:"path_bytes,omitempty"`
 	Processes []ProcessJSON `json:"processes"`
 }
 
@@ -95,7 +110,7 @@ func appendOctalMode(b []byte, m fs.FileMode) []byte {
 func processesJSON(hs []Holder) []ProcessJSON {
 	out := make([]ProcessJSON, 0, len(hs))
 	for _, h := range hs {
-		p := ProcessJSON{PID: h.PID, FD: h.FD, Command: h.Command, User: h.User}
+		p := ProcessJSON{PID: h.PID, FD: h.FD, Command: h.Command, CommandBytes: exactBytes(h.Command), User: h.User, UserBytes: exactBytes(h.User)}
 		if h.Known && !h.UIDUnknown {
 			uid := h.UID
 			p.UID = &uid
@@ -106,7 +121,32 @@ func processesJSON(hs []Holder) []ProcessJSON {
 }
 
 func peerJSON(p *Peer) PeerJSON {
-	return PeerJSON{Inode: p.ID, Path: p.Path, Processes: processesJSON(p.Holders)}
+	return PeerJSON{Inode: p.ID, ID: p.ID.Hex(), Path: p.Path, PathBytes: exactBytes(p.Path), Processes: processesJSON(p.Holders)}
+}
+
+// exactBytes is the *_bytes companion of an untrusted string: its bytes
+// when encoding/json would replace some of them with U+FFFD, else nil.
+func exactBytes(s string) []byte {
+	if utf8.ValidString(s) {
+		return nil
+	}
+	return []byte(s)
+}
+
+// Hex is the ID as a "0x…" string in lowercase hex, as lsof prints kernel
+// addresses: exact in any JSON reader, unlike a number above 2^53.
+func (id SocketID) Hex() string { return string(id.appendHex(nil)) }
+
+func (id SocketID) appendHex(b []byte) []byte {
+	return strconv.AppendUint(append(b, '0', 'x'), uint64(id), 16)
+}
+
+// peerHex is SocketJSON.PeerID: "" when there is no peer.
+func peerHex(id SocketID) string {
+	if id == 0 {
+		return ""
+	}
+	return id.Hex()
 }
 
 // ToJSON converts an entry to its public form.
@@ -117,15 +157,16 @@ func ToJSON(e *Entry) SocketJSON {
 		Type:        e.Type,
 		State:       e.State,
 		Inode:       e.ID,
+		ID:          e.ID.Hex(),
 		Processes:   processesJSON(e.Holders),
 		Connections: e.Connections,
 		PeerInode:   e.Socket.Peer,
+		PeerID:      peerHex(e.Socket.Peer),
+		PathBytes:   exactBytes(e.Path),
 	}
-	if !utf8.ValidString(e.Path) {
-		j.PathBytes = []byte(e.Path)
-	}
-	if e.File != nil {
-		j.File = &FileJSON{Mode: OctalMode(e.File.Mode), UID: e.File.UID, GID: e.File.GID, Owner: e.File.Owner, Group: e.File.Group}
+	if f := e.File; f != nil {
+		j.File = &FileJSON{Mode: OctalMode(f.Mode), UID: f.UID, GID: f.GID,
+			Owner: f.Owner, OwnerBytes: exactBytes(f.Owner), Group: f.Group, GroupBytes: exactBytes(f.Group)}
 	}
 	if e.FileStatus != FileNone {
 		st := e.FileStatus
@@ -287,12 +328,7 @@ func (j *jsonWriter) entry(e *Entry) {
 	j.open('{')
 	j.key("path")
 	j.str(e.Path)
-	if !utf8.ValidString(e.Path) {
-		j.key("path_bytes")
-		j.b = append(j.b, '"')
-		j.b = base64.StdEncoding.AppendEncode(j.b, []byte(e.Path))
-		j.b = append(j.b, '"')
-	}
+	j.exact("path_bytes", e.Path)
 	j.key("abstract")
 	j.bool(e.Abstract)
 	j.key("type")
@@ -301,6 +337,8 @@ func (j *jsonWriter) entry(e *Entry) {
 	j.str(e.State.String())
 	j.key("inode")
 	j.uint(uint64(e.ID))
+	j.key("id")
+	j.hex(e.ID)
 	j.key("processes")
 	j.holders(e.Holders)
 	j.key("file")
@@ -318,8 +356,10 @@ func (j *jsonWriter) entry(e *Entry) {
 		j.uint(uint64(f.GID))
 		j.key("owner")
 		j.str(f.Owner)
+		j.exact("owner_bytes", f.Owner)
 		j.key("group")
 		j.str(f.Group)
+		j.exact("group_bytes", f.Group)
 		j.close('}')
 	}
 	j.key("file_status")
@@ -332,6 +372,12 @@ func (j *jsonWriter) entry(e *Entry) {
 	j.int(e.Connections)
 	j.key("peer_inode")
 	j.uint(uint64(e.Socket.Peer))
+	j.key("peer_id")
+	if e.Socket.Peer == 0 {
+		j.b = append(j.b, '"', '"')
+	} else {
+		j.hex(e.Socket.Peer)
+	}
 	j.key("peer")
 	if e.Remote == nil {
 		j.null()
@@ -378,6 +424,23 @@ func (j *jsonWriter) entry(e *Entry) {
 	j.close('}')
 }
 
+// exact writes the *_bytes companion k of s, when s is not valid UTF-8.
+func (j *jsonWriter) exact(k, s string) {
+	if utf8.ValidString(s) {
+		return
+	}
+	j.key(k)
+	j.b = append(j.b, '"')
+	j.b = base64.StdEncoding.AppendEncode(j.b, []byte(s))
+	j.b = append(j.b, '"')
+}
+
+func (j *jsonWriter) hex(id SocketID) {
+	j.b = append(j.b, '"')
+	j.b = id.appendHex(j.b)
+	j.b = append(j.b, '"')
+}
+
 func (j *jsonWriter) uint32If(v uint32, known bool) {
 	if !known {
 		j.null()
@@ -390,8 +453,11 @@ func (j *jsonWriter) peer(p *Peer) {
 	j.open('{')
 	j.key("inode")
 	j.uint(uint64(p.ID))
+	j.key("id")
+	j.hex(p.ID)
 	j.key("path")
 	j.str(p.Path)
+	j.exact("path_bytes", p.Path)
 	j.key("processes")
 	j.holders(p.Holders)
 	j.close('}')
@@ -407,8 +473,10 @@ func (j *jsonWriter) holders(hs []Holder) {
 		j.int(h.PID)
 		j.key("command")
 		j.str(h.Command)
+		j.exact("command_bytes", h.Command)
 		j.key("user")
 		j.str(h.User)
+		j.exact("user_bytes", h.User)
 		j.key("uid")
 		j.uint32If(h.UID, h.Known && !h.UIDUnknown)
 		j.key("fd")

@@ -54,7 +54,7 @@ var oddStrings = []string{
 // JSON types, with every odd string in every string field.
 func jsonTestEntries() []Entry {
 	uid := func(known bool) []Holder {
-		return []Holder{{PID: 1, FD: 3, Command: "a", User: "root", UID: 0, Known: known}, {PID: 70000, FD: 1 << 20, Command: "b", UID: 4294967295, Known: true}}
+		return []Holder{{PID: 1, FD: 3, Command: "a", User: "root", UID: 0, Known: known}, {PID: 70000, FD: 1 << 20, Command: "b\xff", User: "u\xfe", UID: 4294967295, Known: true}}
 	}
 	var es []Entry
 	for i, s := range oddStrings {

@@ -22,6 +22,9 @@ type TableOptions struct {
 	Extended bool
 	// Width, when set, narrows the table to a terminal that wide (see ListingFit).
 	Width int
+	// Addresses shows socket IDs as the kernel addresses they are (0x…,
+	// as lsof and netstat print them) instead of as inodes.
+	Addresses bool
 }
 
 const (
@@ -244,7 +247,7 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 	row := make([]string, 0, len(header))
 	for i := range entries {
 		e := &entries[i]
-		row = append(row[:0], displayPath(e.Path), e.Type.String(), stateCell(e, o.Color))
+		row = append(row[:0], displayPath(e), e.Type.String(), stateCell(e, o.Color))
 		recvq, sendq, backlog := queueCells(e)
 		row = append(row, recvq, sendq, backlog)
 		conns := "-"
@@ -262,10 +265,10 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 			row = append(row, netnsCell(e))
 		}
 		if o.Extended {
-			row = append(row, idCell(e.ID), peerIDCell(e))
+			row = append(row, idCell(e.ID, o.Addresses), peerIDCell(e, o.Addresses))
 		}
 		if o.Peers {
-			row = append(row, peerCell(e))
+			row = append(row, peerCell(e, o.Addresses))
 		}
 		if err := t.Append(row); err != nil {
 			return err
@@ -290,21 +293,26 @@ func queueCells(e *Entry) (recvq, sendq, backlog string) {
 	return strconv.FormatUint(uint64(e.RecvQueue), 10), strconv.FormatUint(uint64(e.SendQueue), 10), "-"
 }
 
-func idCell(id SocketID) string {
-	if id == 0 {
+// idCell is an inode in decimal, as ss and /proc print it, or a kernel address in hex, as
+// lsof and netstat print it.
+func idCell(id SocketID, addresses bool) string {
+	switch {
+	case id == 0:
 		return "?"
+	case addresses:
+		return id.Hex()
 	}
 	return strconv.FormatUint(uint64(id), 10)
 }
 
-func peerIDCell(e *Entry) string {
+func peerIDCell(e *Entry, addresses bool) string {
 	switch {
 	case !e.Known.Has(KnownPeer):
 		return "?"
 	case e.Peer == 0:
 		return "-"
 	}
-	return idCell(e.Peer)
+	return idCell(e.Peer, addresses)
 }
 
 // manyNetns reports whether the entries come from more than one network
@@ -341,11 +349,11 @@ func netnsCell(e *Entry) string {
 	return s
 }
 
-func displayPath(p string) string {
-	if p == "" {
+func displayPath(e *Entry) string {
+	if e.Path == "" {
 		return "(unnamed)"
 	}
-	return Escape(p)
+	return EscapeName(e.Path, e.Abstract)
 }
 
 func stateCell(e *Entry, color bool) string {
@@ -399,7 +407,7 @@ func holderCells(hs []Holder) (pids, users, fds string) {
 	return strings.Join(p, ","), strings.Join(u, ","), strings.Join(f, ",")
 }
 
-func peerCell(e *Entry) string {
+func peerCell(e *Entry, addresses bool) string {
 	var ps []Peer
 	if e.Remote != nil {
 		ps = append(ps, *e.Remote)
@@ -414,7 +422,11 @@ func peerCell(e *Entry) string {
 	var out []string
 	for _, p := range ps {
 		if len(p.Holders) == 0 {
-			out = append(out, "inode "+strconv.FormatUint(uint64(p.ID), 10))
+			if addresses {
+				out = append(out, p.ID.Hex())
+			} else {
+				out = append(out, "inode "+idCell(p.ID, false))
+			}
 			continue
 		}
 		for _, h := range p.Holders {

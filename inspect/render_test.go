@@ -36,7 +36,7 @@ func TestWriteJSON(t *testing.T) {
 	st := func(v FileStatus) *FileStatus { return &v }
 	zero := uint32(0)
 	want := SocketJSON{
-		Path: "/run/app.sock", Type: TypeStream, State: StateListening, Inode: 10,
+		Path: "/run/app.sock", Type: TypeStream, State: StateListening, Inode: 10, ID: "0xa",
 		Processes: []ProcessJSON{
 			{PID: 100, Command: "appd", User: "root", UID: &zero, FD: 3},
 			{PID: 101, Command: "appd", User: "root", UID: &zero, FD: 3},

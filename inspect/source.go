@@ -28,11 +28,9 @@ type Snapshot struct {
 	// OwnerWarnings say which processes could not be read: they matter only where a
 	// shown socket has no holder, so a listing prints them only then.
 	OwnerWarnings []string
-
-	// AddressIDs says that socket IDs (and peers) are kernel addresses,
-	// as macOS lsof and netstat print them, not inodes: 64-bit values
-	// that only mean something in hex.
-	AddressIDs bool
+	// Addresses says that the socket IDs are kernel addresses (macOS,
+	// FreeBSD), which their tools print in hex, rather than inodes.
+	Addresses bool
 }
 
 // WarningsFor is what to tell about a listing of entries: every warning, and the owner

@@ -125,7 +125,7 @@ func TestWriteStaleJSON(t *testing.T) {
 			{Path: "/tmp/bad\ufffd.sock", PathBytes: []byte("/tmp/bad\xff.sock"), Owner: "root", Mode: "0600", MTime: "2024-05-01T12:00:00Z", Reason: ReasonOtherFile, Removed: true},
 		},
 		Unreachable: []SocketJSON{{
-			Path: "/run/app.sock", Type: TypeStream, State: StateListening, Inode: 7,
+			Path: "/run/app.sock", Type: TypeStream, State: StateListening, Inode: 7, ID: "0x7",
 			Processes:  []ProcessJSON{{PID: 42, Command: "app", User: "root", UID: &uid, FD: 3}},
 			FileStatus: &gone,
 		}},

@@ -127,7 +127,7 @@ func (c *capture) read(ctx context.Context) (*inspect.Snapshot, error) {
 	snap.Backend = "capture"
 	snap.Warnings = warnings
 	// Only Linux captures carry inodes; macOS's IDs are kernel addresses.
-	snap.AddressIDs = files["procnet"] == "" && (lsof == nil || !lsof.Inodes)
+	snap.Addresses = files["procnet"] == "" && (lsof == nil || !lsof.Inodes)
 	return snap, nil
 }
 

@@ -159,7 +159,7 @@ func TestFromCapturesNothingJoins(t *testing.T) {
 	if diff := cmp.Diff(want, snap.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got)\n%s", diff)
 	}
-	if !snap.AddressIDs {
+	if !snap.Addresses {
 		t.Errorf("IDs of macOS captures not marked as kernel addresses")
 	}
 
@@ -171,7 +171,7 @@ func TestFromCapturesNothingJoins(t *testing.T) {
 	if diff := cmp.Diff(want, snap.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got)\n%s", diff)
 	}
-	if snap.AddressIDs {
+	if snap.Addresses {
 		t.Errorf("inodes of Linux captures marked as kernel addresses")
 	}
 }
@@ -196,8 +196,8 @@ func TestFromCapturesExactAddresses(t *testing.T) {
 			}
 		}
 	}
-	if !found || !snap.AddressIDs {
-		t.Errorf("socket %#x found %v, AddressIDs %v; want both", a, found, snap.AddressIDs)
+	if !found || !snap.Addresses {
+		t.Errorf("socket %#x found %v, Addresses %v; want both", a, found, snap.Addresses)
 	}
 
 	snap = snapshot(t, "netstat:"+macCaptures+"netstat-jc-osx-10.14.6.txt")

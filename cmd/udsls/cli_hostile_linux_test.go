@@ -46,6 +46,17 @@ func hostileNames() []string {
 		"para-sep-\u2029-end",
 		"soft-hyphen-\u00ad-end",
 		"backslash-\\x1b[31m-is-text",
+		// Drawn as nothing or as a space (default-ignorable, blank).
+		"cgj-\u034f-end",
+		"vs16-\ufe0f-end",
+		"vs17-\U000e0100-end",
+		"tag-\U000e0041-end",
+		"hangul-filler-\u3164-end",
+		"halfwidth-filler-\uffa0-end",
+		"nbsp-\u00a0-end",
+		"braille-blank-\u2800-end",
+		"private-use-\ue000-end",
+		"escape-lookalike-\ue0001b-end",
 		"row\n@docker.sock  stream  listening  0  9  1\\dockerd",
 	)
 	for _, r := range []rune{0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x200e, 0x200f, 0x061c} {
@@ -140,8 +151,10 @@ func requireSafeText(t *testing.T, what, out string) {
 		t.Errorf("%s is not valid UTF-8:\n%q", what, out)
 	}
 	for i, r := range out {
-		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r <= 0x9f) ||
-			unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029 {
+		// Printable, the newline ending a line, and not one of the
+		// printable code points that renderers draw as nothing or blank.
+		if r != '\n' && (!unicode.IsPrint(r) || r == 0x2800 || unicode.In(r, unicode.Co,
+			unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)) {
 			t.Errorf("%s holds %U at byte %d:\n%q", what, r, i, out)
 			return
 		}

@@ -78,7 +78,7 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		if shown == 0 {
 			break // stdout stays empty; explainEmpty says why on stderr
 		}
-		to := inspect.TableOptions{Color: e.color, Peers: o.peers, Extended: o.extended}
+		to := inspect.TableOptions{Color: e.color, Peers: o.peers, Extended: o.extended, Addresses: snap.Addresses}
 		if !o.wide {
 			to.Width = e.width
 		}

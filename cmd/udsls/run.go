@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"syscall"
-	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 )
@@ -16,37 +15,38 @@ import (
 // env is what every mode gets from run: the output streams and the
 // decisions taken once for the whole invocation.
 type env struct {
-	stdout, stderr io.Writer
-	color          bool // stdout is a terminal that wants colour
-	stderrTTY      bool // progress lines may be drawn on stderr
-	width          int  // columns of the terminal on stdout; 0 when not a terminal
-	quiet          bool // -q: no warnings, notes or hints
+	stdout io.Writer
+	stderr *stderr // every line escaped; see stderr.go
+	color  bool    // stdout is a terminal that wants colour
+	width  int     // columns of the terminal on stdout; 0 when not a terminal
+	quiet  bool    // -q: no warnings, notes or hints
 }
 
 func (e *env) warn(format string, a ...any) {
 	if !e.quiet {
-		fmt.Fprintf(e.stderr, "udsls: warning: %s\n", fmt.Sprintf(format, a...))
+		e.stderr.say("warning", fmt.Sprintf(format, a...))
 	}
 }
 
 // note tells a person what an empty or clean result means; scripts read the exit status.
 func (e *env) note(format string, a ...any) {
 	if !e.quiet {
-		fmt.Fprintf(e.stderr, "udsls: %s\n", fmt.Sprintf(format, a...))
+		e.stderr.note(fmt.Sprintf(format, a...))
 	}
 }
 
 func (e *env) hint(format string, a ...any) {
 	if !e.quiet {
-		fmt.Fprintf(e.stderr, "udsls: hint: %s\n", fmt.Sprintf(format, a...))
+		e.stderr.hint(fmt.Sprintf(format, a...))
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
+	stderr := newStderr(errOut)
 	o, err := parseFlags(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "udsls: error: %s\n", errorText(err))
-		fmt.Fprintf(stderr, "udsls: hint: see 'udsls --help'\n")
+		stderr.error(err)
+		stderr.hint("see 'udsls --help'")
 		return exitError
 	}
 	if o.help {
@@ -58,10 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err := checkFDLimit(); err != nil {
-		fmt.Fprintf(stderr, "udsls: error: %s\n", errorText(err))
+		stderr.error(err)
 		return exitError
 	}
-	e := &env{stdout: stdout, stderr: stderr, color: wantColor(o.color, stdout), stderrTTY: isTerminal(stderr), width: termWidth(stdout), quiet: o.quiet}
+	e := &env{stdout: stdout, stderr: stderr, color: wantColor(o.color, stdout), width: termWidth(stdout), quiet: o.quiet}
 
 	var code int
 	switch o.mode {
@@ -81,29 +81,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, syscall.EPIPE) {
 			return code
 		}
-		fmt.Fprintf(stderr, "udsls: error: %s\n", errorText(err))
+		stderr.error(err)
 		if errors.Is(err, errUsage) {
-			fmt.Fprintf(stderr, "udsls: hint: see 'udsls --help'\n")
+			stderr.hint("see 'udsls --help'")
 		}
 		return exitError
 	}
 	return code
-}
-
-// maxErrorText bounds an error line: the error about a malformed capture
-// quotes the bad input, which may be megabytes without a newline.
-const maxErrorText = 1024
-
-func errorText(err error) string {
-	s := err.Error()
-	if len(s) <= maxErrorText {
-		return s
-	}
-	cut := maxErrorText
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "... (" + strconv.Itoa(len(s)-cut) + " more bytes)"
 }
 
 func isTerminal(w io.Writer) bool {

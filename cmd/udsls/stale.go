@@ -132,7 +132,7 @@ func staleOutput(o *options, e *env, rep *inspect.StaleReport, warnings []string
 // progressLine draws a progress line on stderr while a long walk runs, if
 // stderr is a terminal; the returned func erases it.
 func progressLine(e *env) (func(files, dirs int), func()) {
-	if !e.stderrTTY {
+	if !e.stderr.tty {
 		return nil, func() {}
 	}
 	start := time.Now()
@@ -144,11 +144,11 @@ func progressLine(e *env) (func(files, dirs int), func()) {
 			return
 		}
 		last, drawn = now, true
-		fmt.Fprintf(e.stderr, "\rudsls: scanning: %d entries in %d directories\x1b[K", files, dirs)
+		e.stderr.progress(fmt.Sprintf("scanning: %d entries in %d directories", files, dirs))
 	}
 	erase := func() {
 		if drawn {
-			fmt.Fprint(e.stderr, "\r\x1b[K")
+			e.stderr.erase()
 		}
 	}
 	return draw, erase

@@ -38,7 +38,7 @@ func (*Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	socks, sw := NetstatSockets(ns.rows)
 	snap := Join(socks, l)
 	snap.Backend = "lsof+netstat"
-	snap.AddressIDs = true
+	snap.Addresses = true
 	snap.Warnings = append(append(append(snap.Warnings, ns.warnings...), sw...), lw...)
 	if os.Geteuid() != 0 {
 		snap.Warnings = append(snap.Warnings, "not root: lsof shows only your own processes' sockets; run with sudo for all holders")
