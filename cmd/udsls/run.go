@@ -82,7 +82,11 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 			return code
 		}
 		stderr.error(err)
-		if errors.Is(err, errUsage) {
+		var h *hintedError
+		switch {
+		case errors.As(err, &h):
+			stderr.hint(h.hint)
+		case errors.Is(err, errUsage):
 			stderr.hint("see 'udsls --help'")
 		}
 		return exitError
@@ -109,3 +113,12 @@ func columnsEnv() (int, bool) {
 	n, err := strconv.Atoi(os.Getenv("COLUMNS"))
 	return n, err == nil && n > 0
 }
+
+// hintedError is an error with the next step for the user.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (h *hintedError) Error() string { return h.err.Error() }
+func (h *hintedError) Unwrap() error { return h.err }

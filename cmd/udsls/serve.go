@@ -3,9 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os/signal"
+	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/udsls/udsls/inspect"
@@ -40,10 +45,18 @@ func runServe(ctx context.Context, o *options, e *env) (int, error) {
 	}
 	srv, err := testserver.Start(cfg)
 	if err != nil {
-		return exitError, err
+		return exitError, serveError(err)
 	}
+	// A reader that goes away (`udsls --serve | head -1`) must not kill udsls before it
+	// removes what it made: the write fails with EPIPE instead, and serving ends.
+	signal.Ignore(syscall.SIGPIPE)
 	if err := printManifest(e.stdout, o, srv.Manifest()); err != nil {
-		srv.Close()
+		if cerr := srv.Close(); cerr != nil {
+			return exitError, cerr
+		}
+		if errors.Is(err, syscall.EPIPE) {
+			return exitOK, nil
+		}
 		return exitError, err
 	}
 
@@ -56,11 +69,25 @@ func runServe(ctx context.Context, o *options, e *env) (int, error) {
 	select {
 	case <-ctx.Done():
 	case <-stop:
+	case <-readerGone(e.stdout):
 	}
 	if err := srv.Close(); err != nil {
 		return exitError, err
 	}
 	return exitOK, nil
+}
+
+// serveError names the file in the way of a bind and how to find out whether it is stale.
+func serveError(err error) error {
+	var op *net.OpError
+	if !errors.Is(err, syscall.EADDRINUSE) || !errors.As(err, &op) || op.Addr == nil {
+		return err
+	}
+	file := op.Addr.String()
+	return &hintedError{
+		fmt.Errorf("cannot serve: %s is in the way (address already in use)", file),
+		"'udsls --stale " + filepath.Dir(file) + "' tells whether it is a stale socket file, and --remove removes it",
+	}
 }
 
 func printManifest(w io.Writer, o *options, m testserver.Manifest) error {
