@@ -82,6 +82,13 @@ func TestMetricsListing(t *testing.T) {
 			{ID: 9, Type: TypeDgram, State: StateConnected, Peer: 8},
 			// Values no backend names keep their number in the labels.
 			{ID: 10, Type: Type(7), State: State(9)},
+			// One abstract name in two network namespaces: two listeners,
+			// with one and two connections.
+			{ID: 11, Path: "@ns", Abstract: true, Type: TypeStream, State: StateListening, Known: KnownNetns, Netns: 100},
+			{ID: 12, Path: "@ns", Abstract: true, Type: TypeStream, State: StateConnected, Known: KnownNetns, Netns: 100},
+			{ID: 13, Path: "@ns", Abstract: true, Type: TypeStream, State: StateListening, Known: KnownNetns, Netns: 200},
+			{ID: 14, Path: "@ns", Abstract: true, Type: TypeStream, State: StateConnected, Known: KnownNetns, Netns: 200},
+			{ID: 15, Path: "@ns", Abstract: true, Type: TypeStream, State: StateConnected, Known: KnownNetns, Netns: 200},
 		},
 	}
 	r := &Resolver{
@@ -99,26 +106,29 @@ func TestMetricsListing(t *testing.T) {
 	}
 	got, types := parseMetrics(t, buf.Bytes())
 	want := map[string]float64{
-		`udsls_sockets{state="listening",type="stream"}`:      4,
+		`udsls_sockets{state="listening",type="stream"}`:      6,
 		`udsls_sockets{state="listening",type="seqpacket"}`:   1,
-		`udsls_sockets{state="connected",type="stream"}`:      2,
+		`udsls_sockets{state="connected",type="stream"}`:      5,
 		`udsls_sockets{state="unconnected",type="dgram"}`:     1,
 		`udsls_sockets{state="connected",type="dgram"}`:       1,
 		`udsls_sockets{state="unknown(9)",type="unknown(7)"}`: 1,
 
-		`udsls_listener_connections{path="/run/app.sock"}`:         1,
-		`udsls_listener_pending_connections{path="/run/app.sock"}`: 2,
-		`udsls_listener_backlog{path="/run/app.sock"}`:             128,
+		`udsls_listener_connections{netns="",path="/run/app.sock"}`:         1,
+		`udsls_listener_pending_connections{netns="",path="/run/app.sock"}`: 2,
+		`udsls_listener_backlog{netns="",path="/run/app.sock"}`:             128,
 
-		`udsls_listener_connections{path="@abstract\"quote\\\\"}`: 0,
+		`udsls_listener_connections{netns="",path="@abstract\"quote\\\\"}`: 0,
 
-		`udsls_listener_connections{path="/run/we\\nird\\xff.sock"}`:         0,
-		`udsls_listener_pending_connections{path="/run/we\\nird\\xff.sock"}`: 0,
-		`udsls_listener_backlog{path="/run/we\\nird\\xff.sock"}`:             5,
+		`udsls_listener_connections{netns="",path="/run/we\\nird\\xff.sock"}`:         0,
+		`udsls_listener_pending_connections{netns="",path="/run/we\\nird\\xff.sock"}`: 0,
+		`udsls_listener_backlog{netns="",path="/run/we\\nird\\xff.sock"}`:             5,
 
-		`udsls_listener_connections{path="/run/dup.sock"}`:         0,
-		`udsls_listener_pending_connections{path="/run/dup.sock"}`: 3,
-		`udsls_listener_backlog{path="/run/dup.sock"}`:             20,
+		// Whose the connections are is unknown without the files' identity.
+
+		`udsls_listener_connections{netns="100",path="@ns"}`:                1,
+		`udsls_listener_connections{netns="200",path="@ns"}`:                2,
+		`udsls_listener_pending_connections{netns="",path="/run/dup.sock"}`: 3,
+		`udsls_listener_backlog{netns="",path="/run/dup.sock"}`:             20,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("series (-want +got):\n%s\noutput:\n%s", diff, buf.Bytes())

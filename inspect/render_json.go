@@ -30,7 +30,7 @@ type SocketJSON struct {
 	Processes   []ProcessJSON  `json:"processes"`
 	File        *FileJSON      `json:"file"`
 	FileStatus  *FileStatus    `json:"file_status"`
-	Connections int            `json:"connections"`
+	Connections *int           `json:"connections"`
 	PeerInode   SocketID       `json:"peer_inode"`
 	Peer        *PeerJSON      `json:"peer"`
 	RecvQueue   *uint32        `json:"recv_queue"`
@@ -112,14 +112,17 @@ func peerJSON(p *Peer) PeerJSON {
 // ToJSON converts an entry to its public form.
 func ToJSON(e *Entry) SocketJSON {
 	j := SocketJSON{
-		Path:        e.Path,
-		Abstract:    e.Abstract,
-		Type:        e.Type,
-		State:       e.State,
-		Inode:       e.ID,
-		Processes:   processesJSON(e.Holders),
-		Connections: e.Connections,
-		PeerInode:   e.Socket.Peer,
+		Path:      e.Path,
+		Abstract:  e.Abstract,
+		Type:      e.Type,
+		State:     e.State,
+		Inode:     e.ID,
+		Processes: processesJSON(e.Holders),
+		PeerInode: e.Socket.Peer,
+	}
+	if !e.ConnectionsUnknown {
+		n := e.Connections
+		j.Connections = &n
 	}
 	if !utf8.ValidString(e.Path) {
 		j.PathBytes = []byte(e.Path)
@@ -329,7 +332,11 @@ func (j *jsonWriter) entry(e *Entry) {
 		j.str(string(e.FileStatus))
 	}
 	j.key("connections")
-	j.int(e.Connections)
+	if e.ConnectionsUnknown {
+		j.null()
+	} else {
+		j.int(e.Connections)
+	}
 	j.key("peer_inode")
 	j.uint(uint64(e.Socket.Peer))
 	j.key("peer")

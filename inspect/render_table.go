@@ -89,7 +89,7 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 			}
 		}
 		conns := "-"
-		if e.Listening() || (e.Type == TypeDgram && e.Named()) {
+		if !e.ConnectionsUnknown && (e.Listening() || (e.Type == TypeDgram && e.Named())) {
 			conns = strconv.Itoa(e.Connections)
 		}
 		pids, users, fds := holderCells(e.Holders)

@@ -43,7 +43,7 @@ func TestWriteJSON(t *testing.T) {
 		},
 		File:        &FileJSON{Mode: "0660", UID: 0, GID: 100, Owner: "root", Group: "users"},
 		FileStatus:  st(FileOK),
-		Connections: 1,
+		Connections: func() *int { n := 1; return &n }(),
 		Pending:     u32(0), Backlog: u32(128),
 	}
 	if diff := cmp.Diff(want, by[10]); diff != "" {
