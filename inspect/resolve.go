@@ -213,18 +213,21 @@ func (r *Resolver) process(ctx context.Context, snap *Snapshot, pid int) *Proces
 // namespace. A file needs no namespace: a client reaches it from any, and
 // its accepted end is made in the client's (unix_stream_connect creates it
 // in sock_net of the connecting socket). An abstract name is looked up in
-// the client's namespace, so the same name in two is two listeners.
+// the client's namespace, so the same name in two is two listeners; so is
+// one abstract name bound by sockets of two types (the kernel hashes the
+// type in, unix_abstract_hash).
 type identity struct {
 	file  FileID
 	name  string
 	netns uint64
+	typ   Type
 }
 
 func identityOf(s *Socket) identity {
 	if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
 		return identity{file: s.Bound.Key()}
 	}
-	return identity{name: s.Path, netns: s.Netns}
+	return identity{name: s.Path, netns: s.Netns, typ: s.Type}
 }
 
 // countsKnown reports whether the connections counted for listener s are
