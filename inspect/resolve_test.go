@@ -262,6 +262,9 @@ func TestEntriesConnectionIdentity(t *testing.T) {
 				ns(Socket{ID: cli, Type: TypeStream, State: StateConnected, Known: nl, Peer: acc}, netns))
 		}
 	}
+	// The same abstract name bound by a socket of another type is another
+	// listener (the kernel hashes the type in).
+	socks = append(socks, ns(Socket{ID: 90, Path: "@same", Abstract: true, Type: TypeSeqpacket, State: StateListening, Known: nl}, 7001))
 	// procfs: an old and a new listener at one path, a relative name, a
 	// bound datagram socket, and two connections not yet accepted.
 	socks = append(socks,
@@ -297,6 +300,7 @@ func TestEntriesConnectionIdentity(t *testing.T) {
 		4:   {0, true, 0},
 		5:   {0, true, 0},
 		6:   {0, false, 0},
+		90:  {0, false, 0},
 	}
 	for id, w := range want {
 		if g := by[id]; g != w {
