@@ -291,8 +291,12 @@ func (w *world) build(unshare, bash string) {
 		t.Fatal(err)
 	}
 	// Many listeners, each with an accepted connection, every fourth with
-	// one never accepted.
-	for i := range 600 {
+	// one never accepted: over 10 000 sockets where the fd limit allows.
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	for i := range min(3300, (int(min(lim.Cur, 1<<20))-1000)/4) {
 		lfd, l := w.listen(inspect.TypeStream, host, filepath.Join(many, fmt.Sprintf("l-%d.sock", i)), 8)
 		w.connect(lfd, l, host, false)
 		if i%4 == 0 {
@@ -420,10 +424,6 @@ func (w *world) build(unshare, bash string) {
 	}
 
 	// Dup'ed, at a high fd, and held by forked children too.
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		t.Fatal(err)
-	}
 	high := int(min(lim.Cur, 1<<20)) - 64
 	dupfd, dupm := w.listen(inspect.TypeStream, host, filepath.Join(w.dir, "shared.sock"), 4)
 	w.connect(dupfd, dupm, host, false)
