@@ -398,8 +398,8 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 	// /proc/net/unix lists a connection not yet accepted as an inode-0
 	// socket carrying the listener's name: it is neither accepted nor a
 	// server of its own, only part of the listener's pending count, and
-	// is never a row.
-	embryo := func(s *Socket) bool { return s.ID == 0 && s.Named() }
+	// is never a row; nor is an unnamed one, a socket being released.
+	embryo := func(s *Socket) bool { return s.ID == 0 }
 	accepted := func(s *Socket) bool {
 		if !s.Named() || s.ID == 0 || s.Type == TypeDgram || s.State == StateListening {
 			return false

@@ -276,6 +276,8 @@ func TestEntriesConnectionIdentity(t *testing.T) {
 		ns(Socket{ID: 6, Path: "/run/only.sock", Type: TypeStream, State: StateListening}, 1),
 		ns(Socket{ID: 0, Path: "/run/only.sock", Type: TypeStream, State: StateConnecting}, 1),
 		ns(Socket{ID: 0, Path: "/run/only.sock", Type: TypeStream, State: StateConnecting}, 1),
+		// procfs: a socket being released, unnamed, inode 0.
+		ns(Socket{ID: 0, State: StateDisconnecting}, 1),
 	)
 	r := fakeResolver(nil, nil)
 	es := r.Entries(context.Background(), &Snapshot{Sockets: socks}, Query{View: ViewAll, Clients: true})

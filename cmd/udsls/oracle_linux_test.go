@@ -96,6 +96,8 @@ type made struct {
 	ambiguous bool
 	// Its connections are not the test's to know (udsls --serve's).
 	unjudged bool
+	// root is where its maker's files are seen: "" for ours.
+	root string
 }
 
 type nsProc struct {
@@ -545,7 +547,7 @@ func (w *world) adoptServe(m *testserver.Manifest) {
 			continue // the stale file, or a connection not yet accepted
 		}
 		x := &made{ino: s.Inode, path: s.Path, typ: s.Type, state: s.State, netns: w.hostNetns, peer: s.PeerInode,
-			holders: map[[2]int]bool{{s.PID, s.FD}: true}, listener: s.State == inspect.StateListening,
+			holders: map[[2]int]bool{{s.PID, s.FD}: true}, listener: s.State == inspect.StateListening, root: fmt.Sprintf("/proc/%d/root", s.PID),
 			hostile: s.Role == testserver.RoleHostile || strings.ContainsAny(s.Path, "\n\x1b ")}
 		if s.Type == inspect.TypeDgram && s.Path != "" {
 			x.listener = true
@@ -794,6 +796,34 @@ func (w *world) compare(t *testing.T, got []inspect.SocketJSON, ss map[uint64]ss
 		if s.Type != m.typ || s.State != m.state {
 			bad("inode %d %q: %s %s, made %s %s", ino, m.path, s.Type, s.State, m.typ, m.state)
 		}
+		if s.Abstract != strings.HasPrefix(m.path, "@") || s.Container != nil {
+			bad("inode %d %q: abstract %v, container %v", ino, m.path, s.Abstract, s.Container)
+		}
+		for _, p := range s.Processes {
+			if p.UID == nil || *p.UID != 0 || p.User != "root" || p.Command == "" {
+				bad("inode %d %q: holder %+v, every holder runs as root", ino, m.path, p)
+			}
+		}
+		w.compareFile(s, m, bad)
+		if s.Peer != nil {
+			pm := w.socks[uint64(s.Peer.Inode)]
+			switch {
+			case uint64(s.Peer.Inode) != uint64(s.PeerInode):
+				bad("inode %d %q: peer %d, peer_inode %d", ino, m.path, s.Peer.Inode, s.PeerInode)
+			// Peer paths have no bytes companion: invalid UTF-8 is compared
+			// as JSON carries it.
+			case pm != nil && s.Peer.Path != strings.ToValidUTF8(pm.path, "\uFFFD") && !strings.Contains(pm.path, "\x00"):
+				bad("inode %d %q: peer path %q, made %q", ino, m.path, s.Peer.Path, pm.path)
+			case pm != nil:
+				ph := map[[2]int]bool{}
+				for _, p := range s.Peer.Processes {
+					ph[[2]int{p.PID, p.FD}] = true
+				}
+				if fmt.Sprint(ph) != fmt.Sprint(pm.holders) {
+					bad("inode %d %q: peer holders %v, made %v", ino, m.path, ph, pm.holders)
+				}
+			}
+		}
 		hs := map[[2]int]bool{}
 		for _, p := range s.Processes {
 			hs[[2]int{p.PID, p.FD}] = true
@@ -850,6 +880,34 @@ func (w *world) compare(t *testing.T, got []inspect.SocketJSON, ss map[uint64]ss
 	t.Logf("%d sockets compared with ss, %d with the makers' knowledge, %d listed", compared, known, len(got))
 	if compared < v.least || known < v.least {
 		t.Errorf("compared %d with ss and %d with the makers: the world is not in this view", compared, known)
+	}
+}
+
+// compareFile requires file and file_status to say what lstat says of
+// the path, in the mount namespace of the socket's maker.
+func (w *world) compareFile(s *inspect.SocketJSON, m *made, bad func(string, ...any)) {
+	switch {
+	case m.path == "" || m.path[0] == '@':
+		if s.File != nil || s.FileStatus != nil {
+			bad("inode %d %q: file %+v, status %v for a socket without a file", m.ino, m.path, s.File, s.FileStatus)
+		}
+		return
+	case !filepath.IsAbs(m.path):
+		if s.FileStatus == nil || *s.FileStatus != inspect.FileRelative {
+			bad("inode %d %q: file_status %v, want relative (no holder's cwd leads to it)", m.ino, m.path, s.FileStatus)
+		}
+		return
+	case strings.HasPrefix(m.path, "/proc/"):
+		return // a name through one process's fds: another's view differs
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(m.root+m.path, &st); err != nil {
+		bad("inode %d %q: lstat: %v", m.ino, m.path, err)
+		return
+	}
+	want := inspect.FileJSON{Mode: fmt.Sprintf("%04o", st.Mode&0o7777), UID: st.Uid, GID: st.Gid, Owner: "root", Group: "root"}
+	if s.FileStatus == nil || *s.FileStatus != inspect.FileOK || s.File == nil || *s.File != want {
+		bad("inode %d %q: file %+v, status %v; lstat says %+v, ok", m.ino, m.path, s.File, s.FileStatus, want)
 	}
 }
 
