@@ -298,6 +298,18 @@ func (w *world) build(unshare, bash string) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatal(err)
 	}
+	if lim.Cur < 1<<16 {
+		// The world needs a descriptor per socket: raise the limit where
+		// we may (CAP_SYS_RESOURCE), else make a smaller world.
+		old, more := lim, unix.Rlimit{Cur: 1 << 16, Max: max(lim.Max, 1<<16)}
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &more); err == nil {
+			lim = more
+			t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
+		}
+	}
+	if lim.Cur < 4000 {
+		t.Fatalf("RLIMIT_NOFILE is %d: too few descriptors for the world", lim.Cur)
+	}
 	for i := range min(3300, (int(min(lim.Cur, 1<<20))-1000)/4) {
 		lfd, l := w.listen(inspect.TypeStream, host, filepath.Join(many, fmt.Sprintf("l-%d.sock", i)), 8)
 		w.connect(lfd, l, host, false)
