@@ -73,6 +73,21 @@ func TestOracle(t *testing.T) {
 		w.compare(t, w.list(t, "-a", "--source", "procfs"), host, view{least: 2000, netns: []uint64{w.hostNetns}, procfs: true})
 	})
 	t.Run("check", func(t *testing.T) { w.checkVerdicts(t) })
+	t.Run("prometheus", func(t *testing.T) {
+		// One series per listener of the shared abstract name, by netns.
+		var stdout, stderr bytes.Buffer
+		shared := fmt.Sprintf("@udsls-oracle-shared-%d", w.self)
+		if code := run(context.Background(), []string{"-N", "-o", "prometheus", shared}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		got := parseProm(t, stdout.String())
+		for k, ns := range w.nss {
+			key := fmt.Sprintf("udsls_listener_connections{netns=\"%d\",path=%q}", ns.ino, shared)
+			if v, ok := got[key]; !ok || v != float64(k+1) {
+				t.Errorf("%s = %v (present %v), want %d\n%s", key, v, ok, k+1, stdout.String())
+			}
+		}
+	})
 }
 
 // made is what the test knows of a socket it made.
