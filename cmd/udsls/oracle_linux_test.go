@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,7 +73,8 @@ func TestOracle(t *testing.T) {
 	t.Run("procfs", func(t *testing.T) {
 		w.compare(t, w.list(t, "-a", "--source", "procfs"), host, view{least: 2000, netns: []uint64{w.hostNetns}, procfs: true})
 	})
-	t.Run("check", func(t *testing.T) { w.checkVerdicts(t) })
+	t.Run("check", func(t *testing.T) { w.checkVerdicts(t, false) })
+	t.Run("check-as-nobody", func(t *testing.T) { w.checkVerdicts(t, true) })
 	t.Run("prometheus", func(t *testing.T) {
 		// One series per listener of the shared abstract name, by netns.
 		var stdout, stderr bytes.Buffer
@@ -146,6 +148,7 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, dir: t.TempDir(), self: os.Getpid(), socks: map[uint64]*made{}}
 	w.pids = []int{w.self}
 	w.hostNetns = nsIno(t, "/proc/self/ns/net")
+	openUp(t, w.dir) // nobody's checks reach in
 	t.Cleanup(func() {
 		for _, fd := range w.fds {
 			unix.Close(fd)
@@ -414,6 +417,36 @@ func (w *world) build(unshare, bash string) {
 	ll.path = via // the kernel keeps the name as given
 	w.connect(lfd, ll, host, false)
 	w.checks = append(w.checks, checkCase{path: long, bound: true, via: via})
+
+	// Who may connect: a socket file's write bit, every directory's
+	// search bit, for nobody as for root.
+	for d, mode := range map[string]uint32{"open": 0o755, "locked": 0o700, "trav": 0o711} {
+		dir := filepath.Join(w.dir, d)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, fmode := range map[string]uint32{"pub.sock": 0o666, "priv.sock": 0o600} {
+			lfd, l := w.listen(inspect.TypeStream, host, filepath.Join(dir, name), 4)
+			w.connect(lfd, l, host, false)
+			if err := os.Chmod(l.path, os.FileMode(fmode)); err != nil {
+				t.Fatal(err)
+			}
+			w.checks = append(w.checks, checkCase{path: l.path, bound: true})
+		}
+		dead := filepath.Join(dir, "dead.sock")
+		dfd, _ := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err := unix.Bind(dfd, &unix.SockaddrUnix{Name: dead}); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(dfd)
+		if err := os.Chmod(dead, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, os.FileMode(mode)); err != nil {
+			t.Fatal(err)
+		}
+		w.checks = append(w.checks, checkCase{path: dead})
+	}
 
 	// Hostile names: a newline, an escape sequence, invalid UTF-8, a
 	// space; and an abstract name with a NUL inside.
@@ -957,15 +990,26 @@ func fmtInt(p *int) string {
 }
 
 // checkVerdicts requires each --check verdict to be what a real client
-// gets: up exactly when a connect (and, for datagrams, a send) of some
-// type succeeds; stale or missing exactly when nothing is bound.
-func (w *world) checkVerdicts(t *testing.T) {
+// of the same user gets: up exactly when a connect (and, for datagrams, a
+// send) of some type succeeds; denied exactly when one is refused for
+// permission; stale or missing only when nothing is bound. As root udsls
+// runs in this process; as nobody, the built binary under setpriv, and
+// the real connects come from a thread that dropped to nobody.
+func (w *world) checkVerdicts(t *testing.T, nobody bool) {
 	var paths []string
 	for _, c := range w.checks {
 		paths = append(paths, c.path)
 	}
+	args := append([]string{"--check", "--timeout", "200ms", "-o", "json"}, paths...)
 	var stdout, stderr bytes.Buffer
-	run(context.Background(), append([]string{"--check", "--timeout", "200ms", "-o", "json"}, paths...), &stdout, &stderr)
+	if nobody {
+		setpriv := testenv.NeedTool(t, "setpriv", "util-linux")
+		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", buildUdsls(t)}, args...)...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Run() // exit 1: some are unhealthy
+	} else {
+		run(context.Background(), args, &stdout, &stderr)
+	}
 	var doc inspect.ChecksJSON
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatalf("%v: %s %s", err, stdout.String(), stderr.String())
@@ -975,32 +1019,66 @@ func (w *world) checkVerdicts(t *testing.T) {
 	}
 	for i, c := range w.checks {
 		got := doc.Checks[i]
-		name := orStr(c.via, c.path)
-		reached := false
-		var errs []string
+		errs := realConnects(t, orStr(c.via, c.path), nobody)
+		reached, denied := false, false
+		for _, err := range errs {
+			reached = reached || err == nil
+			denied = denied || err == unix.EACCES
+		}
+		switch {
+		case got.Healthy != reached:
+			t.Errorf("--check %q: %s (%s); a real client: reached %v (%v)", c.path, got.Verdict, got.Reason, reached, errs)
+		case denied != (got.Verdict == inspect.VerdictDenied):
+			t.Errorf("--check %q: %s (%s); a real client: %v", c.path, got.Verdict, got.Reason, errs)
+		case c.bound && (got.Verdict == inspect.VerdictStale || got.Verdict == inspect.VerdictMissing):
+			t.Errorf("--check %q: %s (%s), but a live socket is bound there", c.path, got.Verdict, got.Reason)
+		case !c.bound && !denied && got.Verdict != inspect.VerdictStale && got.Verdict != inspect.VerdictMissing:
+			t.Errorf("--check %q: %s (%s), but nothing is bound there", c.path, got.Verdict, got.Reason)
+		}
+		t.Logf("--check %q: %s: %s (real connects: %v)", c.path, got.Verdict, got.Reason, errs)
+	}
+}
+
+// realConnects connects to name with each socket type, and sends on a
+// connected datagram socket, as root or from a thread that dropped to
+// nobody: credentials are per thread in Linux, and this thread is never
+// handed back (the goroutine exits locked, which ends the thread).
+func realConnects(t *testing.T, name string, nobody bool) []error {
+	var errs []error
+	var failed error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		if nobody {
+			for _, c := range [][4]uintptr{{unix.SYS_SETGROUPS, 0, 0, 0}, {unix.SYS_SETRESGID, 65534, 65534, 65534}, {unix.SYS_SETRESUID, 65534, 65534, 65534}} {
+				if _, _, e := unix.RawSyscall(c[0], c[1], c[2], c[3]); e != 0 {
+					failed = e
+					return
+				}
+			}
+		} else {
+			defer runtime.UnlockOSThread()
+		}
 		for _, typ := range []int{unix.SOCK_STREAM, unix.SOCK_SEQPACKET, unix.SOCK_DGRAM} {
 			fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 			if err != nil {
-				t.Fatal(err)
+				failed = err
+				return
 			}
 			err = unix.Connect(fd, &unix.SockaddrUnix{Name: name})
 			if err == nil && typ == unix.SOCK_DGRAM {
 				_, err = unix.Write(fd, []byte("x"))
 			}
 			unix.Close(fd)
-			reached = reached || err == nil
-			errs = append(errs, fmt.Sprint(err))
+			errs = append(errs, err)
 		}
-		switch {
-		case got.Healthy != reached:
-			t.Errorf("--check %q: %s (%s); a real client: reached %v (%v)", c.path, got.Verdict, got.Reason, reached, errs)
-		case c.bound && (got.Verdict == inspect.VerdictStale || got.Verdict == inspect.VerdictMissing):
-			t.Errorf("--check %q: %s (%s), but a live socket is bound there", c.path, got.Verdict, got.Reason)
-		case !c.bound && got.Verdict != inspect.VerdictStale && got.Verdict != inspect.VerdictMissing:
-			t.Errorf("--check %q: %s (%s), but nothing is bound there", c.path, got.Verdict, got.Reason)
-		}
-		t.Logf("--check %q: %s: %s (real connects: %v)", c.path, got.Verdict, got.Reason, errs)
+	}()
+	<-done
+	if failed != nil {
+		t.Fatal(failed)
 	}
+	return errs
 }
 
 func orStr(a, b string) string {
