@@ -115,6 +115,8 @@ type made struct {
 	unjudged bool
 	// root is where its maker's files are seen: "" for ours.
 	root string
+	// Its file was removed and another socket bound at the path.
+	replaced bool
 }
 
 type nsProc struct {
@@ -417,6 +419,21 @@ func (w *world) build(unshare, bash string) {
 	ll.path = via // the kernel keeps the name as given
 	w.connect(lfd, ll, host, false)
 	w.checks = append(w.checks, checkCase{path: long, bound: true, via: via})
+
+	// A replaced file: the old listener keeps serving its clients while
+	// a new one is bound at the path, with one and two clients.
+	repl := filepath.Join(w.dir, "replaced.sock")
+	ofd2, old := w.listen(inspect.TypeStream, host, repl, 4)
+	w.connect(ofd2, old, host, false)
+	if err := os.Remove(repl); err != nil {
+		t.Fatal(err)
+	}
+	nfd, nw := w.listen(inspect.TypeStream, host, repl, 4)
+	w.connect(nfd, nw, host, false)
+	w.connect(nfd, nw, host, false)
+	old.ambiguous, nw.ambiguous, old.replaced = true, true, true
+	w.socks[old.accepted[0]].replaced = true
+	w.checks = append(w.checks, checkCase{path: repl, bound: true})
 
 	// Who may connect: a socket file's write bit, every directory's
 	// search bit, for nobody as for root.
@@ -864,7 +881,7 @@ func (w *world) compare(t *testing.T, got []inspect.SocketJSON, ss map[uint64]ss
 				bad("inode %d %q: holder %+v, every holder runs as root", ino, m.path, p)
 			}
 		}
-		w.compareFile(s, m, bad)
+		w.compareFile(s, m, v, bad)
 		if s.Peer != nil {
 			pm := w.socks[uint64(s.Peer.Inode)]
 			switch {
@@ -945,7 +962,7 @@ func (w *world) compare(t *testing.T, got []inspect.SocketJSON, ss map[uint64]ss
 
 // compareFile requires file and file_status to say what lstat says of
 // the path, in the mount namespace of the socket's maker.
-func (w *world) compareFile(s *inspect.SocketJSON, m *made, bad func(string, ...any)) {
+func (w *world) compareFile(s *inspect.SocketJSON, m *made, v view, bad func(string, ...any)) {
 	switch {
 	case m.path == "" || m.path[0] == '@':
 		if s.File != nil || s.FileStatus != nil {
@@ -966,8 +983,15 @@ func (w *world) compareFile(s *inspect.SocketJSON, m *made, bad func(string, ...
 		return
 	}
 	want := inspect.FileJSON{Mode: fmt.Sprintf("%04o", st.Mode&0o7777), UID: st.Uid, GID: st.Gid, Owner: "root", Group: "root"}
-	if s.FileStatus == nil || *s.FileStatus != inspect.FileOK || s.File == nil || *s.File != want {
-		bad("inode %d %q: file %+v, status %v; lstat says %+v, ok", m.ino, m.path, s.File, s.FileStatus, want)
+	status := inspect.FileOK
+	if m.replaced {
+		if v.procfs {
+			return // procfs has no bound identity: README says replaced is not judged there
+		}
+		status = inspect.FileReplaced
+	}
+	if s.FileStatus == nil || *s.FileStatus != status || s.File == nil || *s.File != want {
+		bad("inode %d %q: file %+v, status %v; lstat says %+v, %s", m.ino, m.path, s.File, s.FileStatus, want, status)
 	}
 }
 
