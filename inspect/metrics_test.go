@@ -213,3 +213,28 @@ func TestMetricsStale(t *testing.T) {
 	}
 	promtoolCheck(t, buf.Bytes())
 }
+
+// TestMetricsReplacedListener: of two listeners under one path in one
+// network namespace, the one the path reaches speaks for it, whatever
+// the other's queue.
+func TestMetricsReplacedListener(t *testing.T) {
+	l := func(id SocketID, st FileStatus, pending uint32) Entry {
+		return Entry{Socket: Socket{ID: id, Path: "/run/r.sock", Type: TypeStream, State: StateListening,
+			Known: KnownQueues | KnownNetns, Netns: 5, RecvQueue: pending, SendQueue: 10}, FileStatus: st, Connections: int(id)}
+	}
+	m := NewMetrics()
+	m.AddListing(&Snapshot{}, []Entry{l(1, FileReplaced, 9), l(2, FileOK, 1)})
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := parseMetrics(t, buf.Bytes())
+	for k, want := range map[string]float64{
+		`udsls_listener_connections{netns="5",path="/run/r.sock"}`:         2,
+		`udsls_listener_pending_connections{netns="5",path="/run/r.sock"}`: 1,
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v\n%s", k, got[k], want, buf.Bytes())
+		}
+	}
+}

@@ -95,3 +95,27 @@ func TestWriteTableEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTableUnknownConnections: where the source cannot count a
+// listener's or datagram socket's connections, CONNS says "-", not 0.
+func TestWriteTableUnknownConnections(t *testing.T) {
+	es := []Entry{
+		{Socket: Socket{ID: 1, Path: "/run/known.sock", Type: TypeStream, State: StateListening}, Connections: 2},
+		{Socket: Socket{ID: 2, Path: "/run/guess.sock", Type: TypeStream, State: StateListening}, ConnectionsUnknown: true},
+		{Socket: Socket{ID: 3, Path: "/run/dgram.sock", Type: TypeDgram, State: StateUnconnected}, ConnectionsUnknown: true},
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, es, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	conns := strings.Index(lines[0], "CONNS")
+	if conns < 0 || len(lines) != 4 {
+		t.Fatalf("table:\n%s", buf.String())
+	}
+	for i, want := range []string{"2", "-", "-"} {
+		if got := strings.Fields(lines[i+1][conns:])[0]; got != want {
+			t.Errorf("row %d: CONNS %q, want %q\n%s", i+1, got, want, buf.String())
+		}
+	}
+}
