@@ -209,13 +209,13 @@ func (r *Resolver) process(ctx context.Context, snap *Snapshot, pid int) *Proces
 }
 
 // identity is what ties accepted connections to their listener: the bound
-// file where the kernel told us, else the name within its network
-// namespace. A file needs no namespace: a client reaches it from any, and
-// its accepted end is made in the client's (unix_stream_connect creates it
-// in sock_net of the connecting socket). An abstract name is looked up in
-// the client's namespace, so the same name in two is two listeners; so is
-// one abstract name bound by sockets of two types (the kernel hashes the
-// type in, unix_abstract_hash).
+// file where the kernel told us, else the name. A file needs no
+// namespace: a client reaches it from any, and its accepted end is made in
+// the client's (unix_stream_connect creates it in sock_net of the
+// connecting socket). An abstract name is looked up in the client's
+// namespace, so the same name in two is two listeners; so is one abstract
+// name bound by sockets of two types (the kernel hashes the type in,
+// unix_abstract_hash).
 type identity struct {
 	file  FileID
 	name  string
@@ -224,10 +224,16 @@ type identity struct {
 }
 
 func identityOf(s *Socket) identity {
-	if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
+	switch {
+	case s.Known.Has(KnownBound) && !s.Bound.IsZero():
 		return identity{file: s.Bound.Key()}
+	case s.Abstract:
+		return identity{name: s.Path, netns: s.Netns, typ: s.Type}
 	}
-	return identity{name: s.Path, netns: s.Netns, typ: s.Type}
+	// A file name without the file's identity (procfs): its clients, and
+	// so its accepted ends, may be in any namespace, and so may another
+	// listener of the same name; which is whose is unknown.
+	return identity{name: s.Path, typ: s.Type}
 }
 
 // countsKnown reports whether the connections counted for listener s are

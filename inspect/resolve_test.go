@@ -276,6 +276,10 @@ func TestEntriesConnectionIdentity(t *testing.T) {
 		ns(Socket{ID: 6, Path: "/run/only.sock", Type: TypeStream, State: StateListening}, 1),
 		ns(Socket{ID: 0, Path: "/run/only.sock", Type: TypeStream, State: StateConnecting}, 1),
 		ns(Socket{ID: 0, Path: "/run/only.sock", Type: TypeStream, State: StateConnecting}, 1),
+		// procfs: a client in another namespace reached a file listener;
+		// the accepted end is made in the client's namespace.
+		ns(Socket{ID: 7, Path: "/run/cross.sock", Type: TypeStream, State: StateListening}, 1),
+		ns(Socket{ID: 8, Path: "/run/cross.sock", Type: TypeStream, State: StateConnected}, 2),
 		// procfs: a socket being released, unnamed, inode 0.
 		ns(Socket{ID: 0, State: StateDisconnecting}, 1),
 	)
@@ -303,6 +307,7 @@ func TestEntriesConnectionIdentity(t *testing.T) {
 		5:   {0, true, 0},
 		6:   {0, false, 0},
 		90:  {0, false, 0},
+		7:   {1, false, 0},
 	}
 	for id, w := range want {
 		if g := by[id]; g != w {

@@ -73,6 +73,9 @@ func TestOracle(t *testing.T) {
 	t.Run("procfs", func(t *testing.T) {
 		w.compare(t, w.list(t, "-a", "--source", "procfs"), host, view{least: 2000, netns: []uint64{w.hostNetns}, procfs: true})
 	})
+	t.Run("all-netns-procfs", func(t *testing.T) {
+		w.compare(t, w.list(t, "-a", "-N", "--source", "procfs"), all, view{least: 2000, netns: append([]uint64{w.hostNetns}, w.nsInodes()...), all: true, procfs: true})
+	})
 	t.Run("check", func(t *testing.T) { w.checkVerdicts(t, false) })
 	t.Run("check-as-nobody", func(t *testing.T) { w.checkVerdicts(t, true) })
 	t.Run("prometheus", func(t *testing.T) {
