@@ -25,6 +25,7 @@ const (
 	VerdictNotSocket Verdict = "not_socket" // a file of another kind
 	VerdictStale     Verdict = "stale"      // a socket file nothing listens on
 	VerdictDenied    Verdict = "denied"     // we may not connect or reach the path
+	VerdictRefused   Verdict = "refused"    // a live socket is bound there but takes no connection
 	VerdictTimeout   Verdict = "timeout"    // a listener whose backlog stayed full
 	VerdictMismatch  Verdict = "mismatch"   // connected, but an expectation failed
 	VerdictError     Verdict = "error"      // the check itself failed
@@ -257,6 +258,12 @@ func (c *Checker) check(ctx context.Context, p string, timeout time.Duration) Ch
 			r.Detail += fmt.Sprintf(": socket file is mode %s, owner %s:%s",
 				OctalMode(r.File.Mode), nameOr(r.File.Owner, r.File.UID), nameOr(r.File.Group, r.File.GID))
 		}
+	case ReachNotListening:
+		r.Verdict = VerdictRefused
+		r.Detail = r.Type.String() + " socket is bound but not listening (connection refused)"
+	case ReachBusy:
+		r.Verdict = VerdictRefused
+		r.Detail = "dgram socket is connected to another peer and takes datagrams from it alone (operation not permitted)"
 	case ReachMissing:
 		// The file went away between lstat and connect.
 		r.Verdict, r.Detail = VerdictMissing, "no such file or directory"
@@ -433,7 +440,24 @@ func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Sna
 		if r.Entry != nil && r.Type == 0 {
 			r.Type = r.Entry.Type
 		}
+		heldButRefused(r)
 	}
+}
+
+// heldButRefused corrects a verdict the connect alone could not give: an
+// abstract name is looked up per type (unix_abstract_hash mixes the type
+// in), so a socket bound to one and not listening refuses every type as if
+// nothing were bound, and only the listing shows it held.
+func heldButRefused(r *CheckResult) {
+	e := r.Entry
+	if e == nil || e.Listening() || e.Type == TypeDgram || (r.Verdict != VerdictMissing && r.Verdict != VerdictStale) {
+		return
+	}
+	if r.Verdict == VerdictMissing && r.File != nil {
+		return
+	}
+	r.Verdict = VerdictRefused
+	r.Detail = e.Type.String() + " socket is bound but not listening (connection refused)"
 }
 
 // WriteChecks prints one line per result: the path (with its symlink

@@ -91,6 +91,43 @@ func TestCheckVerdicts(t *testing.T) {
 	fillBacklog(t, p("full.sock"))
 	abstract := fmt.Sprintf("@udsls-check-test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	listen(t, "unix", abstract)
+	// Held, alive, and refusing every client: bound and not listening
+	// (by a file and by an abstract name), and a datagram socket
+	// connected to another.
+	for _, name := range []string{p("bound.sock"), abstract + "-bound"} {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil { // "@": abstract
+			t.Fatal(err)
+		}
+	}
+	taken, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p("taken.sock"), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	if raw, err := taken.SyscallConn(); err != nil {
+		t.Fatal(err)
+	} else if err := raw.Control(func(fd uintptr) {
+		if err := unix.Connect(int(fd), &unix.SockaddrUnix{Name: p("dgram.sock")}); err != nil {
+			t.Fatal(err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Longer than a socket address: bound through the directory's
+	// descriptor, reached by a client the same way.
+	long := p(strings.Repeat("l", 110-len(dir)-len("/.sock")) + ".sock") // 110 bytes
+	if d, err := unix.Open(dir, unix.O_PATH|unix.O_CLOEXEC, 0); err != nil {
+		t.Fatal(err)
+	} else {
+		fd := listenRaw(t, fmt.Sprintf("/proc/self/fd/%d/%s", d, filepath.Base(long)), 4)
+		unix.Close(d)
+		t.Cleanup(func() { unix.Close(fd) })
+	}
 
 	const timeout = 100 * time.Millisecond
 	tests := []struct {
@@ -111,6 +148,12 @@ func TestCheckVerdicts(t *testing.T) {
 		{"regular file", p("regular"), checkView{Verdict: VerdictNotSocket, Detail: "regular file"}},
 		{"directory", p("dir"), checkView{Verdict: VerdictNotSocket, Detail: "directory"}},
 		{"fifo", p("fifo"), checkView{Verdict: VerdictNotSocket, Detail: "named pipe (FIFO)"}},
+		{"bound, not listening", p("bound.sock"), checkView{Verdict: VerdictRefused, Detail: "stream socket is bound but not listening (connection refused)", Type: TypeStream}},
+		// An abstract name is looked up per type: every type is refused,
+		// and only the listing shows it held (TestCheckAnnotate).
+		{"abstract, bound, not listening", abstract + "-bound", checkView{Verdict: VerdictMissing, Detail: "nothing is bound to the abstract name (connection refused)"}},
+		{"dgram connected elsewhere", p("taken.sock"), checkView{Verdict: VerdictRefused, Detail: "dgram socket is connected to another peer and takes datagrams from it alone (operation not permitted)", Type: TypeDgram}},
+		{"path longer than a socket address", long, checkView{Verdict: VerdictUp, Detail: "stream socket accepting connections", Type: TypeStream}},
 		{"full backlog", p("full.sock"), checkView{Verdict: VerdictTimeout, Detail: "listener's backlog is full: connect timed out after 100ms", Type: TypeStream}},
 	}
 	c := NewChecker(NewResolver("/proc"))
@@ -314,6 +357,17 @@ func TestCheckAnnotate(t *testing.T) {
 	abstract := fmt.Sprintf("@udsls-annotate-test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	listen(t, "unix", abstract)
 	missing := filepath.Join(dir, "missing.sock")
+	// Bound to an abstract name and not listening: refused on every
+	// type, as if nothing were bound, yet held.
+	idle := abstract + "-idle"
+	ifd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(ifd)
+	if err := unix.Bind(ifd, &unix.SockaddrUnix{Name: idle}); err != nil {
+		t.Fatal(err)
+	}
 
 	r := NewResolver("/proc")
 	fileID := func(p string) FileID {
@@ -335,12 +389,13 @@ func TestCheckAnnotate(t *testing.T) {
 			{ID: 4, Path: full, Type: TypeStream, State: StateListening, Known: KnownQueues, RecvQueue: 2, SendQueue: 1},
 			{ID: 5, Path: abstract, Abstract: true, Type: TypeStream, State: StateListening},
 			{ID: 6, Path: missing, Type: TypeStream, State: StateListening},
+			{ID: 7, Path: idle, Abstract: true, Type: TypeStream, State: StateUnconnected},
 		},
-		Owners: []Owner{{ID: 1, PID: me, FD: 7}, {ID: 2, PID: me, FD: 8}, {ID: 4, PID: me, FD: 9}, {ID: 5, PID: me, FD: 10}, {ID: 6, PID: me, FD: 11}},
+		Owners: []Owner{{ID: 1, PID: me, FD: 7}, {ID: 2, PID: me, FD: 8}, {ID: 4, PID: me, FD: 9}, {ID: 5, PID: me, FD: 10}, {ID: 6, PID: me, FD: 11}, {ID: 7, PID: me, FD: ifd}},
 	}
 	c := NewChecker(r)
 	c.Timeout = 50 * time.Millisecond
-	results := c.Wait(context.Background(), []string{sock, link, full, abstract, missing}, 0)
+	results := c.Wait(context.Background(), []string{sock, link, full, abstract, missing, idle}, 0)
 	if !WantsListing(results) {
 		t.Fatal("WantsListing = false with live sockets among the results")
 	}
@@ -361,6 +416,7 @@ func TestCheckAnnotate(t *testing.T) {
 		{"by path, with queues", 4, "listener's backlog is full: connect timed out after 50ms (2 pending, backlog 1); " + held},
 		{"abstract", 5, "stream socket accepting connections; " + held},
 		{"missing file: no listing", 0, "no such file or directory"},
+		{"abstract, bound, not listening", 7, "stream socket is bound but not listening (connection refused); " + held},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,6 +20,10 @@ type Entry struct {
 	// Connections counts a listener's accepted connections, or the sockets
 	// connected to a bound datagram socket.
 	Connections int
+	// ConnectionsUnknown says the source cannot tell Connections: procfs
+	// shows no datagram peers, and ties accepted connections to a
+	// listener only by a name that may be shared.
+	ConnectionsUnknown bool
 	// Clients are the far ends of those connections (filled with --peers).
 	Clients []Peer
 }

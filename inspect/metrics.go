@@ -3,6 +3,7 @@ package inspect
 import (
 	"io"
 	"path/filepath"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -47,10 +48,11 @@ func (m *Metrics) set(g *prometheus.GaugeVec, v float64, labels ...string) {
 func label(name string) string { return Escape(name) }
 
 // AddListing adds the sockets of a snapshot counted by type and state, and
-// per-path series for the listeners among entries (the ones a query
-// selected). When several listeners share a name (the file was replaced,
-// or the same abstract name in several network namespaces), the one with
-// the most pending connections speaks for it.
+// per-listener series for the listeners among entries (the ones a query
+// selected), labelled by path and network namespace: the same abstract
+// name in two namespaces is two listeners. When several listeners share
+// both (the file was replaced), the one the path reaches speaks for it,
+// then the one with the most pending connections.
 func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
 	sockets := m.gauge("udsls_sockets", "Unix domain sockets seen, by type and state.", "type", "state")
 	type key struct{ t, s string }
@@ -62,31 +64,44 @@ func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
 		m.set(sockets, float64(n), k.t, k.s)
 	}
 
-	conns := m.gauge("udsls_listener_connections", "Accepted connections of a listener that are still open.", "path")
-	pending := m.gauge("udsls_listener_pending_connections", "Connections waiting to be accepted by a listener.", "path")
-	backlog := m.gauge("udsls_listener_backlog", "Listen backlog of a listener: how many connections may wait.", "path")
-	best := map[string]*Entry{}
-	var order []string
+	conns := m.gauge("udsls_listener_connections", "Accepted connections of a listener that are still open.", "path", "netns")
+	pending := m.gauge("udsls_listener_pending_connections", "Connections waiting to be accepted by a listener.", "path", "netns")
+	backlog := m.gauge("udsls_listener_backlog", "Listen backlog of a listener: how many connections may wait.", "path", "netns")
+	type series struct{ path, netns string }
+	best := map[series]*Entry{}
+	var order []series
 	for i := range entries {
 		e := &entries[i]
 		if !e.Listening() || !e.Named() {
 			continue
 		}
-		p := EscapeName(e.Path, e.Abstract)
-		b, ok := best[p]
-		if !ok {
-			order = append(order, p)
+		k := series{path: EscapeName(e.Path, e.Abstract)}
+		if e.Known.Has(KnownNetns) {
+			k.netns = strconv.FormatUint(e.Netns, 10)
 		}
-		if !ok || e.Known.Has(KnownQueues) && (!b.Known.Has(KnownQueues) || e.RecvQueue > b.RecvQueue) {
-			best[p] = e
+		b, ok := best[k]
+		if !ok {
+			order = append(order, k)
+		}
+		switch {
+		case !ok:
+			best[k] = e
+		case (e.FileStatus == FileOK) != (b.FileStatus == FileOK):
+			if e.FileStatus == FileOK {
+				best[k] = e
+			}
+		case e.Known.Has(KnownQueues) && (!b.Known.Has(KnownQueues) || e.RecvQueue > b.RecvQueue):
+			best[k] = e
 		}
 	}
-	for _, p := range order {
-		e := best[p]
-		m.set(conns, float64(e.Connections), p)
+	for _, k := range order {
+		e := best[k]
+		if !e.ConnectionsUnknown {
+			m.set(conns, float64(e.Connections), k.path, k.netns)
+		}
 		if e.Known.Has(KnownQueues) {
-			m.set(pending, float64(e.RecvQueue), p)
-			m.set(backlog, float64(e.SendQueue), p)
+			m.set(pending, float64(e.RecvQueue), k.path, k.netns)
+			m.set(backlog, float64(e.SendQueue), k.path, k.netns)
 		}
 	}
 }

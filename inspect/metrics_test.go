@@ -82,6 +82,13 @@ func TestMetricsListing(t *testing.T) {
 			{ID: 9, Type: TypeDgram, State: StateConnected, Peer: 8},
 			// Values no backend names keep their number in the labels.
 			{ID: 10, Type: Type(7), State: State(9)},
+			// One abstract name in two network namespaces: two listeners,
+			// with one and two connections.
+			{ID: 11, Path: "@ns", Abstract: true, Type: TypeStream, State: StateListening, Known: KnownNetns, Netns: 100},
+			{ID: 12, Path: "@ns", Abstract: true, Type: TypeStream, State: StateConnected, Known: KnownNetns, Netns: 100},
+			{ID: 13, Path: "@ns", Abstract: true, Type: TypeStream, State: StateListening, Known: KnownNetns, Netns: 200},
+			{ID: 14, Path: "@ns", Abstract: true, Type: TypeStream, State: StateConnected, Known: KnownNetns, Netns: 200},
+			{ID: 15, Path: "@ns", Abstract: true, Type: TypeStream, State: StateConnected, Known: KnownNetns, Netns: 200},
 		},
 	}
 	r := &Resolver{
@@ -99,26 +106,29 @@ func TestMetricsListing(t *testing.T) {
 	}
 	got, types := parseMetrics(t, buf.Bytes())
 	want := map[string]float64{
-		`udsls_sockets{state="listening",type="stream"}`:      4,
+		`udsls_sockets{state="listening",type="stream"}`:      6,
 		`udsls_sockets{state="listening",type="seqpacket"}`:   1,
-		`udsls_sockets{state="connected",type="stream"}`:      2,
+		`udsls_sockets{state="connected",type="stream"}`:      5,
 		`udsls_sockets{state="unconnected",type="dgram"}`:     1,
 		`udsls_sockets{state="connected",type="dgram"}`:       1,
 		`udsls_sockets{state="unknown(9)",type="unknown(7)"}`: 1,
 
-		`udsls_listener_connections{path="/run/app.sock"}`:         1,
-		`udsls_listener_pending_connections{path="/run/app.sock"}`: 2,
-		`udsls_listener_backlog{path="/run/app.sock"}`:             128,
+		`udsls_listener_connections{netns="",path="/run/app.sock"}`:         1,
+		`udsls_listener_pending_connections{netns="",path="/run/app.sock"}`: 2,
+		`udsls_listener_backlog{netns="",path="/run/app.sock"}`:             128,
 
-		`udsls_listener_connections{path="@abstract\"quote\\\\"}`: 0,
+		`udsls_listener_connections{netns="",path="@abstract\"quote\\\\"}`: 0,
 
-		`udsls_listener_connections{path="/run/we\\nird\\xff.sock"}`:         0,
-		`udsls_listener_pending_connections{path="/run/we\\nird\\xff.sock"}`: 0,
-		`udsls_listener_backlog{path="/run/we\\nird\\xff.sock"}`:             5,
+		`udsls_listener_connections{netns="",path="/run/we\\nird\\xff.sock"}`:         0,
+		`udsls_listener_pending_connections{netns="",path="/run/we\\nird\\xff.sock"}`: 0,
+		`udsls_listener_backlog{netns="",path="/run/we\\nird\\xff.sock"}`:             5,
 
-		`udsls_listener_connections{path="/run/dup.sock"}`:         0,
-		`udsls_listener_pending_connections{path="/run/dup.sock"}`: 3,
-		`udsls_listener_backlog{path="/run/dup.sock"}`:             20,
+		// Whose the connections are is unknown without the files' identity.
+
+		`udsls_listener_connections{netns="100",path="@ns"}`:                1,
+		`udsls_listener_connections{netns="200",path="@ns"}`:                2,
+		`udsls_listener_pending_connections{netns="",path="/run/dup.sock"}`: 3,
+		`udsls_listener_backlog{netns="",path="/run/dup.sock"}`:             20,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("series (-want +got):\n%s\noutput:\n%s", diff, buf.Bytes())
@@ -202,4 +212,29 @@ func TestMetricsStale(t *testing.T) {
 		t.Errorf("series (-want +got):\n%s\noutput:\n%s", diff, buf.Bytes())
 	}
 	promtoolCheck(t, buf.Bytes())
+}
+
+// TestMetricsReplacedListener: of two listeners under one path in one
+// network namespace, the one the path reaches speaks for it, whatever
+// the other's queue.
+func TestMetricsReplacedListener(t *testing.T) {
+	l := func(id SocketID, st FileStatus, pending uint32) Entry {
+		return Entry{Socket: Socket{ID: id, Path: "/run/r.sock", Type: TypeStream, State: StateListening,
+			Known: KnownQueues | KnownNetns, Netns: 5, RecvQueue: pending, SendQueue: 10}, FileStatus: st, Connections: int(id)}
+	}
+	m := NewMetrics()
+	m.AddListing(&Snapshot{}, []Entry{l(1, FileReplaced, 9), l(2, FileOK, 1)})
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := parseMetrics(t, buf.Bytes())
+	for k, want := range map[string]float64{
+		`udsls_listener_connections{netns="5",path="/run/r.sock"}`:         2,
+		`udsls_listener_pending_connections{netns="5",path="/run/r.sock"}`: 1,
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v\n%s", k, got[k], want, buf.Bytes())
+		}
+	}
 }

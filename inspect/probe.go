@@ -23,16 +23,27 @@ const (
 	ReachTimeout
 	// ReachError: the probe itself failed; nothing was proved.
 	ReachError
+	// ReachNotListening: a live socket is bound there but refuses: its own
+	// type answers ECONNREFUSED (a stream or seqpacket socket bound but not
+	// listening) while the others answer EPROTOTYPE, which the kernel says
+	// only when a socket is bound to the file or name (unix_find_bsd,
+	// net/unix/af_unix.c). It is held, not stale.
+	ReachNotListening
+	// ReachBusy: a datagram socket is bound there but connected to another
+	// peer, and takes nothing from anyone else: connect and sendto fail
+	// with EPERM (unix_may_send). It is held, not stale.
+	ReachBusy
 )
 
 func (r Reach) String() string {
-	return [...]string{"up", "refused", "denied", "missing", "timeout", "error"}[r]
+	return [...]string{"up", "refused", "denied", "missing", "timeout", "error", "not listening", "busy"}[r]
 }
 
 // ProbeResult is the outcome of Probe.
 type ProbeResult struct {
 	Reach Reach
-	// Type is the socket type that connected, for ReachUp and ReachTimeout.
+	// Type is the socket type that connected, for ReachUp and ReachTimeout,
+	// or that is bound there, for ReachNotListening and ReachBusy.
 	Type Type
 	// Err is the errno behind any result other than ReachUp.
 	Err error

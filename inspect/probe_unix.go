@@ -13,9 +13,18 @@ import (
 
 func probe(ctx context.Context, path string, timeout time.Duration) ProbeResult {
 	if len(path) >= len(unix.RawSockaddrUnix{}.Path) && !longAbstract(path) {
-		return ProbeResult{Reach: ReachError, Err: unix.ENAMETOOLONG}
+		// A client reaches a path of any length through a shorter name
+		// for the same file, and so does the probe.
+		short, done, err := shortName(path)
+		if err != nil {
+			return failedOpen(err)
+		}
+		defer done()
+		path = short
 	}
 	last := ProbeResult{Reach: ReachError, Err: unix.EPROTOTYPE}
+	var refused Type // the type that answered ECONNREFUSED
+	wrongType := 0   // how many types answered EPROTOTYPE
 	for _, t := range []Type{TypeStream, TypeSeqpacket, TypeDgram} {
 		if err := ctx.Err(); err != nil {
 			return ProbeResult{Reach: ReachError, Err: err}
@@ -24,17 +33,21 @@ func probe(ctx context.Context, path string, timeout time.Duration) ProbeResult 
 		switch {
 		case err == nil:
 			return ProbeResult{Reach: ReachUp, Type: t}
-		case errors.Is(err, unix.EPROTOTYPE), errors.Is(err, unix.EPROTONOSUPPORT), errors.Is(err, unix.ESOCKTNOSUPPORT):
+		case errors.Is(err, unix.EPROTOTYPE):
+			wrongType++
+			continue
+		case errors.Is(err, unix.EPROTONOSUPPORT), errors.Is(err, unix.ESOCKTNOSUPPORT):
 			continue
 		case errors.Is(err, unix.ECONNREFUSED):
 			// A live socket of another type may still be there: keep trying,
 			// and call it refused only when every type was refused.
-			last = ProbeResult{Reach: ReachRefused, Err: err}
+			last, refused = ProbeResult{Reach: ReachRefused, Err: err}, t
 			continue
 		case t == TypeDgram && errors.Is(err, unix.EPERM):
 			// A datagram socket connected to someone else refuses new peers
-			// (unix_may_send): it is bound and alive.
-			return ProbeResult{Reach: ReachUp, Type: t}
+			// (unix_may_send): it is bound and alive, but no client of ours
+			// can send to it.
+			return ProbeResult{Reach: ReachBusy, Type: t, Err: err}
 		case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
 			return ProbeResult{Reach: ReachDenied, Err: err}
 		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
@@ -45,7 +58,23 @@ func probe(ctx context.Context, path string, timeout time.Duration) ProbeResult 
 			return ProbeResult{Reach: ReachError, Err: err}
 		}
 	}
+	if last.Reach == ReachRefused && wrongType == 2 {
+		// Refused by one type, wrong type for both others: a socket of
+		// that type is bound there and does not listen.
+		return ProbeResult{Reach: ReachNotListening, Type: refused, Err: last.Err}
+	}
 	return last
+}
+
+// failedOpen is the verdict on a path that could not be opened.
+func failedOpen(err error) ProbeResult {
+	switch {
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		return ProbeResult{Reach: ReachDenied, Err: err}
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
+		return ProbeResult{Reach: ReachMissing, Err: err}
+	}
+	return ProbeResult{Reach: ReachError, Err: err}
 }
 
 // connectOnce makes one blocking connect whose wait is bounded by

@@ -34,7 +34,7 @@ type SocketJSON struct {
 	Processes   []ProcessJSON  `json:"processes"`
 	File        *FileJSON      `json:"file"`
 	FileStatus  *FileStatus    `json:"file_status"`
-	Connections int            `json:"connections"`
+	Connections *int           `json:"connections"`
 	PeerInode   SocketID       `json:"peer_inode"`
 	PeerID      string         `json:"peer_id"` // PeerInode as ID is Inode; "" when none
 	Peer        *PeerJSON      `json:"peer"`
@@ -152,17 +152,20 @@ func peerHex(id SocketID) string {
 // ToJSON converts an entry to its public form.
 func ToJSON(e *Entry) SocketJSON {
 	j := SocketJSON{
-		Path:        e.Path,
-		Abstract:    e.Abstract,
-		Type:        e.Type,
-		State:       e.State,
-		Inode:       e.ID,
-		ID:          e.ID.Hex(),
-		Processes:   processesJSON(e.Holders),
-		Connections: e.Connections,
-		PeerInode:   e.Socket.Peer,
-		PeerID:      peerHex(e.Socket.Peer),
-		PathBytes:   exactBytes(e.Path),
+		Path:      e.Path,
+		Abstract:  e.Abstract,
+		Type:      e.Type,
+		State:     e.State,
+		Inode:     e.ID,
+		ID:        e.ID.Hex(),
+		Processes: processesJSON(e.Holders),
+		PeerInode: e.Socket.Peer,
+		PeerID:    peerHex(e.Socket.Peer),
+		PathBytes: exactBytes(e.Path),
+	}
+	if !e.ConnectionsUnknown {
+		n := e.Connections
+		j.Connections = &n
 	}
 	if f := e.File; f != nil {
 		j.File = &FileJSON{Mode: OctalMode(f.Mode), UID: f.UID, GID: f.GID,
@@ -369,7 +372,11 @@ func (j *jsonWriter) entry(e *Entry) {
 		j.str(string(e.FileStatus))
 	}
 	j.key("connections")
-	j.int(e.Connections)
+	if e.ConnectionsUnknown {
+		j.null()
+	} else {
+		j.int(e.Connections)
+	}
 	j.key("peer_inode")
 	j.uint(uint64(e.Socket.Peer))
 	j.key("peer_id")

@@ -251,7 +251,11 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 		recvq, sendq, backlog := queueCells(e)
 		row = append(row, recvq, sendq, backlog)
 		conns := "-"
-		if e.Listening() || (e.Type == TypeDgram && e.Named()) {
+		switch {
+		case !e.Listening() && (e.Type != TypeDgram || !e.Named()):
+		case e.ConnectionsUnknown:
+			conns = "?"
+		default:
 			conns = strconv.Itoa(e.Connections)
 		}
 		pids, users, fds := holderCells(e.Holders)

@@ -43,7 +43,7 @@ func TestWriteJSON(t *testing.T) {
 		},
 		File:        &FileJSON{Mode: "0660", UID: 0, GID: 100, Owner: "root", Group: "users"},
 		FileStatus:  st(FileOK),
-		Connections: 1,
+		Connections: func() *int { n := 1; return &n }(),
 		Pending:     u32(0), Backlog: u32(128),
 	}
 	if diff := cmp.Diff(want, by[10]); diff != "" {
@@ -145,9 +145,33 @@ func TestTableUnknownVersusNone(t *testing.T) {
 	want := map[string][]string{
 		"@a": {"@a", "stream", "listening", "-", "-", "3/128", "0", "-", "-", "-", "-", "-", "1", "-", "-"},
 		"@b": {"@b", "dgram", "unconnected", "5", "0", "-", "0", "-", "-", "-", "-", "-", "2", "-", "-"},
-		"@c": {"@c", "dgram", "unconnected", "?", "?", "-", "0", "-", "-", "-", "-", "-", "3", "?", "?"},
+		"@c": {"@c", "dgram", "unconnected", "?", "?", "-", "?", "-", "-", "-", "-", "-", "3", "?", "?"},
 	}
 	if diff := cmp.Diff(want, map[string][]string{"@a": got["@a"], "@b": got["@b"], "@c": got["@c"]}); diff != "" {
 		t.Errorf("rows (-want +got):\n%s\n%s", diff, buf.String())
+	}
+}
+
+// TestWriteTableUnknownConnections: where the source cannot count a
+// listener's or datagram socket's connections, CONNS says "?", not 0.
+func TestWriteTableUnknownConnections(t *testing.T) {
+	es := []Entry{
+		{Socket: Socket{ID: 1, Path: "/run/known.sock", Type: TypeStream, State: StateListening}, Connections: 2},
+		{Socket: Socket{ID: 2, Path: "/run/guess.sock", Type: TypeStream, State: StateListening}, ConnectionsUnknown: true},
+		{Socket: Socket{ID: 3, Path: "/run/dgram.sock", Type: TypeDgram, State: StateUnconnected}, ConnectionsUnknown: true},
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, es, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	conns := strings.Index(lines[0], "CONNS")
+	if conns < 0 || len(lines) != 4 {
+		t.Fatalf("table:\n%s", buf.String())
+	}
+	for i, want := range []string{"2", "?", "?"} {
+		if got := strings.Fields(lines[i+1][conns:])[0]; got != want {
+			t.Errorf("row %d: CONNS %q, want %q\n%s", i+1, got, want, buf.String())
+		}
 	}
 }

@@ -209,17 +209,46 @@ func (r *Resolver) process(ctx context.Context, snap *Snapshot, pid int) *Proces
 }
 
 // identity is what ties accepted connections to their listener: the bound
-// file where the kernel told us, else the name.
+// file where the kernel told us, else the name. A file needs no
+// namespace: a client reaches it from any, and its accepted end is made in
+// the client's (unix_stream_connect creates it in sock_net of the
+// connecting socket). An abstract name is looked up in the client's
+// namespace, so the same name in two is two listeners; so is one abstract
+// name bound by sockets of two types (the kernel hashes the type in,
+// unix_abstract_hash).
 type identity struct {
-	file FileID
-	name string
+	file  FileID
+	name  string
+	netns uint64
+	typ   Type
 }
 
 func identityOf(s *Socket) identity {
-	if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
+	switch {
+	case s.Known.Has(KnownBound) && !s.Bound.IsZero():
 		return identity{file: s.Bound.Key()}
+	case s.Abstract:
+		return identity{name: s.Path, netns: s.Netns, typ: s.Type}
 	}
-	return identity{name: s.Path}
+	// A file name without the file's identity (procfs): its clients, and
+	// so its accepted ends, may be in any namespace, and so may another
+	// listener of the same name; which is whose is unknown.
+	return identity{name: s.Path, typ: s.Type}
+}
+
+// countsKnown reports whether the connections counted for listener s are
+// its own. Without the bound file's identity (procfs) connections are
+// matched by name, which is ambiguous when two listeners share it (an old
+// and a new one after a replace, one in a private mount namespace) or
+// the name is relative (each binder resolved it in its own directory).
+func (j *join) countsKnown(s *Socket) bool {
+	switch id := identityOf(s); {
+	case id.name == "":
+		return true
+	case j.shared[id]:
+		return false
+	}
+	return s.Abstract || path.IsAbs(s.Path)
 }
 
 // Entries joins a snapshot into the entries q selects, sorted by path, then
@@ -360,17 +389,23 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 		}
 	}
 	j.listeners = make(map[identity]int, n)
+	j.shared = map[identity]bool{}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		j.byID[s.ID] = s
 		if s.State == StateListening && s.Named() {
-			j.listeners[identityOf(s)] = 0
+			id := identityOf(s)
+			if _, ok := j.listeners[id]; ok {
+				j.shared[id] = true
+			}
+			j.listeners[id] = 0
 		}
 	}
 	// /proc/net/unix lists a connection not yet accepted as an inode-0
 	// socket carrying the listener's name: it is neither accepted nor a
-	// server of its own, only part of the listener's pending count.
-	embryo := func(s *Socket) bool { return s.ID == 0 && s.Named() }
+	// server of its own, only part of the listener's pending count, and
+	// is never a row; nor is an unnamed one, a socket being released.
+	embryo := func(s *Socket) bool { return s.ID == 0 }
 	accepted := func(s *Socket) bool {
 		if !s.Named() || s.ID == 0 || s.Type == TypeDgram || s.State == StateListening {
 			return false
@@ -410,9 +445,12 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 	sel := make([]selected, 0, len(snap.Sockets))
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
+		if embryo(s) {
+			continue
+		}
 		switch q.View {
 		case ViewDefault:
-			if s.State != StateListening && (!s.Named() || accepted(s) || embryo(s)) {
+			if s.State != StateListening && (!s.Named() || accepted(s)) {
 				continue
 			}
 		case ViewListening:
@@ -476,8 +514,11 @@ func (j *join) entry(s *Socket, b *entryBuf) {
 	e.Container = j.r.container(e.Holders)
 	if s.State == StateListening {
 		e.Connections = j.listeners[identityOf(s)]
+		e.ConnectionsUnknown = !j.countsKnown(s)
 	} else if s.Type == TypeDgram {
 		e.Connections = len(j.peersOf[s.ID])
+		// Who is connected to a datagram socket shows only in peers.
+		e.ConnectionsUnknown = !s.Known.Has(KnownPeer)
 	}
 	if s.Peer != 0 {
 		b.peers = append(b.peers, j.peer(s.Peer, b))
@@ -559,6 +600,7 @@ type join struct {
 	byID      map[SocketID]*Socket
 	owners    ownerIndex
 	listeners map[identity]int       // a listener's accepted connections, counted
+	shared    map[identity]bool      // identities of more than one listener
 	children  map[identity][]*Socket // and listed, with Query.Clients
 	peersOf   map[SocketID][]*Socket // the sockets connected to a datagram socket
 }

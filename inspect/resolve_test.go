@@ -236,3 +236,83 @@ func TestBoundInodeTruncatedByKernel(t *testing.T) {
 		t.Fatalf("entries = %+v, want one with status ok", es)
 	}
 }
+
+// TestEntriesConnectionIdentity: connections and clients belong to a
+// listener by name and network namespace, or by the bound file; where
+// procfs ties them by a name several listeners may own, the count is
+// unknown, not a guess; its inode-0 sockets waiting to be accepted are
+// never rows.
+func TestEntriesConnectionIdentity(t *testing.T) {
+	ns := func(s Socket, netns uint64) Socket {
+		s.Netns, s.Known = netns, s.Known|KnownNetns
+		return s
+	}
+	const nl = KnownPeer | KnownQueues
+	var socks []Socket
+	id := SocketID(100)
+	// One abstract name in three namespaces with 1, 2 and 3 clients.
+	for k, netns := range []uint64{7001, 7002, 7003} {
+		id++
+		socks = append(socks, ns(Socket{ID: id, Path: "@same", Abstract: true, Type: TypeStream, State: StateListening, Known: nl}, netns))
+		for range k + 1 {
+			acc, cli := id+1, id+2
+			id += 2
+			socks = append(socks,
+				ns(Socket{ID: acc, Path: "@same", Abstract: true, Type: TypeStream, State: StateConnected, Known: nl, Peer: cli}, netns),
+				ns(Socket{ID: cli, Type: TypeStream, State: StateConnected, Known: nl, Peer: acc}, netns))
+		}
+	}
+	// The same abstract name bound by a socket of another type is another
+	// listener (the kernel hashes the type in).
+	socks = append(socks, ns(Socket{ID: 90, Path: "@same", Abstract: true, Type: TypeSeqpacket, State: StateListening, Known: nl}, 7001))
+	// procfs: an old and a new listener at one path, a relative name, a
+	// bound datagram socket, and two connections not yet accepted.
+	socks = append(socks,
+		ns(Socket{ID: 1, Path: "/run/r.sock", Type: TypeStream, State: StateListening}, 1),
+		ns(Socket{ID: 2, Path: "/run/r.sock", Type: TypeStream, State: StateListening}, 1),
+		ns(Socket{ID: 3, Path: "/run/r.sock", Type: TypeStream, State: StateConnected}, 1),
+		ns(Socket{ID: 4, Path: "rel.sock", Type: TypeStream, State: StateListening}, 1),
+		ns(Socket{ID: 5, Path: "/run/d.sock", Type: TypeDgram, State: StateUnconnected}, 1),
+		ns(Socket{ID: 6, Path: "/run/only.sock", Type: TypeStream, State: StateListening}, 1),
+		ns(Socket{ID: 0, Path: "/run/only.sock", Type: TypeStream, State: StateConnecting}, 1),
+		ns(Socket{ID: 0, Path: "/run/only.sock", Type: TypeStream, State: StateConnecting}, 1),
+		// procfs: a client in another namespace reached a file listener;
+		// the accepted end is made in the client's namespace.
+		ns(Socket{ID: 7, Path: "/run/cross.sock", Type: TypeStream, State: StateListening}, 1),
+		ns(Socket{ID: 8, Path: "/run/cross.sock", Type: TypeStream, State: StateConnected}, 2),
+		// procfs: a socket being released, unnamed, inode 0.
+		ns(Socket{ID: 0, State: StateDisconnecting}, 1),
+	)
+	r := fakeResolver(nil, nil)
+	es := r.Entries(context.Background(), &Snapshot{Sockets: socks}, Query{View: ViewAll, Clients: true})
+	type got struct {
+		conns   int
+		unknown bool
+		clients int
+	}
+	by := map[SocketID]got{}
+	for _, e := range es {
+		if e.ID == 0 {
+			t.Errorf("a row for a connection not yet accepted: %+v", e.Socket)
+		}
+		by[e.ID] = got{e.Connections, e.ConnectionsUnknown, len(e.Clients)}
+	}
+	want := map[SocketID]got{
+		101: {1, false, 1},
+		104: {2, false, 2},
+		109: {3, false, 3},
+		1:   {1, true, 0},
+		2:   {1, true, 0},
+		4:   {0, true, 0},
+		5:   {0, true, 0},
+		6:   {0, false, 0},
+		90:  {0, false, 0},
+		7:   {1, false, 0},
+	}
+	for id, w := range want {
+		if g := by[id]; g != w {
+			t.Errorf("socket %d: connections %d (unknown %v), %d clients; want %d (unknown %v), %d clients",
+				id, g.conns, g.unknown, g.clients, w.conns, w.unknown, w.clients)
+		}
+	}
+}

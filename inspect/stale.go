@@ -212,7 +212,7 @@ func RemoveStale(ctx context.Context, f *StaleFile, timeout time.Duration, dryRu
 	case ReachRefused:
 		f.Removed = !dryRun
 		return nil
-	case ReachUp, ReachTimeout:
+	case ReachUp, ReachTimeout, ReachNotListening, ReachBusy:
 		return fmt.Errorf("%w: a socket answers on it now", ErrChanged)
 	case ReachMissing:
 		return fmt.Errorf("cannot check it: %w", res.Err)

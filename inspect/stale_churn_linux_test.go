@@ -25,8 +25,8 @@ func (s *missingOnce) Snapshot(context.Context) (*Snapshot, error) {
 }
 
 // TestFindStaleSnapshotMisses binds a stream socket that does not listen:
-// connect is refused as on a stale file, so only the snapshot shows it is
-// alive, and one snapshot that misses it must not get its file removed.
+// connect is refused as on a stale file, and one snapshot that misses it
+// must not get its file removed.
 func TestFindStaleSnapshotMisses(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bound.sock")
@@ -52,7 +52,6 @@ func TestFindStaleSnapshotMisses(t *testing.T) {
 	if len(rep.Stale) != 0 {
 		t.Errorf("a live socket's file is called stale: %+v", rep.Stale)
 	}
-	if src.calls != 2 {
-		t.Errorf("%d snapshots, want a second before calling anything stale", src.calls)
-	}
+	// The probe itself now proves the socket alive (its own type refuses,
+	// the others answer EPROTOTYPE), so a second snapshot is not needed.
 }

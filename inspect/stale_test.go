@@ -119,6 +119,7 @@ func TestWriteStaleJSON(t *testing.T) {
 	}
 	gone := FileGone
 	uid := uint32(0)
+	zero := 0
 	want := StaleReportJSON{
 		Stale: []StaleFileJSON{
 			{Path: "/tmp/a\nb.sock", UID: 1000, Owner: "ann", GID: 1000, Group: "ann", Mode: "0755", MTime: "2024-05-01T12:00:00Z", Reason: ReasonNotBound},
@@ -127,7 +128,7 @@ func TestWriteStaleJSON(t *testing.T) {
 		Unreachable: []SocketJSON{{
 			Path: "/run/app.sock", Type: TypeStream, State: StateListening, Inode: 7, ID: "0x7",
 			Processes:  []ProcessJSON{{PID: 42, Command: "app", User: "root", UID: &uid, FD: 3}},
-			FileStatus: &gone,
+			FileStatus: &gone, Connections: &zero,
 		}},
 		Warnings: []string{},
 	}

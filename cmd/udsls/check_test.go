@@ -468,6 +468,7 @@ func TestListPrometheus(t *testing.T) {
 			Connections int     `json:"connections"`
 			Pending     *uint32 `json:"pending"`
 			Backlog     *uint32 `json:"backlog"`
+			Netns       uint64  `json:"netns"`
 		} `json:"sockets"`
 	}
 	if err := json.Unmarshal([]byte(listing("json")), &doc); err != nil {
@@ -477,7 +478,7 @@ func TestListPrometheus(t *testing.T) {
 		t.Fatalf("listing = %+v, want our listener alone", doc.Sockets)
 	}
 	s := doc.Sockets[0]
-	label := fmt.Sprintf("{path=%q}", path)
+	label := fmt.Sprintf("{netns=\"%d\",path=%q}", s.Netns, path)
 	want := map[string]float64{"udsls_listener_connections" + label: float64(s.Connections)}
 	if s.Pending != nil {
 		want["udsls_listener_pending_connections"+label] = float64(*s.Pending)

@@ -563,7 +563,7 @@ func contradictions(s *inspect.SocketJSON, procfs bool) []string {
 	claim((s.FileStatus != nil) == fsName, "file_status set for a socket without a file name, or missing for one with")
 	claim(s.File == nil || fsName, "file details of a socket without a file name")
 	claim(s.FileStatus == nil || *s.FileStatus != inspect.FileGone || s.File == nil, "a gone file with file details")
-	claim(s.Connections >= 0, "a negative connection count")
+	claim(s.Connections == nil || *s.Connections >= 0, "a negative connection count")
 	claim(procfs || s.Inode != 0, "inode 0 from netlink")
 	for _, p := range s.Processes {
 		claim(p.PID > 0, "a holder with pid "+strconv.Itoa(p.PID))

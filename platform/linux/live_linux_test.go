@@ -85,7 +85,7 @@ func helperSnapshot() {
 		fmt.Fprintln(os.Stderr, "snapshot:", err)
 		os.Exit(1)
 	}
-	r := helperResult{Warnings: snap.Warnings}
+	r := helperResult{Warnings: snap.WarningsFor(true)}
 	for _, o := range snap.Owners {
 		if o.PID == os.Getpid() {
 			r.Own++
