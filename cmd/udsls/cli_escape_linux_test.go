@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,7 +194,8 @@ func TestRelativeAtApartFromAbstract(t *testing.T) {
 	var series []string
 	for k := range parseProm(t, out) {
 		if strings.HasPrefix(k, "udsls_listener_connections{") && strings.Contains(k, name[1:]) {
-			series = append(series, k)
+			// Both are in this network namespace; the path alone must tell them apart.
+			series = append(series, regexp.MustCompile(`netns="[0-9]+",`).ReplaceAllString(k, ""))
 		}
 	}
 	slices.Sort(series)
