@@ -10,8 +10,6 @@ import (
 func listQuery(o *options) (inspect.Query, error) {
 	q := inspect.Query{Patterns: o.args, PIDs: o.pids, Users: o.users, Clients: o.peers}
 	switch {
-	case o.all && o.listening:
-		return q, usagef("--all and --listening exclude each other")
 	case o.all:
 		q.View = inspect.ViewAll
 	case o.listening:
