@@ -25,6 +25,10 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 		return exitError, err
 	}
 	rep, err := inspect.NewAuditor(o.procRoot).Audit(ctx, snap, o.args)
+	if err == nil {
+		// A cancelled audit may have seen only some sockets.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return exitError, err
 	}
@@ -35,7 +39,7 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	if o.output == "json" {
 		err = inspect.WriteAuditJSON(e.stdout, rep)
 	} else {
-		err = inspect.WriteAuditTable(e.stdout, rep, e.color)
+		err = interruptible(ctx, e, func() error { return inspect.WriteAuditTable(e.stdout, rep, e.color) })
 	}
 	if err != nil {
 		return exitError, err

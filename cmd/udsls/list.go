@@ -71,14 +71,22 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		}
 	case "prometheus":
 		entries := r.Entries(ctx, snap, q)
+		if err := ctx.Err(); err != nil {
+			return exitError, err
+		}
 		shown = len(entries)
 		m := inspect.NewMetrics()
 		m.AddListing(snap, entries)
 		err = writeOutput(o, e, m.Write)
 	default:
 		entries := r.Entries(ctx, snap, q)
+		if err := ctx.Err(); err != nil {
+			return exitError, err
+		}
 		shown = len(entries)
-		err = inspect.WriteTable(e.stdout, entries, inspect.TableOptions{Color: e.color, Peers: o.peers || o.all})
+		err = interruptible(ctx, e, func() error {
+			return inspect.WriteTable(e.stdout, entries, inspect.TableOptions{Color: e.color, Peers: o.peers || o.all})
+		})
 	}
 	if err != nil {
 		return exitError, err

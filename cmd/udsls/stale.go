@@ -65,7 +65,7 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 		for i := range rep.Stale {
 			f := &rep.Stale[i]
 			if err := ctx.Err(); err != nil {
-				return exitError, staleOutput(o, e, rep, warnings, err)
+				return exitError, staleOutput(ctx, o, e, rep, warnings, err)
 			}
 			if beforeRemove != nil {
 				beforeRemove(f.Path)
@@ -78,6 +78,8 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 				}
 				if o.output == "table" {
 					if _, err := fmt.Fprintln(e.stdout, verb+inspect.Escape(f.Path)); err != nil {
+						// Nothing more is removed that could not be reported.
+						reportRemoved(e, rep)
 						return exitError, err
 					}
 				}
@@ -95,7 +97,7 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 			e.warn("%s", w)
 		}
 	}
-	if err := staleOutput(o, e, rep, warnings, nil); err != nil {
+	if err := staleOutput(ctx, o, e, rep, warnings, nil); err != nil {
 		return exitError, err
 	}
 	if remaining > 0 || (rep.Counted && len(rep.Unreachable) > 0) {
@@ -106,7 +108,7 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 
 // staleOutput prints the results, then returns failed: a run stopped
 // half-way still reports what it removed.
-func staleOutput(o *options, e *env, rep *inspect.StaleReport, warnings []string, failed error) error {
+func staleOutput(ctx context.Context, o *options, e *env, rep *inspect.StaleReport, warnings []string, failed error) error {
 	var err error
 	switch {
 	case o.output == "json":
@@ -118,15 +120,30 @@ func staleOutput(o *options, e *env, rep *inspect.StaleReport, warnings []string
 	case o.remove:
 		// The removals were printed as they happened.
 		if len(rep.Unreachable) > 0 {
-			err = inspect.WriteStaleTable(e.stdout, &inspect.StaleReport{Unreachable: rep.Unreachable}, time.Now(), e.color)
+			err = interruptible(ctx, e, func() error {
+				return inspect.WriteStaleTable(e.stdout, &inspect.StaleReport{Unreachable: rep.Unreachable}, time.Now(), e.color)
+			})
 		}
 	default:
-		err = inspect.WriteStaleTable(e.stdout, rep, time.Now(), e.color)
+		err = interruptible(ctx, e, func() error { return inspect.WriteStaleTable(e.stdout, rep, time.Now(), e.color) })
+	}
+	if err != nil {
+		reportRemoved(e, rep)
 	}
 	if failed != nil {
 		return failed
 	}
 	return err
+}
+
+// reportRemoved names on stderr the files removed, when the output that
+// should have listed them failed: a deletion is never left unreported.
+func reportRemoved(e *env, rep *inspect.StaleReport) {
+	for i := range rep.Stale {
+		if rep.Stale[i].Removed {
+			e.warn("removed %s, but the output listing it could not be written", inspect.Escape(rep.Stale[i].Path))
+		}
+	}
 }
 
 // progressLine draws a progress line on stderr while a long walk runs, if
