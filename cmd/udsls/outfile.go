@@ -45,7 +45,7 @@ func openOutputFile(ctx context.Context, path string) (*outFile, error) {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return nil, fmt.Errorf("--output-file %q: %w", path, err)
+		return nil, fmt.Errorf("--output-file %q: cannot create a file in %q: %w", path, filepath.Dir(path), unwrapPathError(err))
 	}
 	return &outFile{ctx: ctx, path: path, tmp: tmp}, nil
 }
@@ -61,17 +61,17 @@ func replaceable(path string) error {
 		return errors.New("names a directory; give a file name")
 	}
 	fi, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		d, err := os.Stat(filepath.Dir(path))
-		if err != nil {
-			return fmt.Errorf("directory %q: %w", filepath.Dir(path), unwrapPathError(err))
+	if err != nil {
+		// Most often the directory is what is wrong: name it.
+		dir := filepath.Dir(path)
+		if d, derr := os.Stat(dir); derr != nil {
+			return fmt.Errorf("directory %q: %w", dir, unwrapPathError(derr))
+		} else if !d.IsDir() {
+			return fmt.Errorf("%q is not a directory", dir)
 		}
-		if !d.IsDir() {
-			return fmt.Errorf("%q is not a directory", filepath.Dir(path))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
 		}
-		return nil
-	case err != nil:
 		return unwrapPathError(err)
 	}
 	switch t := fi.Mode().Type(); {
