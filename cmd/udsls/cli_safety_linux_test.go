@@ -209,7 +209,7 @@ func runToFull(t *testing.T, bin string, args ...string) (int, string) {
 	t.Helper()
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
-		t.Skipf("no /dev/full: %v", err)
+		t.Fatal(err)
 	}
 	defer full.Close()
 	var stderr bytes.Buffer
@@ -331,9 +331,7 @@ func TestSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	outDir := filepath.Join(b, "out")
-	mkdirs(t, b, "out")
-	prom := filepath.Join(outDir, "udsls.prom")
+	const prom = "OUT" // the output file, in a directory of its own for each run
 
 	runs := []struct {
 		name  string
@@ -344,10 +342,10 @@ func TestSignals(t *testing.T) {
 		{"check prometheus", 300 * time.Millisecond, []string{"--check", "-o", "prometheus", "--output-file", prom, "--timeout", "60s", full}},
 		{"wait", 300 * time.Millisecond, []string{"--check", "--wait", "60s", filepath.Join(b, "missing.sock")}},
 		{"listing", 300 * time.Millisecond, []string{"-a"}},
-		{"listing late", 1500 * time.Millisecond, []string{"-a"}},
+		{"listing late", 700 * time.Millisecond, []string{"-a"}},
 		{"json", 300 * time.Millisecond, []string{"-a", "-o", "json"}},
 		{"prometheus", 300 * time.Millisecond, []string{"-a", "-o", "prometheus", "--output-file", prom}},
-		{"prometheus late", time.Second, []string{"-a", "-o", "prometheus", "--output-file", prom}},
+		{"prometheus late", 700 * time.Millisecond, []string{"-a", "-o", "prometheus", "--output-file", prom}},
 		{"all netns", 300 * time.Millisecond, []string{"-N", "-a"}},
 		{"audit", 300 * time.Millisecond, []string{"--audit"}},
 		{"serve", 300 * time.Millisecond, []string{"--serve", filepath.Join(b, "serve")}},
@@ -355,9 +353,16 @@ func TestSignals(t *testing.T) {
 	for _, run := range runs {
 		for _, s := range signals {
 			t.Run(signalName(s.sig)+" "+run.name, func(t *testing.T) {
-				r := interrupt(t, bin, s.sig, run.delay, run.args...)
+				outDir := t.TempDir()
+				args := slices.Clone(run.args)
+				if i := slices.Index(args, prom); i >= 0 {
+					args[i] = filepath.Join(outDir, "udsls.prom")
+				}
+				r := interrupt(t, bin, s.sig, run.delay, args...)
 				if !r.alive {
-					t.Skipf("the run ended before the signal (exit %d)", r.code)
+					// Not a missing capability: a fast machine.
+					t.Logf("the run ended before the signal (exit %d); nothing to check", r.code)
+					return
 				}
 				// Loosely bounded: a probe would otherwise wait its 60s.
 				if r.code != s.code || r.took > 20*time.Second {
