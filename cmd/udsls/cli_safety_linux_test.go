@@ -195,12 +195,17 @@ func TestWriteErrors(t *testing.T) {
 
 	// The removals could not be printed: stderr must name them.
 	old := filepath.Join(staleDir, "old.sock")
-	code, stderr := runToFull(t, bin, "--stale", "--remove", staleDir)
-	if _, err := os.Lstat(old); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("--stale --remove did not remove %s (exit %d, stderr %q)", old, code, stderr)
-	}
-	if code != exitError || !strings.Contains(stderr, "udsls: warning: removed "+old+",") {
-		t.Errorf("--stale --remove > /dev/full: exit %d, stderr %q; want 2 and the removal named", code, stderr)
+	for _, output := range []string{"table", "json"} {
+		if _, err := os.Lstat(old); err != nil {
+			staleSocketFile(t, old, unix.SOCK_STREAM)
+		}
+		code, stderr := runToFull(t, bin, "--stale", "--remove", "-o", output, staleDir)
+		if _, err := os.Lstat(old); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("--stale --remove -o %s did not remove %s (exit %d, stderr %q)", output, old, code, stderr)
+		}
+		if code != exitError || !strings.Contains(stderr, "udsls: warning: removed "+old+",") {
+			t.Errorf("--stale --remove -o %s > /dev/full: exit %d, stderr %q; want 2 and the removal named", output, code, stderr)
+		}
 	}
 }
 

@@ -113,6 +113,11 @@ var exclusive = []struct{ a, b, why string }{
 	{"from", "netns", "--netns reads the live system; it does not apply to --from captures"},
 }
 
+// requires are the boolean flags that mean nothing without another.
+var requires = []struct{ flag, needs string }{
+	{"dry-run", "remove"},
+}
+
 var modeNames = map[mode]string{
 	modeList: "the listing", modeServe: "--serve", modeStale: "--stale",
 	modeCheck: "--check", modeAudit: "--audit",
@@ -232,6 +237,11 @@ func parseFlags(args []string) (*options, error) {
 	for _, x := range exclusive {
 		if fs.Changed(x.a) && fs.Changed(x.b) {
 			return nil, usagef("%s", x.why)
+		}
+	}
+	for _, r := range requires {
+		if fs.Lookup(r.flag).Value.String() == "true" && fs.Lookup(r.needs).Value.String() != "true" {
+			return nil, usagef("--%s goes with --%s", r.flag, r.needs)
 		}
 	}
 	switch o.output {

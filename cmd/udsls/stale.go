@@ -29,9 +29,6 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	if o.maxDepth < 0 {
 		return exitError, usagef("invalid --max-depth %d: must be 0 or more", o.maxDepth)
 	}
-	if o.dryRun && !o.remove {
-		return exitError, usagef("--dry-run goes with --remove")
-	}
 	src, err := newSource(o)
 	if err != nil {
 		return exitError, err
