@@ -337,6 +337,12 @@ func TestSignals(t *testing.T) {
 	}
 	t.Cleanup(func() { srv.Close() })
 	const prom = "OUT" // the output file, in a directory of its own for each run
+	// A capture that never comes: the read blocks in open(2) until a
+	// writer appears, and nothing in udsls can cancel it.
+	fifo := filepath.Join(b, "capture")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	runs := []struct {
 		name  string
@@ -354,6 +360,8 @@ func TestSignals(t *testing.T) {
 		{"all netns", 300 * time.Millisecond, []string{"-N", "-a"}},
 		{"audit", 300 * time.Millisecond, []string{"--audit"}},
 		{"serve", 300 * time.Millisecond, []string{"--serve", filepath.Join(b, "serve")}},
+		{"blocked capture", 300 * time.Millisecond, []string{"--from", "procnet:" + fifo}},
+		{"blocked capture to a file", 300 * time.Millisecond, []string{"--from", "procnet:" + fifo, "-o", "prometheus", "--output-file", prom}},
 	}
 	for _, run := range runs {
 		for _, s := range signals {

@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -27,12 +29,30 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
-		if s, ok := (<-sigs).(syscall.Signal); ok {
-			cancel(interrupted{s})
+		s, ok := (<-sigs).(syscall.Signal)
+		if !ok {
+			return
 		}
+		cancel(interrupted{s})
+		// Every mode stops on its own well within this; what does not (a
+		// read blocked on a FIFO, a hung network file system) is not
+		// waited for, except a removal or a rename under way.
+		time.Sleep(forceExitAfter)
+		critical.Lock()
+		removeTemp()
+		os.Exit(128 + int(s))
 	}()
 	return run(ctx, args, stdout, stderr)
 }
+
+// forceExitAfter is how long a signalled run may take to stop by itself.
+const forceExitAfter = time.Second
+
+// critical is held while udsls does what a forced exit must not cut in
+// half: the removals of --stale --remove and their report, --serve's
+// removal of its sockets. It is not reentrant: nothing that holds it
+// takes it again.
+var critical sync.Mutex
 
 // interrupted is the cause of a context cancelled by a signal.
 type interrupted struct{ sig syscall.Signal }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // writeOutput sends a rendering to --output-file when one is given, else
@@ -47,7 +48,19 @@ func openOutputFile(ctx context.Context, path string) (*outFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--output-file %q: cannot create a file in %q: %w", path, filepath.Dir(path), unwrapPathError(err))
 	}
+	pendingTemp.Store(tmp.Name())
 	return &outFile{ctx: ctx, path: path, tmp: tmp}, nil
+}
+
+// pendingTemp is the name of the temporary file not yet renamed or
+// removed, for a forced exit to remove.
+var pendingTemp atomic.Value
+
+// removeTemp removes pendingTemp, before a forced exit.
+func removeTemp() {
+	if name, ok := pendingTemp.Swap("").(string); ok && name != "" {
+		os.Remove(name)
+	}
 }
 
 // replaceable says why path must not be replaced by a rename: only a
@@ -129,6 +142,9 @@ func (f *outFile) commit(render func(io.Writer) error) (err error) {
 	if err := replaceable(f.path); err != nil {
 		return err
 	}
+	// A forced exit may remove the temporary file now: then the rename
+	// fails, or it comes after the rename and finds nothing. Either way
+	// the path holds a whole file.
 	tmp := f.tmp
 	f.tmp = nil
 	if err := tmp.Close(); err != nil {
@@ -139,6 +155,7 @@ func (f *outFile) commit(render func(io.Writer) error) (err error) {
 		os.Remove(tmp.Name())
 		return err
 	}
+	pendingTemp.Store("")
 	// Make the rename itself durable; a directory that cannot be synced
 	// (some filesystems refuse) still holds the complete file.
 	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
@@ -155,5 +172,6 @@ func (f *outFile) discard() {
 	}
 	f.tmp.Close()
 	os.Remove(f.tmp.Name())
+	pendingTemp.Store("")
 	f.tmp = nil
 }

@@ -57,6 +57,10 @@ func runServe(ctx context.Context, o *options, e *env) (int, error) {
 	case <-ctx.Done():
 	case <-stop:
 	}
+	// Removing thousands of sockets may take longer than a signalled run
+	// is given; a forced exit waits for it.
+	critical.Lock()
+	defer critical.Unlock()
 	if err := srv.Close(); err != nil {
 		return exitError, err
 	}

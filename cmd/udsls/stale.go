@@ -54,6 +54,9 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 
 	remaining := len(rep.Stale)
 	if o.remove {
+		// Removals and their report are not cut short by a forced exit.
+		critical.Lock()
+		defer critical.Unlock()
 		remaining = 0
 		verb := "removed "
 		if o.dryRun {
