@@ -276,6 +276,13 @@ type interruption struct {
 
 func interrupt(t *testing.T, bin string, sig syscall.Signal, delay time.Duration, args ...string) interruption {
 	t.Helper()
+	return interruptWhen(t, bin, sig, delay, nil, args...)
+}
+
+// interruptWhen is interrupt, but waits after delay until ready says yes
+// (or the run ends) before it signals.
+func interruptWhen(t *testing.T, bin string, sig syscall.Signal, delay time.Duration, ready func() bool, args ...string) interruption {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -293,12 +300,13 @@ func interrupt(t *testing.T, bin string, sig syscall.Signal, delay time.Duration
 		}
 	}()
 	time.Sleep(delay)
+	for ready != nil && !ready() && !exited(cmd.Process.Pid) {
+		time.Sleep(time.Millisecond)
+	}
 	sent := time.Now()
 	// A process that has exited but is not yet waited for still takes
 	// signals: only its state says it was done.
-	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
-	_, state, _ := strings.Cut(string(stat), ") ")
-	alive := strings.HasPrefix(state, "R") || strings.HasPrefix(state, "S") || strings.HasPrefix(state, "D")
+	alive := !exited(cmd.Process.Pid)
 	err := cmd.Process.Signal(sig)
 	cmd.Wait()
 	code := cmd.ProcessState.ExitCode()
@@ -313,6 +321,14 @@ func interrupt(t *testing.T, bin string, sig syscall.Signal, delay time.Duration
 		took:   time.Since(sent),
 		stdout: stdout.String(), stderr: stderr.String(),
 	}
+}
+
+// exited says whether the child pid has ended (a zombie not yet waited
+// for, which still takes signals).
+func exited(pid int) bool {
+	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	_, state, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(state, "R") && !strings.HasPrefix(state, "S") && !strings.HasPrefix(state, "D")
 }
 
 var signals = []struct {
@@ -398,10 +414,22 @@ func TestSignals(t *testing.T) {
 func TestSignalsDuringRemoval(t *testing.T) {
 	bin := buildUdsls(t)
 	const dirs, perDir = 20, 150
-	for i, delay := range []time.Duration{100 * time.Millisecond, 500 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second} {
+	// At a moment, or once the first file is gone: in the middle of the
+	// removals, whatever the machine's speed.
+	moments := []struct {
+		name        string
+		delay       time.Duration
+		afterRemove bool
+	}{
+		{"at 100ms", 100 * time.Millisecond, false},
+		{"at 1s", time.Second, false},
+		{"at the first removal", 0, true},
+		{"at the first removal", 0, true},
+	}
+	for i, m := range moments {
 		s := signals[i%len(signals)]
 		for _, output := range []string{"table", "json", "prometheus"} {
-			t.Run(fmt.Sprintf("%s at %v -o %s", signalName(s.sig), delay, output), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s %s -o %s", signalName(s.sig), m.name, output), func(t *testing.T) {
 				root := t.TempDir()
 				var all []string
 				for d := range dirs {
@@ -419,7 +447,11 @@ func TestSignalsDuringRemoval(t *testing.T) {
 				if output == "prometheus" {
 					args = append(args, "--output-file", prom)
 				}
-				r := interrupt(t, bin, s.sig, delay, append(args, root)...)
+				var ready func() bool
+				if m.afterRemove {
+					ready = func() bool { _, err := os.Lstat(all[0]); return err != nil }
+				}
+				r := interruptWhen(t, bin, s.sig, m.delay, ready, append(args, root)...)
 				var gone []string
 				for _, p := range all {
 					if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
