@@ -18,10 +18,10 @@ import (
 // decisions taken once for the whole invocation.
 type env struct {
 	stdout, stderr io.Writer
-	color          bool     // stdout is a terminal that wants colour
-	stderrTTY      bool     // progress lines may be drawn on stderr
-	out            *outFile // --output-file, opened before any work
-	stream         *stickyWriter
+	color          bool          // stdout is a terminal that wants colour
+	stderrTTY      bool          // progress lines may be drawn on stderr
+	out            *outFile      // --output-file, opened before any work
+	stream         *stickyWriter // stdout as written through stdout, to stop it
 }
 
 func (e *env) warn(format string, a ...any) {

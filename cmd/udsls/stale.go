@@ -127,7 +127,8 @@ func staleOutput(ctx context.Context, o *options, e *env, rep *inspect.StaleRepo
 	default:
 		err = interruptible(ctx, e, func() error { return inspect.WriteStaleTable(e.stdout, rep, time.Now(), e.color) })
 	}
-	if err != nil {
+	if err != nil && (o.output != "table" || !o.remove) {
+		// A table's removals were printed, or reported, as they happened.
 		reportRemoved(e, rep)
 	}
 	if failed != nil {
