@@ -234,13 +234,18 @@ func parseFlags(args []string) (*options, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A boolean given as false (-a=false) is as good as not given.
+	set := func(name string) bool {
+		f := fs.Lookup(name)
+		return f.Changed && f.Value.String() != "false"
+	}
 	for _, x := range exclusive {
-		if fs.Changed(x.a) && fs.Changed(x.b) {
+		if set(x.a) && set(x.b) {
 			return nil, usagef("%s", x.why)
 		}
 	}
 	for _, r := range requires {
-		if fs.Lookup(r.flag).Value.String() == "true" && fs.Lookup(r.needs).Value.String() != "true" {
+		if set(r.flag) && !set(r.needs) {
 			return nil, usagef("--%s goes with --%s", r.flag, r.needs)
 		}
 	}
