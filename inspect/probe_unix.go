@@ -29,7 +29,7 @@ func probe(ctx context.Context, path string, timeout time.Duration) ProbeResult 
 		if err := ctx.Err(); err != nil {
 			return ProbeResult{Reach: ReachError, Err: err}
 		}
-		err := connectOnce(path, t, timeout)
+		err := connectOnce(ctx, path, t, timeout)
 		switch {
 		case err == nil:
 			return ProbeResult{Reach: ReachUp, Type: t}
@@ -77,11 +77,16 @@ func failedOpen(err error) ProbeResult {
 	return ProbeResult{Reach: ReachError, Err: err}
 }
 
-// connectOnce makes one blocking connect whose wait is bounded by
-// SO_SNDTIMEO: for AF_UNIX the kernel waits for room in a full accept
-// queue for the send timeout (unix_stream_connect, net/unix/af_unix.c),
-// and a non-blocking connect would only say EAGAIN at once.
-func connectOnce(path string, t Type, timeout time.Duration) error {
+// connectOnce makes one connect whose wait is bounded by timeout. It
+// blocks with SO_SNDTIMEO: for AF_UNIX the kernel waits for room in a full
+// accept queue for the send timeout (unix_stream_connect,
+// net/unix/af_unix.c), and a non-blocking connect would only say EAGAIN at
+// once. The wait is made in slices, each a blocking connect, so that a
+// cancelled ctx ends it within a slice: a signal is delivered to whichever
+// thread Go picks, so it seldom interrupts this one. An interrupted or
+// timed-out slice leaves the socket unconnected, and the next slice
+// continues towards the same deadline.
+func connectOnce(ctx context.Context, path string, t Type, timeout time.Duration) error {
 	// Not every Unix has SOCK_CLOEXEC; the fork lock keeps a concurrent
 	// exec from inheriting the descriptor, as package net does.
 	syscall.ForkLock.RLock()
@@ -97,14 +102,29 @@ func connectOnce(path string, t Type, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = time.Second
 	}
-	tv := unix.NsecToTimeval(timeout.Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
-		return err
-	}
+	deadline := time.Now().Add(timeout)
 	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return unix.EAGAIN
+		}
+		tv := unix.NsecToTimeval(min(left, probeSlice).Nanoseconds())
+		if tv.Sec == 0 && tv.Usec == 0 {
+			tv.Usec = 1 // zero would mean wait forever
+		}
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+			return err
+		}
 		err = connectName(fd, path)
-		if !errors.Is(err, unix.EINTR) {
+		if !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
 }
+
+// probeSlice is the longest a connect waits before it looks at its
+// context again.
+const probeSlice = 100 * time.Millisecond

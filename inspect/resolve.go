@@ -252,14 +252,20 @@ func (j *join) countsKnown(s *Socket) bool {
 }
 
 // Entries joins a snapshot into the entries q selects, sorted by path, then
-// holder pid, then id.
+// holder pid, then id. Once ctx is done it stops and returns nil: callers
+// that may be cancelled check ctx, since nothing is not an answer.
 func (r *Resolver) Entries(ctx context.Context, snap *Snapshot, q Query) []Entry {
 	j, sel := r.selectSockets(ctx, snap, q)
 	b := newEntryBuf(len(sel))
-	for _, s := range sel {
+	for i, s := range sel {
+		if i%entryChunk == 0 && ctx.Err() != nil {
+			return nil
+		}
 		j.entry(s, b)
 	}
-	r.examineFiles(b.es)
+	if !r.examineFiles(ctx, b.es) {
+		return nil
+	}
 	return b.es
 }
 
@@ -271,7 +277,7 @@ const entryChunk = 512
 // the call. Output written entry by entry needs neither the memory of the
 // whole list nor the wait for it: entries are built a chunk at a time on
 // every CPU while fn takes them in order, in buffers reused once fn is
-// done with them.
+// done with them. Once ctx is done it stops and returns ctx's error.
 func (r *Resolver) EachEntry(ctx context.Context, snap *Snapshot, q Query, fn func(*Entry) error) error {
 	j, sel := r.selectSockets(ctx, snap, q)
 	chunks := (len(sel) + entryChunk - 1) / entryChunk
@@ -305,10 +311,14 @@ func (r *Resolver) EachEntry(ctx context.Context, snap *Snapshot, q Query, fn fu
 					return
 				}
 				b.reset()
-				for _, s := range sel[k*entryChunk : min((k+1)*entryChunk, len(sel))] {
-					j.entry(s, b)
+				// A cancelled chunk is handed on empty: fn's loop stops
+				// at it, and the builders at their next chunk.
+				if ctx.Err() == nil {
+					for _, s := range sel[k*entryChunk : min((k+1)*entryChunk, len(sel))] {
+						j.entry(s, b)
+					}
+					r.examineFiles(ctx, b.es)
 				}
-				r.examineFiles(b.es)
 				built[k] <- b
 			}
 		})
@@ -316,6 +326,11 @@ func (r *Resolver) EachEntry(ctx context.Context, snap *Snapshot, q Query, fn fu
 	var err error
 	for k := 0; k < chunks && err == nil; k++ {
 		b := <-built[k]
+		if err = ctx.Err(); err != nil {
+			close(stop)
+			free <- b
+			break
+		}
 		for i := range b.es {
 			if err = fn(&b.es[i]); err != nil {
 				close(stop)
@@ -658,31 +673,34 @@ func (j *join) clients(s *Socket, children, dgramPeers []*Socket, b *entryBuf) [
 }
 
 // examineFiles lstats the entries' paths, the one syscall per shown socket
-// the join makes, spread over the CPUs. Sorted by path, an accepted
+// the join makes, spread over the CPUs, and says whether it finished before
+// ctx was done. Sorted by path, an accepted
 // connection comes right after its listener, so each goroutine reuses its
 // last lstat for the next entry of the same path.
-func (r *Resolver) examineFiles(es []Entry) {
+func (r *Resolver) examineFiles(ctx context.Context, es []Entry) bool {
 	if r.Lstat == nil || len(es) == 0 {
-		return
+		return ctx.Err() == nil
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(es)/512))
-	if workers == 1 {
+	examine := func(part []Entry) {
 		var m lstatMemo
-		for i := range es {
-			r.examineFile(&es[i], &m)
+		for i := range part {
+			if i%entryChunk == 0 && ctx.Err() != nil {
+				return
+			}
+			r.examineFile(&part[i], &m)
 		}
-		return
+	}
+	if workers == 1 {
+		examine(es)
+		return ctx.Err() == nil
 	}
 	var wg sync.WaitGroup
 	for part := range slices.Chunk(es, (len(es)+workers-1)/workers) {
-		wg.Go(func() {
-			var m lstatMemo
-			for i := range part {
-				r.examineFile(&part[i], &m)
-			}
-		})
+		wg.Go(func() { examine(part) })
 	}
 	wg.Wait()
+	return ctx.Err() == nil
 }
 
 // lstatMemo is the last lstat one goroutine made.

@@ -2,6 +2,8 @@ package inspect
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"testing"
 
@@ -314,5 +316,39 @@ func TestEntriesConnectionIdentity(t *testing.T) {
 			t.Errorf("socket %d: connections %d (unknown %v), %d clients; want %d (unknown %v), %d clients",
 				id, g.conns, g.unknown, g.clients, w.conns, w.unknown, w.clients)
 		}
+	}
+}
+
+// TestEntriesCancelled: a join whose context is done stops, so Ctrl-C ends
+// a listing of 100k sockets rather than waiting for it.
+func TestEntriesCancelled(t *testing.T) {
+	snap := &Snapshot{}
+	for i := range 3 * entryChunk {
+		snap.Sockets = append(snap.Sockets, Socket{ID: SocketID(i + 1), Path: fmt.Sprintf("/run/s%05d.sock", i), Type: TypeStream, State: StateListening})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := NewCaptureResolver()
+	if es := r.Entries(ctx, snap, Query{}); es != nil {
+		t.Errorf("Entries after cancel = %d entries, want nil", len(es))
+	}
+	n := 0
+	err := r.EachEntry(ctx, snap, Query{}, func(*Entry) error { n++; return nil })
+	if !errors.Is(err, context.Canceled) || n != 0 {
+		t.Errorf("EachEntry after cancel: %d entries, error %v; want none and context.Canceled", n, err)
+	}
+
+	// Cancelled half-way, EachEntry stops at the next chunk.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	n = 0
+	err = r.EachEntry(ctx, snap, Query{}, func(*Entry) error {
+		if n++; n == 1 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || n > 2*entryChunk {
+		t.Errorf("EachEntry cancelled at the first entry: %d entries, error %v; want at most %d and context.Canceled", n, err, 2*entryChunk)
 	}
 }

@@ -46,6 +46,10 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 		return exitError, err
 	}
 	rep, err := inspect.NewAuditor(o.procRoot).AuditUnder(ctx, snap, patterns, dirs)
+	if err == nil {
+		// A cancelled audit may have seen only some sockets.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return exitError, err
 	}

@@ -96,8 +96,29 @@ var modeFlags = map[string]mode{
 var sourceFlags = map[string][]mode{
 	"from":      {modeList},
 	"source":    {modeList, modeStale, modeCheck, modeAudit},
-	"all-netns": {modeList, modeStale, modeCheck, modeAudit},
-	"netns":     {modeList, modeStale, modeCheck, modeAudit},
+	"all-netns": {modeList, modeStale},
+	"netns":     {modeList, modeStale, modeCheck},
+}
+
+// sourceWhy explains the refusals of sourceFlags that are not obvious.
+var sourceWhy = map[string]string{
+	"all-netns " + modeNames[modeCheck]: "; name one namespace with --netns",
+	"all-netns " + modeNames[modeAudit]: ", which judges paths in this machine's file system",
+	"netns " + modeNames[modeAudit]:     ", which judges paths in this machine's file system",
+}
+
+// exclusive are the pairs of flags that contradict each other in any mode.
+var exclusive = []struct{ a, b, why string }{
+	{"all", "listening", "--all and --listening exclude each other"},
+	{"all-netns", "netns", "--all-netns and --netns exclude each other"},
+	{"from", "source", "--source picks the live backend; it does not apply to --from captures"},
+	{"from", "all-netns", "--all-netns reads the live system; it does not apply to --from captures"},
+	{"from", "netns", "--netns reads the live system; it does not apply to --from captures"},
+}
+
+// requires are the boolean flags that mean nothing without another.
+var requires = []struct{ flag, needs string }{
+	{"dry-run", "remove"},
 }
 
 var modeNames = map[mode]string{
@@ -213,7 +234,7 @@ func parseFlags(args []string) (*options, error) {
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
 		if ms, ok := sourceFlags[f.Name]; ok && !slices.Contains(ms, o.mode) && err == nil {
-			err = usagef("--%s does not apply to %s", f.Name, modeNames[o.mode])
+			err = usagef("--%s does not apply to %s%s", f.Name, modeNames[o.mode], sourceWhy[f.Name+" "+modeNames[o.mode]])
 		}
 		if m, ok := modeFlags[f.Name]; ok && m != o.mode && err == nil {
 			if m == modeList {
@@ -225,6 +246,21 @@ func parseFlags(args []string) (*options, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	// A boolean given as false (-a=false) is as good as not given.
+	set := func(name string) bool {
+		f := fs.Lookup(name)
+		return f.Changed && f.Value.String() != "false"
+	}
+	for _, x := range exclusive {
+		if set(x.a) && set(x.b) {
+			return nil, usagef("%s", x.why)
+		}
+	}
+	for _, r := range requires {
+		if set(r.flag) && !set(r.needs) {
+			return nil, usagef("--%s goes with --%s", r.flag, r.needs)
+		}
 	}
 	switch o.output {
 	case "table", "json":
@@ -247,9 +283,6 @@ func parseFlags(args []string) (*options, error) {
 	case "", "netlink", "procfs":
 	default:
 		return nil, usagef("unknown --source %q (want netlink or procfs)", o.source)
-	}
-	if o.allNetns && o.netns != "" {
-		return nil, usagef("--all-netns and --netns exclude each other")
 	}
 	return o, nil
 }

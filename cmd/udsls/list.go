@@ -22,8 +22,6 @@ func listQuery(o *options) (inspect.Query, error) {
 		return q, err
 	}
 	switch {
-	case o.all && o.listening:
-		return q, usagef("--all and --listening exclude each other")
 	case o.all:
 		q.View = inspect.ViewAll
 	case o.listening:
@@ -73,6 +71,9 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	switch o.output {
 	case "table":
 		entries := r.Entries(ctx, snap, q)
+		if err := ctx.Err(); err != nil {
+			return exitError, err
+		}
 		shown, orphans = len(entries), anyOrphan(entries)
 		warn()
 		if shown == 0 {
@@ -98,6 +99,9 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		warn()
 	case "prometheus":
 		entries := r.Entries(ctx, snap, q)
+		if err := ctx.Err(); err != nil {
+			return exitError, err
+		}
 		shown, orphans = len(entries), anyOrphan(entries)
 		warn()
 		m := inspect.NewMetrics()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -17,7 +16,7 @@ import (
 // scripts exercise the real main: flags, streams and exit statuses.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"udsls": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+		"udsls": func() { os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
 

@@ -26,15 +26,9 @@ func netnsUsage(o *options) error {
 	if o.allNetns {
 		flag = "--all-netns"
 	}
-	switch {
-	case runtime.GOOS != "linux":
+	// Which modes and flags they go with is parseFlags's to say.
+	if runtime.GOOS != "linux" {
 		return usagef("%s: network namespaces exist only on Linux", flag)
-	case len(o.from) > 0:
-		return usagef("%s reads the live system; it does not apply to --from captures", flag)
-	case o.mode == modeAudit:
-		return usagef("%s does not apply to --audit, which judges paths in this machine's file system", flag)
-	case o.mode == modeCheck && o.allNetns:
-		return usagef("--all-netns does not apply to --check; name one namespace with --netns")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -10,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestWriteFileAtomic(t *testing.T) {
+func TestOutputFileAtomic(t *testing.T) {
 	errRender := errors.New("render failed")
 	tests := []struct {
 		name     string
@@ -48,8 +49,12 @@ func TestWriteFileAtomic(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := writeFileAtomic(path, tt.render); !errors.Is(err, tt.wantErr) {
-				t.Errorf("writeFileAtomic error = %v, want %v", err, tt.wantErr)
+			f, err := openOutputFile(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.commit(tt.render); !errors.Is(err, tt.wantErr) {
+				t.Errorf("commit error = %v, want %v", err, tt.wantErr)
 			}
 			b, err := os.ReadFile(path)
 			if err != nil {
@@ -71,7 +76,7 @@ func TestWriteFileAtomic(t *testing.T) {
 		})
 	}
 
-	if err := writeFileAtomic(filepath.Join(t.TempDir(), "no-dir", "udsls.prom"), func(io.Writer) error { return nil }); !errors.Is(err, os.ErrNotExist) {
+	if _, err := openOutputFile(context.Background(), filepath.Join(t.TempDir(), "no-dir", "udsls.prom")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("writing into a missing directory: error %v, want not exist", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
@@ -16,10 +17,12 @@ import (
 // decisions taken once for the whole invocation.
 type env struct {
 	stdout io.Writer
-	stderr *stderr // every line escaped; see stderr.go
-	color  bool    // stdout is a terminal that wants colour
-	width  int     // columns of the terminal on stdout; 0 when not a terminal
-	quiet  bool    // -q: no warnings, notes or hints
+	stderr *stderr       // every line escaped; see stderr.go
+	color  bool          // stdout is a terminal that wants colour
+	width  int           // columns of the terminal on stdout; 0 when not a terminal
+	quiet  bool          // -q: no warnings, notes or hints
+	out    *outFile      // --output-file, opened before any work
+	stream *stickyWriter // stdout as written through stdout, to stop it
 }
 
 func (e *env) warn(format string, a ...any) {
@@ -61,7 +64,19 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 		stderr.error(err)
 		return exitError
 	}
-	e := &env{stdout: stdout, stderr: stderr, color: wantColor(o.color, stdout), width: termWidth(stdout), quiet: o.quiet}
+	// Renderers may drop write errors; this one keeps the first, so that no
+	// output is lost silently (`udsls > /dev/full`).
+	out := &stickyWriter{w: stdout}
+	e := &env{stdout: out, stream: out, stderr: stderr, color: wantColor(o.color, stdout), width: termWidth(stdout), quiet: o.quiet}
+	if o.outputFile != "" {
+		// Refused before any work: a run that would remove stale files
+		// must not end unable to record it.
+		if e.out, err = openOutputFile(ctx, o.outputFile); err != nil {
+			stderr.error(err)
+			return exitError
+		}
+		defer e.out.discard()
+	}
 
 	var code int
 	switch o.mode {
@@ -75,6 +90,14 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 		code, err = runAudit(ctx, o, e)
 	default:
 		code, err = runList(ctx, o, e)
+	}
+	if werr := out.stop(); err == nil && werr != nil {
+		code, err = exitError, werr
+	}
+	if sig, ok := context.Cause(ctx).(interrupted); ok {
+		// Whatever the mode made of the cancellation, the run was cut
+		// short: say so as a shell would for a command the signal killed.
+		return 128 + int(sig.sig)
 	}
 	if err != nil {
 		// A reader that went away (`udsls | head`) is not an error.
@@ -122,3 +145,53 @@ type hintedError struct {
 
 func (h *hintedError) Error() string { return h.err.Error() }
 func (h *hintedError) Unwrap() error { return h.err }
+
+// stickyWriter remembers the first write error; every later write fails
+// with it, so that output stops at the first lost byte. Once stopped it
+// writes nothing more, whoever is still writing.
+type stickyWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	err     error
+	stopped bool
+}
+
+// errStopped is what a write gets once the run has ended (a goroutine still writing).
+var errStopped = errors.New("output stopped")
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return 0, errStopped
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// Flush passes a flush on, so that a buffered stdout (as in tests) still
+// delivers --serve's manifest when it is ready.
+func (s *stickyWriter) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil && !s.stopped {
+		if f, ok := s.w.(interface{ Flush() error }); ok {
+			s.err = f.Flush()
+		}
+	}
+	return s.err
+}
+
+// stop ends the output and returns the first write error.
+func (s *stickyWriter) stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	return s.err
+}

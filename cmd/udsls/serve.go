@@ -71,6 +71,10 @@ func runServe(ctx context.Context, o *options, e *env) (int, error) {
 	case <-stop:
 	case <-readerGone(e.stdout):
 	}
+	// Removing thousands of sockets may take longer than a signalled run
+	// is given; a forced exit waits for it.
+	critical.Lock()
+	defer critical.Unlock()
 	if err := srv.Close(); err != nil {
 		return exitError, err
 	}

@@ -29,9 +29,6 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	if o.maxDepth < 0 {
 		return exitError, usagef("invalid --max-depth %d: must be 0 or more", o.maxDepth)
 	}
-	if o.dryRun && !o.remove {
-		return exitError, usagef("--dry-run goes with --remove")
-	}
 	src, err := newSource(o)
 	if err != nil {
 		return exitError, err
@@ -57,6 +54,9 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 
 	remaining := len(rep.Stale)
 	if o.remove {
+		// Removals and their report are not cut short by a forced exit.
+		critical.Lock()
+		defer critical.Unlock()
 		remaining = 0
 		verb := "removed "
 		if o.dryRun {
@@ -65,7 +65,7 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 		for i := range rep.Stale {
 			f := &rep.Stale[i]
 			if err := ctx.Err(); err != nil {
-				return exitError, staleOutput(o, e, rep, warnings, err)
+				return exitError, staleOutput(ctx, o, e, rep, warnings, err)
 			}
 			if beforeRemove != nil {
 				beforeRemove(f.Path)
@@ -78,6 +78,8 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 				}
 				if o.output == "table" {
 					if _, err := fmt.Fprintln(e.stdout, verb+inspect.Escape(f.Path)); err != nil {
+						// Nothing more is removed that could not be reported.
+						reportRemoved(e, rep)
 						return exitError, err
 					}
 				}
@@ -95,7 +97,7 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 			e.warn("%s", w)
 		}
 	}
-	if err := staleOutput(o, e, rep, warnings, nil); err != nil {
+	if err := staleOutput(ctx, o, e, rep, warnings, nil); err != nil {
 		return exitError, err
 	}
 	if remaining > 0 || (rep.Counted && len(rep.Unreachable) > 0) {
@@ -106,7 +108,7 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 
 // staleOutput prints the results, then returns failed: a run stopped
 // half-way still reports what it removed.
-func staleOutput(o *options, e *env, rep *inspect.StaleReport, warnings []string, failed error) error {
+func staleOutput(ctx context.Context, o *options, e *env, rep *inspect.StaleReport, warnings []string, failed error) error {
 	var err error
 	switch {
 	case o.output == "json":
@@ -123,10 +125,24 @@ func staleOutput(o *options, e *env, rep *inspect.StaleReport, warnings []string
 	default:
 		err = inspect.WriteStaleTable(e.stdout, rep, time.Now(), e.color)
 	}
+	if err != nil && (o.output != "table" || !o.remove) {
+		// A table's removals were printed, or reported, as they happened.
+		reportRemoved(e, rep)
+	}
 	if failed != nil {
 		return failed
 	}
 	return err
+}
+
+// reportRemoved names on stderr the files removed, when the output that
+// should have listed them failed: a deletion is never left unreported.
+func reportRemoved(e *env, rep *inspect.StaleReport) {
+	for i := range rep.Stale {
+		if rep.Stale[i].Removed {
+			e.warn("removed %s, but the output listing it could not be written", inspect.Escape(rep.Stale[i].Path))
+		}
+	}
 }
 
 // progressLine draws a progress line on stderr while a long walk runs, if
