@@ -69,7 +69,7 @@ func runServe(ctx context.Context, o *options, e *env) (int, error) {
 	select {
 	case <-ctx.Done():
 	case <-stop:
-	case <-readerGone(e.stdout):
+	case <-readerGone(e.stream.w):
 	}
 	// Removing thousands of sockets may take longer than a signalled run
 	// is given; a forced exit waits for it.
