@@ -1,0 +1,146 @@
+package inspect
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// statAt examines name in the directory open at dirfd (AT_FDCWD for a
+// path), or the file open at dirfd itself when name is "", without
+// following a final symlink, and returns it with its status change time.
+//
+// The device is that of the file's superblock, as /proc/self/mountinfo
+// lists it for the file's mount: sock_diag reports a bound socket's file by
+// that device (unix_diag_vfs holds d_sb->s_dev), while stat(2) reports
+// another on btrfs (each subvolume has an anonymous device of its own) and
+// on overlayfs (the upper layer's or a per-layer device), so that stat's
+// would never match the live socket's. Inode numbers agree. statx's
+// STATX_MNT_ID (Linux 5.8) names the mount; without it, or when the mount
+// cannot be found, stat's device is kept, as before.
+//
+// root is where the path is seen from, /proc/PID/root or "": a mount in
+// another mount namespace is listed only in that process's mountinfo.
+// fresh rereads mountinfo instead of trusting what was read before: a
+// mount id is reused once its mount is gone, and the caller of a removal
+// holds the file open, which keeps its mount, and so its id, alive.
+func statAt(dirfd int, name, root string, fresh bool) (*FileInfo, time.Time, error) {
+	flags := unix.AT_SYMLINK_NOFOLLOW
+	if name == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	var sx unix.Statx_t
+	if err := unix.Statx(dirfd, name, flags, unix.STATX_BASIC_STATS|unix.STATX_MNT_ID, &sx); err != nil {
+		return nil, time.Time{}, err
+	}
+	dev := unix.Mkdev(sx.Dev_major, sx.Dev_minor)
+	if sx.Mask&unix.STATX_MNT_ID != 0 {
+		if d, ok := mountDev(sx.Mnt_id, root, fresh); ok {
+			dev = d
+		}
+	}
+	fi := &FileInfo{
+		ID:      FileID{Dev: dev, Ino: sx.Ino},
+		Mode:    statMode(uint32(sx.Mode)),
+		UID:     sx.Uid,
+		GID:     sx.Gid,
+		ModTime: time.Unix(sx.Mtime.Sec, int64(sx.Mtime.Nsec)),
+	}
+	return fi, time.Unix(sx.Ctime.Sec, int64(sx.Ctime.Nsec)), nil
+}
+
+// procRootRE finds the /proc/PID/root a path is seen through. Only /proc
+// itself: a directory named like it elsewhere may hold any mountinfo.
+var procRootRE = regexp.MustCompile(`^(/proc/[0-9]+)/root(?:/|$)`)
+
+// rootOf is the /proc/PID/root prefix of path, "" when it has none.
+func rootOf(path string) string {
+	if m := procRootRE.FindStringSubmatch(path); m != nil {
+		return m[1] + "/root"
+	}
+	return ""
+}
+
+// mounts caches mount id to superblock device, from mountinfo files.
+var mounts struct {
+	sync.Mutex
+	dev    map[uint64]uint64
+	missed map[uint64]bool // ids not found after a reread: not reread again
+}
+
+// mountDev is the superblock device of mount id, looked up in our
+// mountinfo, then in that of root's process.
+func mountDev(id uint64, root string, fresh bool) (uint64, bool) {
+	mounts.Lock()
+	defer mounts.Unlock()
+	if mounts.dev == nil {
+		mounts.dev, mounts.missed = map[uint64]uint64{}, map[uint64]bool{}
+	}
+	if !fresh {
+		if d, ok := mounts.dev[id]; ok {
+			return d, true
+		}
+		if mounts.missed[id] {
+			return 0, false
+		}
+	}
+	files := []string{"/proc/self/mountinfo"}
+	if root != "" && procRootRE.MatchString(root) {
+		files = append(files, root[:len(root)-len("root")]+"mountinfo")
+	}
+	for _, f := range files {
+		devs, err := readMountinfo(f)
+		if err != nil {
+			continue
+		}
+		for k, v := range devs {
+			mounts.dev[k] = v
+		}
+		if d, ok := devs[id]; ok {
+			delete(mounts.missed, id)
+			return d, true
+		}
+	}
+	mounts.missed[id] = true
+	delete(mounts.dev, id)
+	return 0, false
+}
+
+// readMountinfo maps mount ids to devices: the first and third fields of
+// each line (proc_pid_mountinfo(5)), "36 35 98:0 /mnt1 /mnt2 ...".
+func readMountinfo(name string) (map[uint64]uint64, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	devs := map[uint64]uint64{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		f := bytes.Fields(sc.Bytes())
+		if len(f) < 3 {
+			continue
+		}
+		id, err := strconv.ParseUint(string(f[0]), 10, 64)
+		if err != nil {
+			continue
+		}
+		maj, min, ok := bytes.Cut(f[2], []byte(":"))
+		if !ok {
+			continue
+		}
+		ma, err1 := strconv.ParseUint(string(maj), 10, 32)
+		mi, err2 := strconv.ParseUint(string(min), 10, 32)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		devs[id] = unix.Mkdev(uint32(ma), uint32(mi))
+	}
+	return devs, sc.Err()
+}
