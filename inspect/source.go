@@ -22,4 +22,8 @@ type Snapshot struct {
 	Processes map[int]Process
 	// Warnings are non-fatal problems, one line each, without prefix.
 	Warnings []string
+	// Missing, when set, says why sockets of some network namespace may
+	// be missing from Sockets: a bound socket there, which refuses
+	// connects as a stale file does, cannot be ruled out.
+	Missing string
 }
