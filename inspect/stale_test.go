@@ -124,6 +124,7 @@ func TestWriteStaleJSON(t *testing.T) {
 			{Path: "/tmp/a\nb.sock", UID: 1000, Owner: "ann", GID: 1000, Group: "ann", Mode: "0755", MTime: "2024-05-01T12:00:00Z", Reason: ReasonNotBound},
 			{Path: "/tmp/bad\ufffd.sock", PathBytes: []byte("/tmp/bad\xff.sock"), Owner: "root", Mode: "0600", MTime: "2024-05-01T12:00:00Z", Reason: ReasonOtherFile, Removed: true},
 		},
+		Unknown: []StaleFileJSON{},
 		Unreachable: []SocketJSON{{
 			Path: "/run/app.sock", Type: TypeStream, State: StateListening, Inode: 7,
 			Processes:  []ProcessJSON{{PID: 42, Command: "app", User: "root", UID: &uid, FD: 3}},

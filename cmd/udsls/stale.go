@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform"
 )
 
 // beforeRemove, when set, runs between the scan and each removal: tests
@@ -32,7 +34,7 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	if o.dryRun && !o.remove {
 		return exitError, usagef("--dry-run goes with --remove")
 	}
-	src, err := newSource(o)
+	src, err := staleSource(o)
 	if err != nil {
 		return exitError, err
 	}
@@ -98,10 +100,27 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	if err := staleOutput(o, e, rep, warnings, nil); err != nil {
 		return exitError, err
 	}
-	if remaining > 0 || (rep.Counted && len(rep.Unreachable) > 0) {
+	// Only what --remove could act on fails the run: unreachable
+	// listeners are --audit's to gate on (file-gone, file-replaced), and
+	// files that may be stale are not proved so.
+	if remaining > 0 {
 		return exitNo, nil
 	}
 	return exitOK, nil
+}
+
+// staleSource is the source --stale judges files by: every network
+// namespace udsls can read, as -N lists them, and the sockets of those it
+// cannot name, since a socket bound and not listening in any of them
+// refuses connects to its file as a stale file does.
+func staleSource(o *options) (inspect.Source, error) {
+	if runtime.GOOS != "linux" || o.netns != "" || len(o.from) > 0 {
+		return newSource(o)
+	}
+	if err := netnsUsage(o); err != nil {
+		return nil, err
+	}
+	return platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true})
 }
 
 // staleOutput prints the results, then returns failed: a run stopped
@@ -117,8 +136,8 @@ func staleOutput(o *options, e *env, rep *inspect.StaleReport, warnings []string
 		err = writeOutput(o, e, m.Write)
 	case o.remove:
 		// The removals were printed as they happened.
-		if len(rep.Unreachable) > 0 {
-			err = inspect.WriteStaleTable(e.stdout, &inspect.StaleReport{Unreachable: rep.Unreachable}, time.Now(), e.color)
+		if len(rep.Unreachable) > 0 || len(rep.Unknown) > 0 {
+			err = inspect.WriteStaleTable(e.stdout, &inspect.StaleReport{Unknown: rep.Unknown, Unreachable: rep.Unreachable}, time.Now(), e.color)
 		}
 	default:
 		err = inspect.WriteStaleTable(e.stdout, rep, time.Now(), e.color)
