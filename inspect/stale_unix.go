@@ -325,12 +325,19 @@ func checkStale(ctx context.Context, f *StaleFile, timeout time.Duration, unlink
 		return ProbeResult{}, err
 	}
 	if unlink && res.Reach == ReachRefused {
+		if beforeRemoveAt != nil {
+			beforeRemoveAt(f.root + f.Path)
+		}
 		if err := removeAt(ctx, dirfd, pin, name, f, timeout); err != nil {
 			return ProbeResult{}, err
 		}
 	}
 	return res, nil
 }
+
+// beforeRemoveAt, when set, runs after the last check and before removeAt:
+// tests put another file at the path there.
+var beforeRemoveAt func(path string)
 
 // removeAt deletes the file proven stale without the window a plain
 // unlink by name leaves, in which another process could put a live
