@@ -99,4 +99,3 @@ func TestRemoveStaleLongName(t *testing.T) {
 		t.Errorf("left: %d entries", len(ents))
 	}
 }
-
