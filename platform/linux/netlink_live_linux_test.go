@@ -276,6 +276,12 @@ func TestLiveSourcesAgree(t *testing.T) {
 				want.Path = strings.ReplaceAll(d.Path, "\x00", "@")
 			}
 			got := shared{p.ID, p.Path, p.Abstract, p.Type, p.State, procOwners[p.ID]}
+			// /proc/net/unix shows the kernel's ESTABLISHED of a datagram
+			// socket connected to, with no peer to correct it by; netlink
+			// shows the peer is none.
+			if d.Type == inspect.TypeDgram && d.State == inspect.StateUnconnected && d.Peer == 0 && p.State == inspect.StateConnected {
+				got.State = d.State
+			}
 			if want.ID != r.want.ID || len(want.Owners) == 0 {
 				t.Fatalf("netlink snapshot: socket %d missing or without holder: %+v", r.want.ID, want)
 			}
