@@ -370,7 +370,7 @@ func removeAt(ctx context.Context, dirfd, pin int, name string, f *StaleFile, ti
 			// which cannot be another file's, tells it apart.
 			return fmt.Errorf("%w: a different socket file was put there", ErrChanged)
 		}
-		res := probeFile(ctx, dirfd, pin, "", tmp, f.File.ID, timeout)
+		res := probeFile(ctx, dirfd, pin, filepath.Join(filepath.Dir(f.root+f.Path), tmp), tmp, f.File.ID, timeout)
 		if res.Reach != ReachRefused {
 			return fmt.Errorf("%w: a connect is no longer refused (%v)", ErrChanged, res.Reach)
 		}
@@ -400,19 +400,12 @@ func privateName() (string, error) {
 
 // probeFile probes the file held open at pin, through its /proc/self/fd
 // name, which is short and leads to that very file; without one (pin < 0,
-// no procfs) it probes by name, as probeAt does. An empty path means the
-// name in dirfd only.
+// no procfs) it probes by name, as probeAt does.
 func probeFile(ctx context.Context, dirfd, pin int, path, name string, id FileID, timeout time.Duration) ProbeResult {
 	if pin >= 0 {
 		res := Probe(ctx, fdPath(pin, ""), timeout)
 		if res.Reach != ReachMissing {
 			return res
-		}
-	}
-	if path == "" {
-		path = fdPath(dirfd, name)
-		if path == "" {
-			return ProbeResult{Reach: ReachError, Err: errors.New("the file cannot be reached by a name here")}
 		}
 	}
 	return probeAt(ctx, dirfd, path, name, id, timeout)
