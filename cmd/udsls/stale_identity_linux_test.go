@@ -168,7 +168,7 @@ func TestStaleIdentityMounts(t *testing.T) {
 			if code, out, errOut := runUdsls("--check", live); code != exitOK {
 				t.Errorf("--check %s: exit %d, %q %q", live, code, out, errOut)
 			}
-			if _, out, errOut := runUdsls("--audit", "-o", "json", dir); strings.Contains(out, "file-replaced") || strings.Contains(out, "file-gone") {
+			if _, out, errOut := runUdsls("--audit", "-o", "json", filepath.Join(dir, "*")); strings.Contains(out, "file-replaced") || strings.Contains(out, "file-gone") {
 				t.Errorf("--audit %s: %s %s", dir, out, errOut)
 			}
 
