@@ -36,6 +36,10 @@ type StaleOptions struct {
 	// Progress, when set, is called every few thousand directory entries
 	// with the number of entries and directories seen so far.
 	Progress func(files, dirs int)
+	// Netns, when set, limits the unreachable listeners reported to those
+	// of this network namespace (its inode); every socket in the snapshot
+	// still counts as holding a file.
+	Netns uint64
 	// Root, when set, is where another mount namespace's file tree is seen
 	// (/proc/PID/root): Dirs, and the paths reported, are as the processes
 	// rooted there see them, symlinks resolved inside the root.
@@ -200,6 +204,9 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			continue
 		}
 		if o.Explicit && !underDirs(e.Path, given) {
+			continue
+		}
+		if o.Netns != 0 && e.Known.Has(KnownNetns) && e.Netns != o.Netns {
 			continue
 		}
 		rep.Unreachable = append(rep.Unreachable, e)

@@ -3,6 +3,7 @@ package inspect
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -67,58 +68,95 @@ func rootOf(path string) string {
 	return ""
 }
 
-// mounts caches mount id to superblock device, from mountinfo files.
+// mounts caches, for each mountinfo file, mount id to superblock device.
 var mounts struct {
 	sync.Mutex
-	dev    map[uint64]uint64
-	missed map[uint64]bool // ids not found after a reread: not reread again
+	tables map[string]*mountTable
 }
+
+// mountTable is one mountinfo file as last read, and the file kept open
+// to learn when the mount table changes: a mount id is given again to a
+// new mount once its own is gone, so a table read before an unmount may
+// name another device for it.
+type mountTable struct {
+	f    *os.File
+	devs map[uint64]uint64
+}
+
+// changed reports a change of the mount table since the file was opened
+// or last polled: mountinfo signals POLLPRI then (proc_pid_mountinfo(5)).
+func (t *mountTable) changed() bool {
+	fds := []unix.PollFd{{Fd: int32(t.f.Fd()), Events: unix.POLLPRI}}
+	n, err := unix.Poll(fds, 0)
+	return err != nil || (n > 0 && fds[0].Revents != 0)
+}
+
+// reread opens the file anew, which arms the poll at the current table,
+// and then reads it.
+func (t *mountTable) reread(name string) error {
+	if t.f != nil {
+		t.f.Close()
+		t.f = nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	t.f, t.devs = f, parseMountinfo(data)
+	return nil
+}
+
+const maxMountTables = 32
 
 // mountDev is the superblock device of mount id, looked up in our
 // mountinfo, then in that of root's process.
 func mountDev(id uint64, root string, fresh bool) (uint64, bool) {
 	mounts.Lock()
 	defer mounts.Unlock()
-	if mounts.dev == nil {
-		mounts.dev, mounts.missed = map[uint64]uint64{}, map[uint64]bool{}
-	}
-	if !fresh {
-		if d, ok := mounts.dev[id]; ok {
-			return d, true
-		}
-		if mounts.missed[id] {
-			return 0, false
-		}
+	if mounts.tables == nil {
+		mounts.tables = map[string]*mountTable{}
 	}
 	files := []string{"/proc/self/mountinfo"}
 	if root != "" && procRootRE.MatchString(root) {
 		files = append(files, root[:len(root)-len("root")]+"mountinfo")
 	}
-	for _, f := range files {
-		devs, err := readMountinfo(f)
-		if err != nil {
-			continue
+	if len(mounts.tables) > maxMountTables {
+		// Each is an open file: other processes' tables are read again
+		// rather than kept without bound.
+		for name, t := range mounts.tables {
+			if name != files[0] {
+				t.f.Close()
+				delete(mounts.tables, name)
+			}
 		}
-		for k, v := range devs {
-			mounts.dev[k] = v
+	}
+	for _, name := range files {
+		t := mounts.tables[name]
+		if t == nil {
+			t = &mountTable{}
+			mounts.tables[name] = t
 		}
-		if d, ok := devs[id]; ok {
-			delete(mounts.missed, id)
+		if t.f == nil || fresh || t.changed() {
+			if err := t.reread(name); err != nil {
+				delete(mounts.tables, name)
+				continue
+			}
+		}
+		if d, ok := t.devs[id]; ok {
 			return d, true
 		}
 	}
-	mounts.missed[id] = true
-	delete(mounts.dev, id)
 	return 0, false
 }
 
-// readMountinfo maps mount ids to devices: the first and third fields of
+// parseMountinfo maps mount ids to devices: the first and third fields of
 // each line (proc_pid_mountinfo(5)), "36 35 98:0 /mnt1 /mnt2 ...".
-func readMountinfo(name string) (map[uint64]uint64, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
+func parseMountinfo(data []byte) map[uint64]uint64 {
 	devs := map[uint64]uint64{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 1<<20)
@@ -142,5 +180,5 @@ func readMountinfo(name string) (map[uint64]uint64, error) {
 		}
 		devs[id] = unix.Mkdev(uint32(ma), uint32(mi))
 	}
-	return devs, sc.Err()
+	return devs
 }

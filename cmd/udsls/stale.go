@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/udsls/udsls/inspect"
@@ -34,11 +36,11 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	if o.dryRun && !o.remove {
 		return exitError, usagef("--dry-run goes with --remove")
 	}
-	src, err := staleSource(o)
+	src, netns, err := staleSource(o)
 	if err != nil {
 		return exitError, err
 	}
-	so := inspect.StaleOptions{Dirs: o.args, Explicit: true, CrossFS: o.crossFS, MaxDepth: o.maxDepth}
+	so := inspect.StaleOptions{Dirs: o.args, Explicit: true, CrossFS: o.crossFS, MaxDepth: o.maxDepth, Netns: netns}
 	if len(so.Dirs) == 0 {
 		so.Dirs, so.Explicit = defaultStaleDirs(), false
 	}
@@ -113,14 +115,38 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 // namespace udsls can read, as -N lists them, and the sockets of those it
 // cannot name, since a socket bound and not listening in any of them
 // refuses connects to its file as a stale file does.
-func staleSource(o *options) (inspect.Source, error) {
-	if runtime.GOOS != "linux" || o.netns != "" || len(o.from) > 0 {
-		return newSource(o)
+//
+// With --netns the files are that namespace's, but any namespace's socket
+// may hold them (a shared volume): all are read, and the unreachable
+// listeners shown are the named namespace's (netns, its inode).
+func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
+	if runtime.GOOS != "linux" || len(o.from) > 0 {
+		src, err = newSource(o)
+		return src, 0, err
 	}
 	if err := netnsUsage(o); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true})
+	// Without --netns, ours: the unreachable listeners shown stay those
+	// of the namespace udsls runs in, as before.
+	file := filepath.Join(o.procRoot, "self", "ns", "net")
+	if o.netns != "" {
+		file = o.netns
+		if pid := netnsPID(o); pid != 0 {
+			file = filepath.Join(o.procRoot, strconv.Itoa(pid), "ns", "net")
+		}
+	}
+	fi, err := os.Stat(file)
+	switch {
+	case err != nil && o.netns != "":
+		return nil, 0, fmt.Errorf("network namespace %q: %w", o.netns, unwrapPathError(err))
+	case err == nil:
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			netns = st.Ino
+		}
+	}
+	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true})
+	return src, netns, err
 }
 
 // staleOutput prints the results, then returns failed: a run stopped
