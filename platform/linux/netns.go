@@ -1,10 +1,12 @@
 package linux
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -367,7 +369,14 @@ func readHidden(ctx context.Context, root string, pids []int, have []inspect.Soc
 		if ctx.Err() != nil {
 			return nil, ctx.Err().Error()
 		}
-		socks, err := readProcNetUnix(ctx, filepath.Join(root, strconv.Itoa(pid)))
+		dir := filepath.Join(root, strconv.Itoa(pid))
+		// Most are in a namespace already read, which the first sockets
+		// of the table tell at a fraction of the cost of the whole.
+		if head, err := readProcNetUnixHead(dir); err == nil &&
+			slices.ContainsFunc(head, func(s inspect.Socket) bool { return s.ID != 0 && known[s.ID] }) {
+			continue
+		}
+		socks, err := readProcNetUnix(ctx, dir)
 		switch {
 		case gone(err):
 			continue
@@ -390,4 +399,25 @@ func readHidden(ctx context.Context, root string, pids []int, have []inspect.Soc
 		missing = fmt.Sprintf("the sockets of %s could not be read (%v: pid %d)", processes(len(failed)), why, failed[0])
 	}
 	return extra, missing
+}
+
+// readProcNetUnixHead parses the complete lines among the first bytes of
+// net/unix.
+func readProcNetUnixHead(procDir string) ([]inspect.Socket, error) {
+	name := filepath.Join(procDir, "net", "unix")
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, 32<<10)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	data := buf[:n]
+	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+		data = data[:i+1]
+	}
+	return parseProcNetUnix(data, name)
 }
