@@ -99,3 +99,39 @@ func TestRemoveStaleLongName(t *testing.T) {
 		t.Errorf("left: %d entries", len(ents))
 	}
 }
+
+// TestFindStaleUnproven: a file refusing connects is only stale when the
+// snapshot could rule out a socket bound to it and not listening; when a
+// namespace could not be read, or a socket without identity is bound by
+// a name that may be the file's, it is unknown.
+func TestFindStaleUnproven(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.sock")
+	makeStaleSocket(t, p, unix.SOCK_STREAM)
+	for _, tt := range []struct {
+		name   string
+		snap   Snapshot
+		reason string
+	}{
+		{"namespace unread", Snapshot{Missing: "network namespace 4026532000 unreadable (permission denied)"}, "some sockets could not be read"},
+		{"relative name", Snapshot{Sockets: []Socket{{ID: 9, Path: "app.sock", Type: TypeStream, State: StateUnconnected}}}, `relative name "app.sock"`},
+		{"other mount namespace", Snapshot{Sockets: []Socket{{ID: 9, Path: "/run/app.sock", Type: TypeStream, State: StateUnconnected}}}, `at "/run/app.sock"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := FindStale(context.Background(), &staticSource{snap: tt.snap}, NewResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Stale) != 0 || len(rep.Unknown) != 1 || !strings.Contains(rep.Unknown[0].Reason, tt.reason) {
+				t.Errorf("stale %+v, unknown %+v", rep.Stale, rep.Unknown)
+			}
+		})
+	}
+	// A listener without identity elsewhere by the same name proves
+	// nothing either way: the refused connect already rules it out.
+	rep, err := FindStale(context.Background(), &staticSource{snap: Snapshot{Sockets: []Socket{{ID: 9, Path: "/run/app.sock", Type: TypeStream, State: StateListening}}}},
+		NewResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+	if err != nil || len(rep.Stale) != 1 || len(rep.Unknown) != 0 {
+		t.Errorf("%v: stale %+v, unknown %+v", err, rep.Stale, rep.Unknown)
+	}
+}
