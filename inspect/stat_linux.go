@@ -81,6 +81,10 @@ var mounts struct {
 type mountTable struct {
 	f    *os.File
 	devs map[uint64]uint64
+	size int // of the text last read
+	// missed are ids looked for in vain since the last read: another
+	// namespace's, not read again for each of their files.
+	missed map[uint64]bool
 }
 
 // changed reports a change of the mount table since the file was opened
@@ -102,13 +106,35 @@ func (t *mountTable) reread(name string) error {
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(f)
+	// Each read(2) of mountinfo lists the mounts under the namespace's
+	// lock, but a table read in several may miss a mount that others'
+	// mounts and unmounts moved meanwhile: one read, if the buffer holds
+	// it all.
+	data, err := readWhole(f, max(t.size*2, 256<<10))
 	if err != nil {
 		f.Close()
 		return err
 	}
-	t.f, t.devs = f, parseMountinfo(data)
+	t.f, t.devs, t.size, t.missed = f, parseMountinfo(data), len(data), nil
 	return nil
+}
+
+// readWhole reads f to its end, starting with a buffer of size.
+func readWhole(f *os.File, size int) ([]byte, error) {
+	buf := make([]byte, 0, size)
+	for {
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF || (err == nil && n == 0) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }
 
 const maxMountTables = 32
@@ -141,7 +167,8 @@ func mountDev(id uint64, root string, fresh bool) (uint64, bool) {
 			t = &mountTable{}
 			mounts.tables[name] = t
 		}
-		if t.f == nil || fresh || t.changed() {
+		reread := t.f == nil || fresh || t.changed()
+		if reread {
 			if err := t.reread(name); err != nil {
 				delete(mounts.tables, name)
 				continue
@@ -150,6 +177,18 @@ func mountDev(id uint64, root string, fresh bool) (uint64, bool) {
 		if d, ok := t.devs[id]; ok {
 			return d, true
 		}
+		// The file's mount is there, since we just reached the file
+		// through it, unless it is another namespace's: a table that
+		// lacks it may have been read across a change.
+		if !reread && !t.missed[id] && t.reread(name) == nil {
+			if d, ok := t.devs[id]; ok {
+				return d, true
+			}
+		}
+		if t.missed == nil {
+			t.missed = map[uint64]bool{}
+		}
+		t.missed[id] = true
 	}
 	return 0, false
 }
