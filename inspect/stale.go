@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -261,11 +262,11 @@ type liveSet struct {
 	// the backend does not identify: such a socket refuses connects as a
 	// stale file does, and may be bound to a file of the same name seen
 	// from another directory (relative name) or mount namespace.
-	unbound []string
+	unbound map[string]bool
 }
 
 func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
-	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing}
+	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}}
 	listening := map[string]bool{}
 	for i := range snap.Sockets {
 		if s := &snap.Sockets[i]; s.State == StateListening && s.Filesystem() {
@@ -285,8 +286,8 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		// Only a stream or seqpacket socket bound and not listening
 		// refuses a connect to its file; accepted connections (and those
 		// not yet accepted, inode 0) carry their listener's name.
-		if s.State != StateListening && s.Type != TypeDgram && s.ID != 0 && !listening[s.Path] && !slices.Contains(l.unbound, s.Path) {
-			l.unbound = append(l.unbound, s.Path)
+		if s.State != StateListening && s.Type != TypeDgram && s.ID != 0 && !listening[s.Path] {
+			l.unbound[s.Path] = true
 		}
 		if !filepath.IsAbs(s.Path) || l.paths[s.Path] {
 			continue // accepted connections repeat their listener's name
@@ -310,7 +311,7 @@ func (l *liveSet) unproven(p string) string {
 	if l.missing != "" {
 		return "some sockets could not be read (" + l.missing + "); one bound there and not listening would refuse connects as well"
 	}
-	for _, name := range l.unbound {
+	for _, name := range slices.Sorted(maps.Keys(l.unbound)) {
 		if !filepath.IsAbs(name) {
 			if rel := filepath.Clean(name); p == rel || strings.HasSuffix(p, "/"+rel) {
 				return "a socket is bound, not listening, by the relative name " + strconv.QuoteToASCII(name) + ", whose file the source does not identify"
