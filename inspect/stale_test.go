@@ -61,6 +61,9 @@ func TestLiveFiles(t *testing.T) {
 		ids:     map[FileID]bool{{1, 99}: true, {1, 11}: true},
 		paths:   map[string]bool{"/run/b.sock": true, "/run/reg.sock": true, "/run/gone.sock": true},
 		claimed: map[string]bool{"/run/a.sock": true, "/run/b.sock": true, "/run/reg.sock": true, "rel.sock": true, "/run/gone.sock": true},
+		// Without identity nor a state that rules it out, each may be
+		// bound and not listening to a file of its name elsewhere.
+		unbound: map[string]bool{"/run/b.sock": true, "/run/reg.sock": true, "rel.sock": true, "/run/gone.sock": true},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(liveSet{})); diff != "" {
 		t.Errorf("liveFiles (-want +got):\n%s", diff)
