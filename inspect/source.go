@@ -25,6 +25,10 @@ type Snapshot struct {
 	Processes map[int]Process
 	// Warnings are non-fatal problems, one line each, without prefix.
 	Warnings []string
+	// Missing, when set, says why sockets of some network namespace may
+	// be missing from Sockets: a bound socket there, which refuses
+	// connects as a stale file does, cannot be ruled out.
+	Missing string
 	// OwnerWarnings say which processes could not be read: they matter only where a
 	// shown socket has no holder, so a listing prints them only then.
 	OwnerWarnings []string

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,6 +37,10 @@ type StaleOptions struct {
 	// Progress, when set, is called every few thousand directory entries
 	// with the number of entries and directories seen so far.
 	Progress func(files, dirs int)
+	// Netns, when set, limits the unreachable listeners reported to those
+	// of this network namespace (its inode); every socket in the snapshot
+	// still counts as holding a file.
+	Netns uint64
 	// Root, when set, is where another mount namespace's file tree is seen
 	// (/proc/PID/root): Dirs, and the paths reported, are as the processes
 	// rooted there see them, symlinks resolved inside the root.
@@ -67,6 +72,10 @@ type StaleReport struct {
 	// Dirs are the directories walked, symlinks resolved.
 	Dirs  []string
 	Stale []StaleFile
+	// Unknown are socket files that refuse connects as stale files do, but
+	// that a socket bound and not listening may hold, which the snapshot
+	// could not rule out; Reason says why. They are never removed.
+	Unknown []StaleFile
 	// Unreachable are listeners and bound datagram sockets whose file is
 	// gone or was replaced: clients cannot reach them by their path.
 	Unreachable []Entry
@@ -118,6 +127,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 
 	lstat := func(p string) (*FileInfo, error) { return r.lstatIn(o.Root, p) }
 	live := liveFiles(snap, lstat)
+	var refused []StaleFile
 	var denied, failed int
 	var firstErr error
 	for _, f := range files {
@@ -143,7 +153,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 				f.Reason = ReasonOtherFile
 			}
 			r.name(&f.File)
-			rep.Stale = append(rep.Stale, f)
+			refused = append(refused, f)
 		case ReachDenied:
 			denied++
 		case ReachError:
@@ -154,16 +164,29 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	// A snapshot can miss a socket that lived through it (a dump resumes
 	// by position while other sockets close), and a bound socket that does
 	// not listen refuses connections as a stale file does: no file is
-	// called stale that a second snapshot shows alive.
-	if len(rep.Stale) > 0 {
+	// called stale that a second snapshot shows alive, or that either
+	// cannot rule out.
+	if len(refused) > 0 {
 		again, err := src.Snapshot(ctx)
 		if err != nil {
 			return nil, err
 		}
-		live := liveFiles(again, lstat)
-		rep.Stale = slices.DeleteFunc(rep.Stale, func(f StaleFile) bool {
-			return live.ids[f.File.ID.Key()] || live.paths[f.Path]
-		})
+		live2 := liveFiles(again, lstat)
+		for _, f := range refused {
+			if live2.ids[f.File.ID.Key()] || live2.paths[f.Path] {
+				continue
+			}
+			why := live.unproven(f.Path)
+			if why == "" {
+				why = live2.unproven(f.Path)
+			}
+			if why != "" {
+				f.Reason = why
+				rep.Unknown = append(rep.Unknown, f)
+				continue
+			}
+			rep.Stale = append(rep.Stale, f)
+		}
 	}
 	rep.Unchecked = denied + failed
 	if denied > 0 {
@@ -172,7 +195,9 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	if failed > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d socket files could not be checked: %v", failed, firstErr))
 	}
-	slices.SortFunc(rep.Stale, func(a, b StaleFile) int { return strings.Compare(a.Path, b.Path) })
+	byPath := func(a, b StaleFile) int { return strings.Compare(a.Path, b.Path) }
+	slices.SortFunc(rep.Stale, byPath)
+	slices.SortFunc(rep.Unknown, byPath)
 
 	rep.Counted = o.Explicit
 	for _, e := range r.Entries(ctx, snap, Query{}) {
@@ -180,6 +205,9 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			continue
 		}
 		if o.Explicit && !underDirs(e.Path, given) {
+			continue
+		}
+		if o.Netns != 0 && e.Known.Has(KnownNetns) && e.Netns != o.Netns {
 			continue
 		}
 		rep.Unreachable = append(rep.Unreachable, e)
@@ -228,10 +256,23 @@ type liveSet struct {
 	paths map[string]bool
 	// claimed are the paths a live socket was bound by.
 	claimed map[string]bool
+	// missing says why sockets may be missing from the snapshot.
+	missing string
+	// unbound are the names of sockets bound and not listening whose file
+	// the backend does not identify: such a socket refuses connects as a
+	// stale file does, and may be bound to a file of the same name seen
+	// from another directory (relative name) or mount namespace.
+	unbound map[string]bool
 }
 
 func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
-	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}}
+	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}}
+	listening := map[string]bool{}
+	for i := range snap.Sockets {
+		if s := &snap.Sockets[i]; s.State == StateListening && s.Filesystem() {
+			listening[s.Path] = true
+		}
+	}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		if !s.Filesystem() {
@@ -241,6 +282,12 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
 			l.ids[s.Bound.Key()] = true
 			continue
+		}
+		// Only a stream or seqpacket socket bound and not listening
+		// refuses a connect to its file; accepted connections (and those
+		// not yet accepted, inode 0) carry their listener's name.
+		if s.State != StateListening && s.Type != TypeDgram && s.ID != 0 && !listening[s.Path] {
+			l.unbound[s.Path] = true
 		}
 		if !filepath.IsAbs(s.Path) || l.paths[s.Path] {
 			continue // accepted connections repeat their listener's name
@@ -257,6 +304,27 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 	return l
 }
 
+// unproven says why the refused file at p may still be held by a socket
+// the snapshot shows without its file, or may not show; "" when nothing
+// stands against calling it stale.
+func (l *liveSet) unproven(p string) string {
+	if l.missing != "" {
+		return "some sockets could not be read (" + l.missing + "); one bound there and not listening would refuse connects as well"
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.unbound)) {
+		if !filepath.IsAbs(name) {
+			if rel := filepath.Clean(name); p == rel || strings.HasSuffix(p, "/"+rel) {
+				return "a socket is bound, not listening, by the relative name " + strconv.QuoteToASCII(name) + ", whose file the source does not identify"
+			}
+			continue
+		}
+		if name != p && filepath.Base(name) == filepath.Base(p) {
+			return "a socket is bound, not listening, at " + strconv.QuoteToASCII(name) + " in a file tree that may be another mount namespace's, and the source does not identify its file"
+		}
+	}
+	return ""
+}
+
 // startDirs resolves the directories to walk and returns them with the
 // forms a socket path under them may take (as given, and resolved), both
 // as seen under root.
@@ -271,7 +339,9 @@ func startDirs(dirs []string, explicit bool, root string, r *Resolver) (starts, 
 		}
 		var real string
 		if root == "" {
-			real, err = filepath.EvalSymlinks(abs)
+			if real, err = filepath.EvalSymlinks(abs); err == nil {
+				err = sameDir(abs, real)
+			}
 		} else {
 			real, err = r.ResolveIn(root, abs, true)
 		}
@@ -289,6 +359,9 @@ func startDirs(dirs []string, explicit bool, root string, r *Resolver) (starts, 
 				warnings = append(warnings, fmt.Sprintf("skipping %q: %v", d, unwrapPath(err)))
 				continue
 			}
+			if errors.Is(err, errOtherTree) {
+				return nil, nil, nil, fmt.Errorf("directory %q: %w", d, err)
+			}
 			return nil, nil, nil, fmt.Errorf("directory %q: %w", d, unwrapPath(err))
 		}
 		if skippedTree(real) {
@@ -301,6 +374,26 @@ func startDirs(dirs []string, explicit bool, root string, r *Resolver) (starts, 
 		}
 	}
 	return starts, given, warnings, nil
+}
+
+var errOtherTree = errors.New("it leads into another file tree (through /proc/PID/root or /proc/PID/cwd), " +
+	"whose symlinks cannot be resolved by name; name the process with --netns PID and the directory as it sees it: " +
+	"udsls --netns PID --stale DIR")
+
+// sameDir requires the resolved form of a directory to be the directory
+// itself. Resolving symlinks by name goes wrong through the links procfs
+// makes into other file trees: /proc/PID/root reads as "/", so
+// /proc/PID/root/run would become our own /run.
+func sameDir(given, resolved string) error {
+	a, err := os.Stat(given)
+	if err != nil {
+		return err
+	}
+	b, err := os.Stat(resolved)
+	if err != nil || !os.SameFile(a, b) {
+		return errOtherTree
+	}
+	return nil
 }
 
 // unwrapPath drops the *PathError wrapper, whose text repeats the path.
@@ -348,7 +441,10 @@ func underDirs(p string, dirs []string) bool {
 
 // StaleReportJSON is the document `udsls --stale -o json` prints.
 type StaleReportJSON struct {
-	Stale       []StaleFileJSON `json:"stale"`
+	Stale []StaleFileJSON `json:"stale"`
+	// Unknown are files that may be stale, which --remove leaves alone;
+	// reason says why they could not be proved so.
+	Unknown     []StaleFileJSON `json:"unknown"`
 	Unreachable []SocketJSON    `json:"unreachable"`
 	Warnings    []string        `json:"warnings"`
 }
@@ -372,13 +468,14 @@ type StaleFileJSON struct {
 func WriteStaleJSON(w io.Writer, r *StaleReport, warnings []string) error {
 	doc := StaleReportJSON{
 		Stale:       make([]StaleFileJSON, 0, len(r.Stale)),
+		Unknown:     make([]StaleFileJSON, 0, len(r.Unknown)),
 		Unreachable: make([]SocketJSON, 0, len(r.Unreachable)),
 		Warnings:    warnings,
 	}
 	if doc.Warnings == nil {
 		doc.Warnings = []string{}
 	}
-	for _, f := range r.Stale {
+	file := func(f *StaleFile) StaleFileJSON {
 		j := StaleFileJSON{
 			Path: f.Path, UID: f.File.UID, Owner: f.File.Owner, GID: f.File.GID, Group: f.File.Group,
 			Mode: OctalMode(f.File.Mode), MTime: f.File.ModTime.Format(time.RFC3339), Reason: f.Reason, Removed: f.Removed,
@@ -386,7 +483,13 @@ func WriteStaleJSON(w io.Writer, r *StaleReport, warnings []string) error {
 		if !utf8.ValidString(f.Path) {
 			j.PathBytes = []byte(f.Path)
 		}
-		doc.Stale = append(doc.Stale, j)
+		return j
+	}
+	for i := range r.Stale {
+		doc.Stale = append(doc.Stale, file(&r.Stale[i]))
+	}
+	for i := range r.Unknown {
+		doc.Unknown = append(doc.Unknown, file(&r.Unknown[i]))
 	}
 	for i := range r.Unreachable {
 		doc.Unreachable = append(doc.Unreachable, ToJSON(&r.Unreachable[i]))
@@ -396,26 +499,39 @@ func WriteStaleJSON(w io.Writer, r *StaleReport, warnings []string) error {
 	return enc.Encode(doc)
 }
 
-// WriteStaleTable prints the stale files, then the unreachable listeners,
-// each as a table; nothing at all when both are empty. Ages are taken
-// from now.
+// WriteStaleTable prints the stale files, the files that may be stale
+// (UNKNOWN), then the unreachable listeners, each as a table; nothing at
+// all when all are empty. Ages are taken from now.
 func WriteStaleTable(w io.Writer, r *StaleReport, now time.Time, color bool) error {
-	if len(r.Stale) > 0 {
-		t := NewTable(w, []string{"PATH", "OWNER", "MODE", "AGE", "REASON"}, color)
-		for _, f := range r.Stale {
+	tables := 0
+	files := func(head string, fs []StaleFile) error {
+		if len(fs) == 0 {
+			return nil
+		}
+		if tables++; tables > 1 {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		t := NewTable(w, []string{head, "OWNER", "MODE", "AGE", "REASON"}, color)
+		for _, f := range fs {
 			owner := nameOr(f.File.Owner, f.File.UID) + ":" + nameOr(f.File.Group, f.File.GID)
 			if err := t.Append([]string{Escape(f.Path), owner, OctalMode(f.File.Mode), Age(now.Sub(f.File.ModTime)), f.Reason}); err != nil {
 				return err
 			}
 		}
-		if err := t.Render(); err != nil {
-			return err
-		}
+		return t.Render()
+	}
+	if err := files("PATH", r.Stale); err != nil {
+		return err
+	}
+	if err := files("UNKNOWN", r.Unknown); err != nil {
+		return err
 	}
 	if len(r.Unreachable) == 0 {
 		return nil
 	}
-	if len(r.Stale) > 0 {
+	if tables > 0 {
 		if _, err := io.WriteString(w, "\n"); err != nil {
 			return err
 		}

@@ -10,8 +10,21 @@ import (
 // path lookup does, and its descriptors serve openat, fstatat and unlinkat.
 const parentOpenFlags = unix.O_PATH
 
-// fdPath names a file through a directory descriptor, for calls such as
-// connect(2) that take no descriptor.
-func fdPath(dirfd int, name string) string {
-	return "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + name
+// fdPath names a file through a directory descriptor, or the file open at
+// fd itself when name is "", for calls such as connect(2) that take no
+// descriptor.
+func fdPath(fd int, name string) string {
+	if name == "" {
+		return "/proc/self/fd/" + strconv.Itoa(fd)
+	}
+	return "/proc/self/fd/" + strconv.Itoa(fd) + "/" + name
+}
+
+// pinFile opens name in dirfd, not following a symlink, to hold its inode.
+func pinFile(dirfd int, name string) (int, error) {
+	return unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+}
+
+func renameNoReplace(dirfd int, from, to string) error {
+	return unix.Renameat2(dirfd, from, dirfd, to, unix.RENAME_NOREPLACE)
 }

@@ -61,6 +61,9 @@ func TestLiveFiles(t *testing.T) {
 		ids:     map[FileID]bool{{1, 99}: true, {1, 11}: true},
 		paths:   map[string]bool{"/run/b.sock": true, "/run/reg.sock": true, "/run/gone.sock": true},
 		claimed: map[string]bool{"/run/a.sock": true, "/run/b.sock": true, "/run/reg.sock": true, "rel.sock": true, "/run/gone.sock": true},
+		// Without identity nor a state that rules it out, each may be
+		// bound and not listening to a file of its name elsewhere.
+		unbound: map[string]bool{"/run/b.sock": true, "/run/reg.sock": true, "rel.sock": true, "/run/gone.sock": true},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(liveSet{})); diff != "" {
 		t.Errorf("liveFiles (-want +got):\n%s", diff)
@@ -125,6 +128,7 @@ func TestWriteStaleJSON(t *testing.T) {
 			{Path: "/tmp/a\nb.sock", UID: 1000, Owner: "ann", GID: 1000, Group: "ann", Mode: "0755", MTime: "2024-05-01T12:00:00Z", Reason: ReasonNotBound},
 			{Path: "/tmp/bad\ufffd.sock", PathBytes: []byte("/tmp/bad\xff.sock"), Owner: "root", Mode: "0600", MTime: "2024-05-01T12:00:00Z", Reason: ReasonOtherFile, Removed: true},
 		},
+		Unknown: []StaleFileJSON{},
 		Unreachable: []SocketJSON{{
 			Path: "/run/app.sock", Type: TypeStream, State: StateListening, Inode: 7, ID: "0x7",
 			Processes:  []ProcessJSON{{PID: 42, Command: "app", User: "root", UID: &uid, FD: 3}},

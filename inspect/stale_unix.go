@@ -4,6 +4,8 @@ package inspect
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +32,8 @@ type walker struct {
 	sockets    int
 	unreadable int
 	firstErr   error
+	// opened counts the start directories that could be opened.
+	opened int
 }
 
 func walkSockets(ctx context.Context, starts []string, o *StaleOptions, rep *StaleReport) ([]StaleFile, error) {
@@ -38,6 +42,13 @@ func walkSockets(ctx context.Context, starts []string, o *StaleOptions, rep *Sta
 		if err := w.start(s); err != nil {
 			return nil, err
 		}
+	}
+	if o.Explicit && len(starts) > 0 && w.opened == 0 {
+		// Nothing was looked at: finding nothing stale would be a lie.
+		if w.firstErr == nil {
+			return nil, errors.New("no directory given could be read")
+		}
+		return nil, fmt.Errorf("no directory given could be read (%v)", w.firstErr)
 	}
 	rep.Entries, rep.DirsRead, rep.Sockets = w.entries, w.dirs, w.sockets
 	if w.unreadable > 0 {
@@ -48,6 +59,7 @@ func walkSockets(ctx context.Context, starts []string, o *StaleOptions, rep *Sta
 
 func (w *walker) start(path string) error {
 	if w.o.MaxDepth < 1 {
+		w.opened++
 		return nil
 	}
 	fd, err := unix.Open(w.o.Root+path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -55,6 +67,7 @@ func (w *walker) start(path string) error {
 		w.unreadableDir(err)
 		return nil
 	}
+	w.opened++
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
@@ -133,18 +146,18 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 // socket examines a directory entry typed as a socket; an error means it
 // could not be examined.
 func (w *walker) socket(dirfd int, dir, name string) error {
-	var st unix.Stat_t
-	if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	fi, changed, err := statAt(dirfd, name, w.o.Root, false)
+	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return nil // gone since getdents
 		}
 		return err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+	if !fi.IsSocket() {
 		return nil
 	}
 	w.sockets++
-	w.files = append(w.files, StaleFile{Path: childPath(dir, name), File: statFileInfo(&st), changed: ctime(&st), root: w.o.Root})
+	w.files = append(w.files, StaleFile{Path: childPath(dir, name), File: *fi, changed: changed, root: w.o.Root})
 	return nil
 }
 
@@ -259,23 +272,47 @@ func openParent(root, path string) (int, string, error) {
 // checkStale re-examines the socket file the walk found: it requires the
 // file, reached through openParent, to be a socket with the same device,
 // inode and status change time before and after a connect probe, and with
-// unlink set removes it through the same descriptor when the probe was
-// refused.
+// unlink set removes it (removeAt) when the probe was refused.
+//
+// Where it can (Linux), it holds the file open (O_PATH) from the first
+// check on: an inode in use is never given to another file, so a file
+// later found with the same device and inode is this one, and the probe
+// connects through the descriptor to this very file, whatever the length
+// of its path.
 func checkStale(ctx context.Context, f *StaleFile, timeout time.Duration, unlink bool) (ProbeResult, error) {
 	dirfd, name, err := openParent(f.root, f.Path)
 	if err != nil {
 		return ProbeResult{}, err
 	}
 	defer unix.Close(dirfd)
+	pin, err := pinFile(dirfd, name)
+	switch {
+	case err == nil:
+		defer unix.Close(pin)
+	case errors.Is(err, errors.ErrUnsupported):
+		pin = -1
+	default:
+		return ProbeResult{}, err
+	}
 	same := func() error {
-		var st unix.Stat_t
-		if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		fi, changed, err := statAt(dirfd, name, f.root, true)
+		if err != nil {
 			return err
 		}
 		switch {
-		case st.Mode&unix.S_IFMT != unix.S_IFSOCK:
+		case !fi.IsSocket():
 			return fmt.Errorf("%w: no longer a socket", ErrChanged)
-		case (FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}) != f.File.ID || !ctime(&st).Equal(f.changed):
+		case fi.ID != f.File.ID || !changed.Equal(f.changed):
+			return fmt.Errorf("%w: a different or modified socket file is there now", ErrChanged)
+		}
+		if pin < 0 {
+			return nil
+		}
+		held, changed, err := statAt(pin, "", f.root, true)
+		if err != nil {
+			return err
+		}
+		if held.ID != f.File.ID || !changed.Equal(f.changed) {
 			return fmt.Errorf("%w: a different or modified socket file is there now", ErrChanged)
 		}
 		return nil
@@ -283,16 +320,95 @@ func checkStale(ctx context.Context, f *StaleFile, timeout time.Duration, unlink
 	if err := same(); err != nil {
 		return ProbeResult{}, err
 	}
-	res := probeAt(ctx, dirfd, f.root+f.Path, name, f.File.ID, timeout)
+	res := probeFile(ctx, dirfd, pin, f.root+f.Path, name, f.File.ID, timeout)
 	if err := same(); err != nil {
 		return ProbeResult{}, err
 	}
 	if unlink && res.Reach == ReachRefused {
-		if err := unix.Unlinkat(dirfd, name, 0); err != nil {
+		if beforeRemoveAt != nil {
+			beforeRemoveAt(f.root + f.Path)
+		}
+		if err := removeAt(ctx, dirfd, pin, name, f, timeout); err != nil {
 			return ProbeResult{}, err
 		}
 	}
 	return res, nil
+}
+
+// beforeRemoveAt, when set, runs after the last check and before removeAt:
+// tests put another file at the path there.
+var beforeRemoveAt func(path string)
+
+// removeAt deletes the file proven stale without the window a plain
+// unlink by name leaves, in which another process could put a live
+// socket's file at the name (a server that cleans up and binds again):
+// what is at the name is first renamed to a private name in the same
+// directory, which no one else uses, then checked to be the proven file
+// and still refused, and only then unlinked; anything else is renamed
+// back. Where renameat2's RENAME_NOREPLACE is missing (not Linux, or a
+// filesystem without it), the file is unlinked by name, leaving that
+// window, microseconds wide, open.
+func removeAt(ctx context.Context, dirfd, pin int, name string, f *StaleFile, timeout time.Duration) error {
+	tmp, err := privateName()
+	if err != nil {
+		return err
+	}
+	switch err := renameNoReplace(dirfd, name, tmp); {
+	case err == nil:
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS), errors.Is(err, errors.ErrUnsupported):
+		return unix.Unlinkat(dirfd, name, 0)
+	default:
+		return err
+	}
+	verify := func() error {
+		fi, _, err := statAt(dirfd, tmp, f.root, true)
+		switch {
+		case err != nil:
+			return err
+		case !fi.IsSocket() || fi.ID != f.File.ID:
+			// A rename sets the status change time: the pinned inode,
+			// which cannot be another file's, tells it apart.
+			return fmt.Errorf("%w: a different socket file was put there", ErrChanged)
+		}
+		res := probeFile(ctx, dirfd, pin, filepath.Join(filepath.Dir(f.root+f.Path), tmp), tmp, f.File.ID, timeout)
+		if res.Reach != ReachRefused {
+			return fmt.Errorf("%w: a connect is no longer refused (%v)", ErrChanged, res.Reach)
+		}
+		return nil
+	}
+	err = verify()
+	if err == nil {
+		err = unix.Unlinkat(dirfd, tmp, 0)
+		if err == nil {
+			return nil
+		}
+	}
+	if rerr := renameNoReplace(dirfd, tmp, name); rerr != nil {
+		return fmt.Errorf("%v; it was moved aside to %q in the same directory and could not be put back: %v", err, tmp, rerr)
+	}
+	return err
+}
+
+// privateName is a name in the file's directory that no one else uses.
+func privateName() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return ".udsls-remove-" + hex.EncodeToString(b[:]), nil
+}
+
+// probeFile probes the file held open at pin, through its /proc/self/fd
+// name, which is short and leads to that very file; without one (pin < 0,
+// no procfs) it probes by name, as probeAt does.
+func probeFile(ctx context.Context, dirfd, pin int, path, name string, id FileID, timeout time.Duration) ProbeResult {
+	if pin >= 0 {
+		res := Probe(ctx, fdPath(pin, ""), timeout)
+		if res.Reach != ReachMissing {
+			return res
+		}
+	}
+	return probeAt(ctx, dirfd, path, name, id, timeout)
 }
 
 // probeAt probes the file name in the directory open at dirfd. connect(2)

@@ -2,10 +2,20 @@
 
 package inspect
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+)
 
 const parentOpenFlags = unix.O_RDONLY
 
 // fdPath returns "": there is no path that names a file through a
 // directory descriptor here.
 func fdPath(int, string) string { return "" }
+
+// pinFile: no descriptor here both holds a socket file and leads a
+// connect(2) to it.
+func pinFile(int, string) (int, error) { return -1, errors.ErrUnsupported }
+
+func renameNoReplace(int, string, string) error { return errors.ErrUnsupported }

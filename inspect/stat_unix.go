@@ -4,24 +4,22 @@ package inspect
 
 import (
 	"errors"
-	"os"
+	"io/fs"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
+// lstat examines path without following a final symlink. The device in
+// the identity is the one the kernel reports for a bound socket (see
+// statAt), so that the two compare on every filesystem.
 func lstat(path string) (*FileInfo, error) {
-	fi, err := os.Lstat(path)
+	fi, _, err := statAt(unix.AT_FDCWD, path, rootOf(path), false)
 	if err != nil {
 		if errors.Is(err, syscall.ENOTDIR) {
 			return nil, errNotDir
 		}
-		return nil, err
+		return nil, &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}
-	st := fi.Sys().(*syscall.Stat_t)
-	return &FileInfo{
-		ID:      FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
-		Mode:    fi.Mode(),
-		UID:     st.Uid,
-		GID:     st.Gid,
-		ModTime: fi.ModTime(),
-	}, nil
+	return fi, nil
 }

@@ -10,7 +10,7 @@ import (
 
 // Default returns the live source for this operating system.
 func Default(opts Options) (inspect.Source, error) {
-	src := &linux.Source{ProcRoot: cmp.Or(opts.ProcRoot, "/proc"), AllNetns: opts.AllNetns, Netns: opts.Netns}
+	src := &linux.Source{ProcRoot: cmp.Or(opts.ProcRoot, "/proc"), AllNetns: opts.AllNetns, Netns: opts.Netns, Exhaustive: opts.Exhaustive}
 	switch opts.Source {
 	case "":
 		src.Sockets = linux.SocketsAuto

@@ -15,6 +15,10 @@ type Options struct {
 	// a file such as /var/run/netns/NAME. Linux only.
 	AllNetns bool
 	Netns    string
+	// Exhaustive, with AllNetns, also reads the sockets of namespaces it
+	// cannot name (other users' processes, unless root), for decisions
+	// such as removals that must see every socket; Linux only.
+	Exhaustive bool
 }
 
 // InNetns runs fn on a thread inside the network namespace opts.Netns

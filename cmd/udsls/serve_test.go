@@ -12,11 +12,9 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -170,39 +168,5 @@ func TestServeErrors(t *testing.T) {
 				t.Errorf("stderr (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-// TestServeReaderGone: `udsls --serve DIR | head -1` ends when head does, and removes every
-// file it made, DIR included; it used to die of SIGPIPE or serve on with nobody reading.
-func TestServeReaderGone(t *testing.T) {
-	bin := buildUdsls(t)
-	dir := filepath.Join(t.TempDir(), "srv")
-	cmd := exec.Command(bin, "--serve", dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "serving ") {
-		t.Fatalf("first line %q, %v", line, err)
-	}
-	out.Close() // as head does after one line
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("udsls --serve after its reader left: %v; want exit 0", err)
-		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("udsls --serve still serves 30s after its reader left")
-	}
-	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("%s left behind: %v", dir, err)
 	}
 }

@@ -7,9 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform"
 )
 
 // beforeRemove, when set, runs between the scan and each removal: tests
@@ -29,11 +33,11 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	if o.maxDepth < 0 {
 		return exitError, usagef("invalid --max-depth %d: must be 0 or more", o.maxDepth)
 	}
-	src, err := newSource(o)
+	src, netns, err := staleSource(o)
 	if err != nil {
 		return exitError, err
 	}
-	so := inspect.StaleOptions{Dirs: o.args, Explicit: true, CrossFS: o.crossFS, MaxDepth: o.maxDepth}
+	so := inspect.StaleOptions{Dirs: o.args, Explicit: true, CrossFS: o.crossFS, MaxDepth: o.maxDepth, Netns: netns}
 	if len(so.Dirs) == 0 {
 		so.Dirs, so.Explicit = defaultStaleDirs(), false
 	}
@@ -100,10 +104,51 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	if err := staleOutput(ctx, o, e, rep, warnings, nil); err != nil {
 		return exitError, err
 	}
-	if remaining > 0 || (rep.Counted && len(rep.Unreachable) > 0) {
+	// Only what --remove could act on fails the run: unreachable
+	// listeners are --audit's to gate on (file-gone, file-replaced), and
+	// files that may be stale are not proved so.
+	if remaining > 0 {
 		return exitNo, nil
 	}
 	return exitOK, nil
+}
+
+// staleSource is the source --stale judges files by: every network
+// namespace udsls can read, as -N lists them, and the sockets of those it
+// cannot name, since a socket bound and not listening in any of them
+// refuses connects to its file as a stale file does.
+//
+// With --netns the files are that namespace's, but any namespace's socket
+// may hold them (a shared volume): all are read, and the unreachable
+// listeners shown are the named namespace's (netns, its inode).
+func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
+	if runtime.GOOS != "linux" || len(o.from) > 0 {
+		src, err = newSource(o)
+		return src, 0, err
+	}
+	if err := netnsUsage(o); err != nil {
+		return nil, 0, err
+	}
+	// Without --netns, ours: the unreachable listeners shown stay those
+	// of the namespace udsls runs in, as before.
+	file := filepath.Join(o.procRoot, "self", "ns", "net")
+	if o.netns != "" {
+		file = o.netns
+		if pid := netnsPID(o); pid != 0 {
+			file = filepath.Join(o.procRoot, strconv.Itoa(pid), "ns", "net")
+		}
+	}
+	fi, err := os.Stat(file)
+	switch {
+	case err != nil && o.netns != "":
+		return nil, 0, fmt.Errorf("network namespace %q: %w", o.netns, unwrapPathError(err))
+	case err == nil:
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			netns = st.Ino
+		}
+	}
+	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true})
+	return src, netns, err
 }
 
 // staleOutput prints the results, then returns failed: a run stopped
@@ -119,8 +164,8 @@ func staleOutput(ctx context.Context, o *options, e *env, rep *inspect.StaleRepo
 		err = writeOutput(o, e, m.Write)
 	case o.remove:
 		// The removals were printed as they happened.
-		if len(rep.Unreachable) > 0 {
-			err = inspect.WriteStaleTable(e.stdout, &inspect.StaleReport{Unreachable: rep.Unreachable}, time.Now(), e.color)
+		if len(rep.Unreachable) > 0 || len(rep.Unknown) > 0 {
+			err = inspect.WriteStaleTable(e.stdout, &inspect.StaleReport{Unknown: rep.Unknown, Unreachable: rep.Unreachable}, time.Now(), e.color)
 		}
 	default:
 		err = inspect.WriteStaleTable(e.stdout, rep, time.Now(), e.color)

@@ -1,10 +1,12 @@
 package linux
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -182,6 +184,22 @@ func (s *Source) readNamespaces(ctx context.Context, root string, snap *inspect.
 	default:
 		snap.Backend = "netlink"
 	}
+	if s.Exhaustive && s.Netns == "" {
+		extra, missing := readHidden(ctx, root, hidden.pids, snap.Sockets)
+		snap.Sockets = append(snap.Sockets, extra...)
+		var parts []string
+		if len(unread) > 0 {
+			parts = append(parts, fmt.Sprintf("%s unreadable (%v)", namespaces(unread), unwrapPath(unreadErr)))
+		}
+		if missing != "" {
+			parts = append(parts, missing)
+		}
+		snap.Missing = strings.Join(parts, "; ")
+		if len(extra) > 0 && snap.Backend == "netlink" {
+			snap.Backend = "netlink+procfs"
+		}
+		hidden = unseen{} // read after all, or named in Missing
+	}
 	if len(viaProcfs) > 0 {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s read from /proc/<pid>/net/unix (%v): "+
 			"peers, queues, backlog, bound-file identity, socket uid and names with newlines are unknown there",
@@ -333,4 +351,73 @@ func InNetns(procRoot, netns string, fn func() error) error {
 	}
 	defer f.Close()
 	return inNetns(f, fn)
+}
+
+// readHidden reads net/unix of each process whose network namespace could
+// not be named, which anyone may read, and keeps the sockets of those
+// namespaces not already read: a namespace is known by its sockets'
+// inodes, which are unique on the machine. missing names the processes
+// whose sockets could not be read at all.
+func readHidden(ctx context.Context, root string, pids []int, have []inspect.Socket) (extra []inspect.Socket, missing string) {
+	known := make(map[inspect.SocketID]bool, len(have))
+	for i := range have {
+		known[have[i].ID] = true
+	}
+	var failed []int
+	var why error
+	for _, pid := range pids {
+		if ctx.Err() != nil {
+			return nil, ctx.Err().Error()
+		}
+		dir := filepath.Join(root, strconv.Itoa(pid))
+		// Most are in a namespace already read, which the first sockets
+		// of the table tell at a fraction of the cost of the whole.
+		if head, err := readProcNetUnixHead(dir); err == nil &&
+			slices.ContainsFunc(head, func(s inspect.Socket) bool { return s.ID != 0 && known[s.ID] }) {
+			continue
+		}
+		socks, err := readProcNetUnix(ctx, dir)
+		switch {
+		case gone(err):
+			continue
+		case err != nil:
+			failed = append(failed, pid)
+			why = cmpOr(why, unwrapPath(err))
+			continue
+		}
+		if slices.ContainsFunc(socks, func(s inspect.Socket) bool { return s.ID != 0 && known[s.ID] }) {
+			continue // a namespace already read
+		}
+		for _, s := range socks {
+			if s.ID != 0 {
+				known[s.ID] = true
+			}
+		}
+		extra = append(extra, socks...)
+	}
+	if len(failed) > 0 {
+		missing = fmt.Sprintf("the sockets of %s could not be read (%v: pid %d)", processes(len(failed)), why, failed[0])
+	}
+	return extra, missing
+}
+
+// readProcNetUnixHead parses the complete lines among the first bytes of
+// net/unix.
+func readProcNetUnixHead(procDir string) ([]inspect.Socket, error) {
+	name := filepath.Join(procDir, "net", "unix")
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, 32<<10)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	data := buf[:n]
+	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+		data = data[:i+1]
+	}
+	return parseProcNetUnix(data, name)
 }

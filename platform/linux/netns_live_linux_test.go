@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -468,5 +469,35 @@ func TestLiveNetnsUnprivileged(t *testing.T) {
 	}
 	if len(match) != len(want) {
 		t.Errorf("warnings %q, want one matching each of %q", got.Warnings, want)
+	}
+}
+
+// TestExhaustiveMissing: a namespace that cannot be read leaves its
+// sockets out; for removals, Exhaustive says so in Snapshot.Missing, since
+// a socket bound there and not listening is alive and refuses connects.
+func TestExhaustiveMissing(t *testing.T) {
+	testenv.NeedRoot(t, "creating a network namespace")
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
+	h := startNetnsHelper(t, os.Args[0], "", nil, unshare, "--net", "--")
+	self := selfNetns(t)
+	// A dump that fails anywhere but in our own namespace, as one a
+	// filter or an old kernel refuses would.
+	failing := func(ctx context.Context) ([]inspect.Socket, error) {
+		if ino, _ := nsInode("/proc/thread-self/ns/net"); ino != self {
+			return nil, errors.New("refused here")
+		}
+		return DumpUnix(ctx)
+	}
+	src := &Source{Sockets: SocketsNetlink, AllNetns: true, Exhaustive: true, dumpUnix: failing}
+	snap, err := src.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(snap.Missing, "unreadable (refused here)") || !strings.Contains(snap.Missing, strconv.FormatUint(h.netns, 10)) {
+		t.Errorf("Missing = %q", snap.Missing)
+	}
+	src.dumpUnix = nil
+	if snap, err = src.Snapshot(t.Context()); err != nil || snap.Missing != "" {
+		t.Errorf("every namespace read: %v, Missing %q", err, snap.Missing)
 	}
 }

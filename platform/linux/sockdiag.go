@@ -224,6 +224,16 @@ func decodeUnixDiagMsg(p []byte) (inspect.Socket, error) {
 		// The last attribute's padding may be cut by the message end.
 		a = a[min(align4(n), len(a)):]
 	}
+	// Since Linux 5.15 ("af_unix: Set TCP_ESTABLISHED for datagram
+	// sockets too") a datagram connect marks both ends ESTABLISHED, and
+	// the end connected to keeps it for good: a bound datagram server
+	// reads as connected, with no peer, after its first client (a probe
+	// included). Without a peer a datagram socket sends nowhere by
+	// default, which is what unconnected means; a client whose peer
+	// closed is in the same position (its next send fails and clears it).
+	if s.Type == inspect.TypeDgram && s.State == inspect.StateConnected && s.Peer == 0 {
+		s.State = inspect.StateUnconnected
+	}
 	return s, nil
 }
 

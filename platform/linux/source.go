@@ -45,6 +45,12 @@ type Source struct {
 	// its namespace, as the caller's are marked otherwise.
 	AllNetns bool
 	Netns    string
+	// Exhaustive, with AllNetns, also reads net/unix of the processes
+	// whose namespace cannot be named (without CAP_SYS_PTRACE, other
+	// users'), keeping the sockets of namespaces not read otherwise, and
+	// says in Snapshot.Missing when some namespace could not be read at
+	// all: --stale must not call a file unused that such a socket holds.
+	Exhaustive bool
 
 	// dumpUnix stands in for DumpUnix in tests of the fallback, which a
 	// kernel that has sock_diag cannot exercise.

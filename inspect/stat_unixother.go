@@ -1,0 +1,29 @@
+//go:build unix && !linux
+
+package inspect
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// statAt examines name in the directory open at dirfd, or the file open at
+// dirfd when name is "", without following a final symlink. Only Linux
+// reports bound sockets' files, so stat's device is the identity here.
+func statAt(dirfd int, name, _ string, _ bool) (*FileInfo, time.Time, error) {
+	var st unix.Stat_t
+	var err error
+	if name == "" {
+		err = unix.Fstat(dirfd, &st)
+	} else {
+		err = unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	fi := statFileInfo(&st)
+	return &fi, ctime(&st), nil
+}
+
+func rootOf(string) string { return "" }
