@@ -36,9 +36,17 @@ func Escape(s string) string {
 			b.WriteString(`\x`)
 			b.WriteString(hex2(byte(r)))
 		case hidden(r):
-			b.WriteString(`\u`)
+			// Past U+FFFF, \u with five digits would read as a BMP escape
+			// and a digit (\ue0001 as U+E000 "1"): Go's \U takes eight.
+			digits := 4
+			if r > 0xffff {
+				b.WriteString(`\U`)
+				digits = 8
+			} else {
+				b.WriteString(`\u`)
+			}
 			h := strconv.FormatUint(uint64(r), 16)
-			b.WriteString(strings.Repeat("0", 4-min(4, len(h))))
+			b.WriteString(strings.Repeat("0", digits-min(digits, len(h))))
 			b.WriteString(h)
 		default:
 			b.WriteString(s[i : i+n])
@@ -72,10 +80,13 @@ slow:
 // hidden reports code points a terminal draws as nothing or uses to
 // reorder text, so that one name could pass for another: C1 controls,
 // format characters (bidi overrides and isolates, zero-width joiners,
-// BOM), and line or paragraph separators.
+// BOM), line or paragraph separators, Hangul fillers, and variation
+// selectors and the combining grapheme joiner, which are drawn as nothing
+// after most characters ("a\ufe0f" looks like "a").
 func hidden(r rune) bool {
 	return (r >= 0x80 && r <= 0x9f) || unicode.Is(unicode.Cf, r) ||
-		r == 0x2028 || r == 0x2029 || r == 0x115f || r == 0x1160 || r == 0x3164
+		r == 0x2028 || r == 0x2029 || r == 0x115f || r == 0x1160 || r == 0x3164 ||
+		r == 0x034f || (r >= 0x180b && r <= 0x180f) || (r >= 0xfe00 && r <= 0xfe0f) || (r >= 0xe0100 && r <= 0xe01ef)
 }
 
 func hex2(c byte) string {

@@ -21,6 +21,13 @@ func TestEscape(t *testing.T) {
 		{"@abs\x00tract", `@abs\x00tract`},
 		{"/tmp/ünïcödé-日本", "/tmp/ünïcödé-日本"},
 		{"/tmp/osc\x1b]8;;http://x\x07link", `/tmp/osc\x1b]8;;http://x\x07link`},
+		// An invisible tag character past U+FFFF: \ue0001 would read as U+E000 "1".
+		{"/tmp/tag\U000e0001", `/tmp/tag\U000e0001`},
+		{"/tmp/tag\U000e00411", `/tmp/tag\U000e00411`},
+		// Variation selectors draw as nothing: "a\ufe0f" would pass for "a".
+		{"/tmp/a\ufe0f.sock", `/tmp/a\ufe0f.sock`},
+		{"/tmp/a\U000e0100.sock", `/tmp/a\U000e0100.sock`},
+		{"/tmp/a\u034f.sock", `/tmp/a\u034f.sock`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
