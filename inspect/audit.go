@@ -225,7 +225,8 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 	var stale []string
 	for i := range entries {
 		e := &entries[i]
-		if !au.matches(patterns, e.Path) {
+		// A name bound through /proc/self is audited where it leads.
+		if !au.matches(patterns, e.Path) && (e.FilePath == "" || !au.matches(patterns, e.FilePath)) {
 			continue
 		}
 		// A bound stream socket that does not listen cannot be reached.
@@ -240,7 +241,7 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 			continue
 		}
 		audited++
-		stale = append(stale, path.Dir(e.Path))
+		stale = append(stale, path.Dir(cmp.Or(e.FilePath, e.Path)))
 		au.entry(e)
 	}
 	if err := au.stale(ctx, snap, stale, patterns); err != nil {
@@ -389,7 +390,7 @@ func (au *audit) entry(e *Entry) {
 		au.skip(e.Path, "the socket files could not be examined")
 		return
 	}
-	w, err := au.walk(e.Path)
+	w, err := au.walk(cmp.Or(e.FilePath, e.Path))
 	if err != nil {
 		// Gone since the snapshot: a race, not a finding.
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNotDir) {
@@ -415,7 +416,7 @@ func (au *audit) entry(e *Entry) {
 		au.add(Finding{
 			Path: e.Path, Rule: RuleWorldReachable, Severity: SeverityHigh, Holders: e.Holders, Reach: reach,
 			Detail: "every local user may talk to a root process: " + outWhy + via,
-			Fix:    "chmod o-w " + e.Path + " where the server creates it, and grant access through a dedicated group",
+			Fix:    "chmod o-w " + cmp.Or(e.FilePath, e.Path) + " where the server creates it, and grant access through a dedicated group",
 		})
 		return
 	}
@@ -427,7 +428,7 @@ func (au *audit) entry(e *Entry) {
 			au.add(Finding{
 				Path: e.Path, Rule: RuleGroupReachable, Severity: SeverityMedium, Holders: e.Holders, Reach: reach,
 				Detail: id.name + " may talk to a root process: " + why + "; everyone else is refused: " + outWhy + via,
-				Fix:    "give " + e.Path + ", or a directory above it, a group of just the users who need it, where the server creates it",
+				Fix:    "give " + cmp.Or(e.FilePath, e.Path) + ", or a directory above it, a group of just the users who need it, where the server creates it",
 			})
 			return
 		}
