@@ -102,7 +102,7 @@ func (c *capture) read(ctx context.Context) (*inspect.Snapshot, error) {
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
-				return nil, err
+				return nil, fmt.Errorf("capture %q: %w", kind+":"+file, interrupted{cerr})
 			}
 			return nil, fmt.Errorf("capture %q: %w", kind+":"+file, err)
 		}
@@ -130,6 +130,13 @@ func (c *capture) read(ctx context.Context) (*inspect.Snapshot, error) {
 	snap.AddressIDs = files["procnet"] == "" && (lsof == nil || !lsof.Inodes)
 	return snap, nil
 }
+
+// interrupted is a read the context stopped: it names no Go internals
+// ("context canceled"), yet errors.Is still finds the context's error.
+type interrupted struct{ err error }
+
+func (e interrupted) Error() string { return "interrupted before it was read" }
+func (e interrupted) Unwrap() error { return e.err }
 
 // crlf undoes CRLF line ends, which a capture gets when it passes through
 // Windows (a bug report's attachment), where every line has one: the tools
