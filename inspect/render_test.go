@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -149,5 +151,32 @@ func TestTableUnknownVersusNone(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, map[string][]string{"@a": got["@a"], "@b": got["@b"], "@c": got["@c"]}); diff != "" {
 		t.Errorf("rows (-want +got):\n%s\n%s", diff, buf.String())
+	}
+}
+
+// TestShortenGraphemes: a shortened cell is cut between graphemes and measured as
+// cellWidth measures it. Cut between runes, a combining mark landed on the … and an
+// emoji with a skin tone counted as two, so the row came out narrower than its column.
+func TestShortenGraphemes(t *testing.T) {
+	for _, c := range []string{
+		"/tmp/" + strings.Repeat("e\u0301\u0301x", 12) + ".sock",
+		"/tmp/" + strings.Repeat("😀👍🏽", 8) + ".sock",
+		"/tmp/" + strings.Repeat("中文", 10) + ".sock",
+	} {
+		for w := 3; w < cellWidth(c); w++ {
+			got := shorten(c, w)
+			head, tail, _ := strings.Cut(got, "…")
+			if !strings.HasPrefix(c, head) || !strings.HasSuffix(c, tail) {
+				t.Fatalf("shorten(%q, %d) = %q: not a head and a tail", c, w, got)
+			}
+			if r, _ := utf8.DecodeRuneInString(tail); unicode.Is(unicode.Mn, r) {
+				t.Errorf("shorten(%q, %d) = %q: the tail starts with a combining mark", c, w, got)
+			}
+			// Wide graphemes may leave a column unused on each side of the …,
+			// never one too many; more unused means the cut measured too much.
+			if n := cellWidth(got); n > w || n < w-2 {
+				t.Errorf("shorten(%q, %d) = %q, %d columns", c, w, got, n)
+			}
+		}
 	}
 }
