@@ -169,9 +169,11 @@ func (t *Table) fit() (widths []int, keep []bool) {
 		// its minimum: long paths give way first.
 		for total() > t.Fit.Width {
 			best := -1
-			for name, min := range st.Shrink {
-				i := slices.Index(t.names, name)
-				if i >= 0 && keep[i] && widths[i] > max(min, cellWidth(t.cells[i])) && (best < 0 || widths[i] > widths[best]) {
+			// In column order, not the map's: of two columns as wide, the
+			// same one gives way on every run.
+			for i, name := range t.names {
+				min, ok := st.Shrink[name]
+				if ok && keep[i] && widths[i] > max(min, cellWidth(t.cells[i])) && (best < 0 || widths[i] > widths[best]) {
 					best = i
 				}
 			}

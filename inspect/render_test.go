@@ -180,3 +180,23 @@ func TestShortenGraphemes(t *testing.T) {
 		}
 	}
 }
+
+// TestTableFitDeterministic: when two shrinkable columns are as wide, the same one gives
+// way on every run; the map of the step once decided, at random.
+func TestTableFitDeterministic(t *testing.T) {
+	var first string
+	for range 64 {
+		var buf bytes.Buffer
+		tb := NewTable(&buf, []string{"PATH", "STATE", "PID/COMMAND"}, false)
+		tb.Fit = Fit{Width: 50, Steps: []FitStep{{Shrink: map[string]int{"PATH": 10, "PID/COMMAND": 10}}}}
+		tb.Append([]string{"/run/" + strings.Repeat("a", 20), "listening", "1/" + strings.Repeat("c", 23)})
+		if err := tb.Render(); err != nil {
+			t.Fatal(err)
+		}
+		if first == "" {
+			first = buf.String()
+		} else if buf.String() != first {
+			t.Fatalf("two renderings differ:\n%s\n%s", first, buf.String())
+		}
+	}
+}
