@@ -140,7 +140,7 @@ type AuditReport struct {
 	// Warnings are the snapshot's and the audit's own, one line each.
 	Warnings []string
 	// NothingAudited says patterns or directories were given and no
-	// socket matched them.
+	// socket matched them, or that no socket chosen could be audited.
 	NothingAudited bool
 }
 
@@ -202,6 +202,7 @@ type audit struct {
 	// skipped counts the sockets not audited by directory and reason.
 	skipped   map[[2]string]int
 	skipOrder [][2]string
+	nskipped  int
 	// under are the directories whose sockets are audited.
 	under []string
 }
@@ -264,6 +265,12 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 		}
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("cannot audit %d %s in %q: %s", n, noun, k[0], k[1]))
 	}
+	if audited > 0 && au.nskipped == audited {
+		// Every socket chosen was skipped (not root, an unreadable
+		// directory): an empty report would pass for a clean one.
+		rep.Warnings = append(rep.Warnings, "no socket could be audited; nothing was audited")
+		rep.NothingAudited = true
+	}
 	rep.Warnings = append(rep.Warnings, au.warnings...)
 	for _, f := range au.found {
 		rep.Findings = append(rep.Findings, *f)
@@ -282,6 +289,7 @@ func (au *audit) warn(format string, a ...any) {
 // directory and reason says how many, as many sockets share one
 // unreadable directory.
 func (au *audit) skip(p, why string) {
+	au.nskipped++
 	k := [2]string{path.Dir(p), why}
 	if au.skipped[k] == 0 {
 		au.skipOrder = append(au.skipOrder, k)
