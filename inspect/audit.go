@@ -234,10 +234,10 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 		if !e.Filesystem() || !(e.Listening() || e.Type == TypeDgram) {
 			continue
 		}
-		if !path.IsAbs(e.Path) {
+		if !path.IsAbs(e.Path) && e.FilePath == "" {
 			// The directory a relative name was bound in is the binder's
-			// working directory at that moment, which no one can know for
-			// sure now.
+			// working directory at that moment: unless a holder's working
+			// directory still holds the bound file, no one can know it.
 			relative++
 			continue
 		}

@@ -677,6 +677,14 @@ func (r *Resolver) examineFile(e *Entry, m *lstatMemo) {
 			if err == nil && fi.ID.Key() == e.Bound.Key() {
 				r.name(fi)
 				e.File, e.FileStatus = fi, FileOK
+				// Where it is, for the audit; the identity proves it
+				// again, as the directory may have moved meanwhile.
+				if cwd, err := filepath.EvalSymlinks(filepath.Join(r.ProcRoot, strconv.Itoa(h.PID), "cwd")); err == nil && filepath.IsAbs(cwd) {
+					real := filepath.Join(cwd, p)
+					if fi, err := r.Lstat(real); err == nil && fi.ID.Key() == e.Bound.Key() {
+						e.FilePath = real
+					}
+				}
 				return
 			}
 		}
