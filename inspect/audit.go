@@ -172,6 +172,9 @@ type Auditor struct {
 	// HasACL says whether a file carries a POSIX access ACL, which the
 	// audit does not read: it warns instead. Nil looks for none.
 	HasACL func(path string) bool
+	// MountRoot says whether a path is the root of a mount, which no one
+	// may rename or remove (EBUSY). Nil knows of none.
+	MountRoot func(path string) bool
 }
 
 // NewAuditor returns an auditor of the live system, with procfs mounted at
@@ -187,6 +190,7 @@ func NewAuditor(procRoot string) *Auditor {
 		PasswdFile:        "/etc/passwd",
 		ProtectedSymlinks: procRoot != "" && strings.TrimSpace(string(b)) == "1",
 		HasACL:            hasACL,
+		MountRoot:         isMountRoot,
 	}
 }
 
@@ -199,6 +203,7 @@ type audit struct {
 	accounts *accounts
 	accRead  bool
 	files    map[string]*FileInfo
+	mounts   map[string]bool
 	// skipped counts the sockets not audited by directory and reason.
 	skipped   map[[2]string]int
 	skipOrder [][2]string
@@ -827,6 +832,9 @@ func (au *audit) replaceWhere(w *walked, id ident) (walkEntry, bool, string) {
 }
 
 func (au *audit) replaceEntry(e walkEntry, id ident) (bool, string) {
+	if au.mountRoot(e.path()) {
+		return false, describe(e.fi, e.path()) + " is a mount point, which no one may rename or remove"
+	}
 	if ok, blocker := au.reach(e.dir, id); !ok {
 		if blocker == nil {
 			return false, "cannot examine the directories above " + e.dir.path
@@ -845,6 +853,22 @@ func (au *audit) replaceEntry(e walkEntry, id ident) (bool, string) {
 		why += ", and the sticky bit does not stop the owner of the entry or the directory"
 	}
 	return true, why
+}
+
+// mountRoot is MountRoot, once per path.
+func (au *audit) mountRoot(p string) bool {
+	if au.MountRoot == nil {
+		return false
+	}
+	m, ok := au.mounts[p]
+	if !ok {
+		m = au.MountRoot(p)
+		if au.mounts == nil {
+			au.mounts = map[string]bool{}
+		}
+		au.mounts[p] = m
+	}
+	return m
 }
 
 // reach decides whether id may search its way to dir by dir's own path,
