@@ -140,7 +140,7 @@ type AuditReport struct {
 	// Warnings are the snapshot's and the audit's own, one line each.
 	Warnings []string
 	// NothingAudited says patterns or directories were given and no
-	// socket matched them.
+	// socket matched them, or that no socket chosen could be audited.
 	NothingAudited bool
 }
 
@@ -172,6 +172,9 @@ type Auditor struct {
 	// HasACL says whether a file carries a POSIX access ACL, which the
 	// audit does not read: it warns instead. Nil looks for none.
 	HasACL func(path string) bool
+	// MountRoot says whether a path is the root of a mount, which no one
+	// may rename or remove (EBUSY). Nil knows of none.
+	MountRoot func(path string) bool
 }
 
 // NewAuditor returns an auditor of the live system, with procfs mounted at
@@ -187,6 +190,7 @@ func NewAuditor(procRoot string) *Auditor {
 		PasswdFile:        "/etc/passwd",
 		ProtectedSymlinks: procRoot != "" && strings.TrimSpace(string(b)) == "1",
 		HasACL:            hasACL,
+		MountRoot:         isMountRoot,
 	}
 }
 
@@ -199,9 +203,11 @@ type audit struct {
 	accounts *accounts
 	accRead  bool
 	files    map[string]*FileInfo
+	mounts   map[string]bool
 	// skipped counts the sockets not audited by directory and reason.
 	skipped   map[[2]string]int
 	skipOrder [][2]string
+	nskipped  int
 	// under are the directories whose sockets are audited.
 	under []string
 }
@@ -225,22 +231,23 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 	var stale []string
 	for i := range entries {
 		e := &entries[i]
-		if !au.matches(patterns, e.Path) {
+		// A name bound through /proc/self is audited where it leads.
+		if !au.matches(patterns, e.Path) && (e.FilePath == "" || !au.matches(patterns, e.FilePath)) {
 			continue
 		}
 		// A bound stream socket that does not listen cannot be reached.
 		if !e.Filesystem() || !(e.Listening() || e.Type == TypeDgram) {
 			continue
 		}
-		if !path.IsAbs(e.Path) {
+		if !path.IsAbs(e.Path) && e.FilePath == "" {
 			// The directory a relative name was bound in is the binder's
-			// working directory at that moment, which no one can know for
-			// sure now.
+			// working directory at that moment: unless a holder's working
+			// directory still holds the bound file, no one can know it.
 			relative++
 			continue
 		}
 		audited++
-		stale = append(stale, path.Dir(e.Path))
+		stale = append(stale, path.Dir(cmp.Or(e.FilePath, e.Path)))
 		au.entry(e)
 	}
 	if err := au.stale(ctx, snap, stale, patterns); err != nil {
@@ -263,6 +270,12 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 		}
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("cannot audit %d %s in %q: %s", n, noun, k[0], k[1]))
 	}
+	if audited > 0 && au.nskipped == audited {
+		// Every socket chosen was skipped (not root, an unreadable
+		// directory): an empty report would pass for a clean one.
+		rep.Warnings = append(rep.Warnings, "no socket could be audited; nothing was audited")
+		rep.NothingAudited = true
+	}
 	rep.Warnings = append(rep.Warnings, au.warnings...)
 	for _, f := range au.found {
 		rep.Findings = append(rep.Findings, *f)
@@ -281,6 +294,7 @@ func (au *audit) warn(format string, a ...any) {
 // directory and reason says how many, as many sockets share one
 // unreadable directory.
 func (au *audit) skip(p, why string) {
+	au.nskipped++
 	k := [2]string{path.Dir(p), why}
 	if au.skipped[k] == 0 {
 		au.skipOrder = append(au.skipOrder, k)
@@ -389,7 +403,7 @@ func (au *audit) entry(e *Entry) {
 		au.skip(e.Path, "the socket files could not be examined")
 		return
 	}
-	w, err := au.walk(e.Path)
+	w, err := au.walk(cmp.Or(e.FilePath, e.Path))
 	if err != nil {
 		// Gone since the snapshot: a race, not a finding.
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNotDir) {
@@ -415,7 +429,7 @@ func (au *audit) entry(e *Entry) {
 		au.add(Finding{
 			Path: e.Path, Rule: RuleWorldReachable, Severity: SeverityHigh, Holders: e.Holders, Reach: reach,
 			Detail: "every local user may talk to a root process: " + outWhy + via,
-			Fix:    "chmod o-w " + e.Path + " where the server creates it, and grant access through a dedicated group",
+			Fix:    "chmod o-w " + cmp.Or(e.FilePath, e.Path) + " where the server creates it, and grant access through a dedicated group",
 		})
 		return
 	}
@@ -427,7 +441,7 @@ func (au *audit) entry(e *Entry) {
 			au.add(Finding{
 				Path: e.Path, Rule: RuleGroupReachable, Severity: SeverityMedium, Holders: e.Holders, Reach: reach,
 				Detail: id.name + " may talk to a root process: " + why + "; everyone else is refused: " + outWhy + via,
-				Fix:    "give " + e.Path + ", or a directory above it, a group of just the users who need it, where the server creates it",
+				Fix:    "give " + cmp.Or(e.FilePath, e.Path) + ", or a directory above it, a group of just the users who need it, where the server creates it",
 			})
 			return
 		}
@@ -818,6 +832,9 @@ func (au *audit) replaceWhere(w *walked, id ident) (walkEntry, bool, string) {
 }
 
 func (au *audit) replaceEntry(e walkEntry, id ident) (bool, string) {
+	if au.mountRoot(e.path()) {
+		return false, describe(e.fi, e.path()) + " is a mount point, which no one may rename or remove"
+	}
 	if ok, blocker := au.reach(e.dir, id); !ok {
 		if blocker == nil {
 			return false, "cannot examine the directories above " + e.dir.path
@@ -836,6 +853,22 @@ func (au *audit) replaceEntry(e walkEntry, id ident) (bool, string) {
 		why += ", and the sticky bit does not stop the owner of the entry or the directory"
 	}
 	return true, why
+}
+
+// mountRoot is MountRoot, once per path.
+func (au *audit) mountRoot(p string) bool {
+	if au.MountRoot == nil {
+		return false
+	}
+	m, ok := au.mounts[p]
+	if !ok {
+		m = au.MountRoot(p)
+		if au.mounts == nil {
+			au.mounts = map[string]bool{}
+		}
+		au.mounts[p] = m
+	}
+	return m
 }
 
 // reach decides whether id may search its way to dir by dir's own path,

@@ -556,8 +556,13 @@ func TestAuditWarnsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The second is the stale search's, whose wording is its own.
-	if len(rep.Warnings) != 2 || rep.Warnings[0] != `cannot audit 3 sockets in "`+dir+`": the socket files could not be examined` || !strings.HasPrefix(rep.Warnings[1], `skipping "`+dir+`": `) {
-		t.Errorf("warnings %q, want one about the sockets and one about the stale search, each naming %s", rep.Warnings, dir)
+	if len(rep.Warnings) != 3 || rep.Warnings[0] != `cannot audit 3 sockets in "`+dir+`": the socket files could not be examined` ||
+		rep.Warnings[1] != "no socket could be audited; nothing was audited" || !strings.HasPrefix(rep.Warnings[2], `skipping "`+dir+`": `) {
+		t.Errorf("warnings %q, want one about the sockets, that nothing was audited, and one about the stale search, each naming %s", rep.Warnings, dir)
+	}
+	// Every socket was skipped: no green light.
+	if !rep.NothingAudited {
+		t.Error("NothingAudited is false, though no socket could be audited")
 	}
 }
 

@@ -15,6 +15,9 @@ type Entry struct {
 	// sockets, and when the path could not be examined.
 	File       *FileInfo
 	FileStatus FileStatus
+	// FilePath is where File is when Path names it only for the binder
+	// (/proc/self/fd/N/x.sock); "" when Path itself leads there.
+	FilePath string
 	// Remote is the far end of a connection (Socket.Peer resolved).
 	Remote *Peer
 	// Connections counts a listener's accepted connections, or the sockets

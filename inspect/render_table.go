@@ -172,9 +172,11 @@ func (t *Table) fit() (widths []int, keep []bool) {
 		// its minimum: long paths give way first.
 		for total() > t.Fit.Width {
 			best := -1
-			for name, min := range st.Shrink {
-				i := slices.Index(t.names, name)
-				if i >= 0 && keep[i] && widths[i] > max(min, cellWidth(t.cells[i])) && (best < 0 || widths[i] > widths[best]) {
+			// In column order, not the map's: of two columns as wide, the
+			// same one gives way on every run.
+			for i, name := range t.names {
+				min, ok := st.Shrink[name]
+				if ok && keep[i] && widths[i] > max(min, cellWidth(t.cells[i])) && (best < 0 || widths[i] > widths[best]) {
 					best = i
 				}
 			}
@@ -193,28 +195,35 @@ func shorten(c string, w int) string {
 	if w < 3 {
 		return widthOpts.TruncateString(c, w, "")
 	}
-	rs := []rune(c)
+	// Cut between graphemes, measured as cellWidth measures them: a cut
+	// between runes would leave a combining mark on the … and count an
+	// emoji with a skin tone twice.
+	type grapheme struct {
+		s string
+		w int
+	}
+	var gs []grapheme
+	for g := widthOpts.StringGraphemes(c); g.Next(); {
+		gs = append(gs, grapheme{g.Value(), g.Width()})
+	}
 	headW := (w - 1) / 2
 	tailW := w - 1 - headW
-	var head, tail []rune
-	for _, r := range rs {
-		rw := widthOpts.Rune(r)
-		if headW-rw < 0 {
-			break
-		}
-		headW -= rw
-		head = append(head, r)
+	var b strings.Builder
+	n := 0
+	for ; n < len(gs) && gs[n].w <= headW; n++ {
+		headW -= gs[n].w
+		b.WriteString(gs[n].s)
 	}
-	for i := len(rs) - 1; i >= len(head); i-- {
-		rw := widthOpts.Rune(rs[i])
-		if tailW-rw < 0 {
-			break
-		}
-		tailW -= rw
-		tail = append(tail, rs[i])
+	t := len(gs)
+	for t > n && gs[t-1].w <= tailW {
+		t--
+		tailW -= gs[t].w
 	}
-	slices.Reverse(tail)
-	return string(head) + "…" + string(tail)
+	b.WriteString("…")
+	for _, g := range gs[t:] {
+		b.WriteString(g.s)
+	}
+	return b.String()
 }
 
 // ListingFit is how the listing narrows to a terminal: file facts go first, then long

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -172,6 +174,53 @@ func TestWriteTableUnknownConnections(t *testing.T) {
 	for i, want := range []string{"2", "?", "?"} {
 		if got := strings.Fields(lines[i+1][conns:])[0]; got != want {
 			t.Errorf("row %d: CONNS %q, want %q\n%s", i+1, got, want, buf.String())
+		}
+	}
+}
+
+// TestShortenGraphemes: a shortened cell is cut between graphemes and measured as
+// cellWidth measures it. Cut between runes, a combining mark landed on the … and an
+// emoji with a skin tone counted as two, so the row came out narrower than its column.
+func TestShortenGraphemes(t *testing.T) {
+	for _, c := range []string{
+		"/tmp/" + strings.Repeat("e\u0301\u0301x", 12) + ".sock",
+		"/tmp/" + strings.Repeat("😀👍🏽", 8) + ".sock",
+		"/tmp/" + strings.Repeat("中文", 10) + ".sock",
+	} {
+		for w := 3; w < cellWidth(c); w++ {
+			got := shorten(c, w)
+			head, tail, _ := strings.Cut(got, "…")
+			if !strings.HasPrefix(c, head) || !strings.HasSuffix(c, tail) {
+				t.Fatalf("shorten(%q, %d) = %q: not a head and a tail", c, w, got)
+			}
+			if r, _ := utf8.DecodeRuneInString(tail); unicode.Is(unicode.Mn, r) {
+				t.Errorf("shorten(%q, %d) = %q: the tail starts with a combining mark", c, w, got)
+			}
+			// Wide graphemes may leave a column unused on each side of the …,
+			// never one too many; more unused means the cut measured too much.
+			if n := cellWidth(got); n > w || n < w-2 {
+				t.Errorf("shorten(%q, %d) = %q, %d columns", c, w, got, n)
+			}
+		}
+	}
+}
+
+// TestTableFitDeterministic: when two shrinkable columns are as wide, the same one gives
+// way on every run; the map of the step once decided, at random.
+func TestTableFitDeterministic(t *testing.T) {
+	var first string
+	for range 64 {
+		var buf bytes.Buffer
+		tb := NewTable(&buf, []string{"PATH", "STATE", "PID/COMMAND"}, false)
+		tb.Fit = Fit{Width: 50, Steps: []FitStep{{Shrink: map[string]int{"PATH": 10, "PID/COMMAND": 10}}}}
+		tb.Append([]string{"/run/" + strings.Repeat("a", 20), "listening", "1/" + strings.Repeat("c", 23)})
+		if err := tb.Render(); err != nil {
+			t.Fatal(err)
+		}
+		if first == "" {
+			first = buf.String()
+		} else if buf.String() != first {
+			t.Fatalf("two renderings differ:\n%s\n%s", first, buf.String())
 		}
 	}
 }

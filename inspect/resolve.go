@@ -737,9 +737,21 @@ func (r *Resolver) examineFile(e *Entry, m *lstatMemo) {
 			if err == nil && fi.ID.Key() == e.Bound.Key() {
 				r.name(fi)
 				e.File, e.FileStatus = fi, FileOK
+				// Where it is, for the audit; the identity proves it
+				// again, as the directory may have moved meanwhile.
+				if cwd, err := filepath.EvalSymlinks(filepath.Join(r.ProcRoot, strconv.Itoa(h.PID), "cwd")); err == nil && filepath.IsAbs(cwd) {
+					real := filepath.Join(cwd, p)
+					if fi, err := r.Lstat(real); err == nil && fi.ID.Key() == e.Bound.Key() {
+						e.FilePath = real
+					}
+				}
 				return
 			}
 		}
+		return
+	}
+	if rest, ok := procSelfRest(p); ok {
+		r.examineProcSelf(e, rest)
 		return
 	}
 	fi, err := r.lstatAsHolders(e, p, m)
@@ -760,6 +772,44 @@ func (r *Resolver) examineFile(e *Entry, m *lstatMemo) {
 		e.FileStatus = FileReplaced
 	default:
 		e.FileStatus = FileOK
+	}
+}
+
+// procSelfRest splits a path through /proc/self or /proc/thread-self,
+// which bind resolved as the binder ("/proc/self/fd/3/x.sock", the way
+// past the 107 bytes of sun_path): to us it names our own descriptors.
+func procSelfRest(p string) (string, bool) {
+	for _, pre := range []string{"/proc/self/", "/proc/thread-self/"} {
+		// Not cleaned: "cwd/../x" is the parent of the binder's directory.
+		if rest, ok := strings.CutPrefix(p, pre); ok {
+			return rest, true
+		}
+	}
+	return "", false
+}
+
+// examineProcSelf finds the file of a socket bound through /proc/self as
+// a holder sees it: where its descriptor or directory leads now, proven by
+// the bound file's identity. Without that proof the file is unknown, never
+// gone: our own /proc/self says nothing about the binder's.
+func (r *Resolver) examineProcSelf(e *Entry, rest string) {
+	e.FileStatus = FileUnknown
+	if !e.Known.Has(KnownBound) || e.Bound.IsZero() || r.ProcRoot == "" {
+		return
+	}
+	for _, h := range e.Holders {
+		q := r.ProcRoot + "/" + strconv.Itoa(h.PID) + "/" + rest
+		i := strings.LastIndexByte(q, '/')
+		dir, err := filepath.EvalSymlinks(q[:i])
+		if err != nil || !filepath.IsAbs(dir) {
+			continue
+		}
+		real := filepath.Join(dir, q[i+1:])
+		if fi, err := r.Lstat(real); err == nil && fi.ID.Key() == e.Bound.Key() {
+			r.name(fi)
+			e.File, e.FileStatus, e.FilePath = fi, FileOK, real
+			return
+		}
 	}
 }
 

@@ -330,6 +330,11 @@ func (l *liveSet) unproven(p string) string {
 // as seen under root.
 func startDirs(dirs []string, explicit bool, root string, r *Resolver) (starts, given, warnings []string, err error) {
 	for _, d := range dirs {
+		// filepath.Abs makes "" the working directory: `udsls --stale
+		// "$RUNDIR" --remove` with RUNDIR unset would clean wherever it ran.
+		if d == "" {
+			return nil, nil, nil, errors.New(`directory "": an empty name (an unset variable?)`)
+		}
 		if root != "" && !filepath.IsAbs(d) {
 			return nil, nil, nil, fmt.Errorf("directory %q: must be absolute in another mount namespace", d)
 		}

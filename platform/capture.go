@@ -102,7 +102,7 @@ func (c *capture) read(ctx context.Context) (*inspect.Snapshot, error) {
 		}
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
-				return nil, err
+				return nil, fmt.Errorf("capture %q: %w", kind+":"+file, interrupted{cerr})
 			}
 			return nil, fmt.Errorf("capture %q: %w", kind+":"+file, err)
 		}
@@ -130,6 +130,13 @@ func (c *capture) read(ctx context.Context) (*inspect.Snapshot, error) {
 	snap.Addresses = files["procnet"] == "" && (lsof == nil || !lsof.Inodes)
 	return snap, nil
 }
+
+// interrupted is a read the context stopped: it names no Go internals
+// ("context canceled"), yet errors.Is still finds the context's error.
+type interrupted struct{ err error }
+
+func (e interrupted) Error() string { return "interrupted before it was read" }
+func (e interrupted) Unwrap() error { return e.err }
 
 // crlf undoes CRLF line ends, which a capture gets when it passes through
 // Windows (a bug report's attachment), where every line has one: the tools
@@ -213,12 +220,37 @@ func readCapture(ctx context.Context, name string) ([]byte, error) {
 // so that a stream past the limit never holds more than the limit.
 func readBounded(ctx context.Context, f *os.File) ([]byte, error) {
 	tooLarge := fmt.Errorf("larger than %d MiB, the limit for a capture file", MaxCaptureSize>>20)
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxCaptureSize {
+	fi, err := f.Stat()
+	if err == nil && fi.Mode().IsRegular() && fi.Size() > MaxCaptureSize {
 		return nil, tooLarge
 	}
+	if err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+		// Read into one buffer of the file's size: chunks joined at the
+		// end held every byte twice, 400 MiB for a 200 MiB file. A file
+		// still growing goes on in chunks.
+		data := make([]byte, fi.Size()+1)
+		n, err := io.ReadFull(f, data)
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return data[:n], nil
+		case err != nil:
+			return nil, err
+		}
+		rest, err := readChunks(ctx, f, n, tooLarge)
+		if err != nil {
+			return nil, err
+		}
+		return append(data, rest...), nil
+	}
+	return readChunks(ctx, f, 0, tooLarge)
+}
+
+// readChunks reads f to its end in chunks, failing with tooLarge once
+// done+what it read passes MaxCaptureSize.
+func readChunks(ctx context.Context, f *os.File, done int, tooLarge error) ([]byte, error) {
 	var (
 		chunks [][]byte
-		total  int
+		total  = done
 	)
 	for {
 		if err := ctx.Err(); err != nil {

@@ -17,23 +17,32 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	}
 	var patterns, dirs []string
 	for _, p := range o.args {
-		if err := inspect.ValidatePattern(p); err != nil {
-			return exitError, usagef("%v", err)
-		}
 		// A directory named as such audits the sockets below it: as a
 		// pattern it would match only a socket bound at that very path.
-		if !strings.ContainsAny(p, "*?[\\") {
-			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-				abs, err := filepath.Abs(p)
-				if err != nil {
-					return exitError, fmt.Errorf("directory %q: %w", p, err)
-				}
-				dirs = append(dirs, abs)
-				if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
-					dirs = append(dirs, real)
-				}
-				continue
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return exitError, fmt.Errorf("directory %q: %w", p, err)
 			}
+			dirs = append(dirs, abs)
+			if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+				dirs = append(dirs, real)
+			}
+			// Still a glob too, as it was before a directory took its
+			// name.
+			if strings.ContainsAny(p, "*?[\\") && inspect.ValidatePattern(p) == nil {
+				patterns = append(patterns, p)
+			}
+			continue
+		}
+		// An existing file is itself, as in the listing: the shell
+		// expanded DIR/* onto names that may hold [ * ? or \.
+		if _, err := os.Lstat(p); err == nil {
+			patterns = append(patterns, globQuote.Replace(p))
+			continue
+		}
+		if err := inspect.ValidatePattern(p); err != nil {
+			return exitError, usagef("%v", err)
 		}
 		patterns = append(patterns, p)
 	}

@@ -173,6 +173,10 @@ func TestCaptureFIFOInterrupted(t *testing.T) {
 			if ws.Signaled() || cmd.ProcessState.ExitCode() == 0 || stdout.Len() != 0 {
 				t.Errorf("after %v: %v, stdout %q, stderr %q; want a failure exit of udsls's own and no output", sig, cmd.ProcessState, stdout.String(), stderr.String())
 			}
+			// One line naming the capture, not Go's "context canceled".
+			if want := "udsls: error: capture " + strconv.Quote("lsof:"+fifo) + ": interrupted before it was read\n"; stderr.String() != want {
+				t.Errorf("after %v: stderr %q, want %q", sig, stderr.String(), want)
+			}
 		})
 	}
 }

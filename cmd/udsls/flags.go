@@ -206,6 +206,10 @@ func parseFlags(args []string) (*options, error) {
 	if slices.Contains(o.users, "") {
 		return nil, usagef("--user: empty user name in %q", strings.Join(o.users, ","))
 	}
+	// A split value loses what was typed: "1,,2" would read as --pid "".
+	if slices.Contains(pids, "") {
+		return nil, usagef("--pid: empty process id in %q", strings.Join(pids, ","))
+	}
 	for _, p := range pids {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 {

@@ -187,6 +187,12 @@ func (w *fdWalker) fds(pid int) error {
 				if gone(err) {
 					continue // closed since the listing
 				}
+				if err == unix.ENAMETOOLONG {
+					// A file whose path passes PATH_MAX, no socket
+					// ("socket:[N]"): giving up here would hide the
+					// sockets at the fds after it.
+					continue
+				}
 				return &fs.PathError{Op: "readlink", Path: w.procRoot + "/" + rel + "/" + string(name), Err: err}
 			}
 			if m == len(w.link) {
