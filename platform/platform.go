@@ -15,6 +15,9 @@ type Options struct {
 	// a file such as /var/run/netns/NAME. Linux only.
 	AllNetns bool
 	Netns    string
+	// FDSource forces how Linux finds the holders: "bpf", "procfs", or
+	// "" or "auto" for the BPF iterator where it can load and pays off.
+	FDSource string
 }
 
 // InNetns runs fn on a thread inside the network namespace opts.Netns

@@ -38,6 +38,7 @@ type options struct {
 	color      string
 	procRoot   string
 	source     string
+	fdSource   string
 	from       []string
 	allNetns   bool
 	netns      string
@@ -93,6 +94,7 @@ var modeFlags = map[string]mode{
 var sourceFlags = map[string][]mode{
 	"from":      {modeList},
 	"source":    {modeList, modeStale, modeCheck, modeAudit},
+	"fd-source": {modeList, modeStale, modeCheck, modeAudit},
 	"all-netns": {modeList, modeStale, modeCheck, modeAudit},
 	"netns":     {modeList, modeStale, modeCheck, modeAudit},
 }
@@ -129,6 +131,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.color, "color", "auto", "")
 	fs.StringVar(&o.procRoot, "proc-root", "/proc", "")
 	fs.StringVar(&o.source, "source", "", "")
+	fs.StringVar(&o.fdSource, "fd-source", "auto", "")
 	fs.StringArrayVar(&o.from, "from", nil, "")
 	fs.BoolVarP(&o.allNetns, "all-netns", "N", false, "")
 	fs.StringVar(&o.netns, "netns", "", "")
@@ -234,6 +237,11 @@ func parseFlags(args []string) (*options, error) {
 	case "", "netlink", "procfs":
 	default:
 		return nil, usagef("unknown --source %q (want netlink or procfs)", o.source)
+	}
+	switch o.fdSource {
+	case "auto", "bpf", "procfs":
+	default:
+		return nil, usagef("unknown --fd-source %q (want auto, bpf or procfs)", o.fdSource)
 	}
 	if o.allNetns && o.netns != "" {
 		return nil, usagef("--all-netns and --netns exclude each other")

@@ -14,5 +14,5 @@ func newSource(o *options) (inspect.Source, error) {
 	if len(o.from) > 0 {
 		return platform.FromCaptures(o.from)
 	}
-	return platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns})
+	return platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns, FDSource: o.fdSource})
 }
