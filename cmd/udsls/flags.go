@@ -39,6 +39,9 @@ type options struct {
 	procRoot   string
 	source     string
 	fdSource   string
+	verbose    bool
+	// verboseOut is stderr with --verbose.
+	verboseOut io.Writer
 	from       []string
 	allNetns   bool
 	netns      string
@@ -95,6 +98,7 @@ var sourceFlags = map[string][]mode{
 	"from":      {modeList},
 	"source":    {modeList, modeStale, modeCheck, modeAudit},
 	"fd-source": {modeList, modeStale, modeCheck, modeAudit},
+	"verbose":   {modeList, modeStale, modeCheck, modeAudit},
 	"all-netns": {modeList, modeStale, modeCheck, modeAudit},
 	"netns":     {modeList, modeStale, modeCheck, modeAudit},
 }
@@ -132,6 +136,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.procRoot, "proc-root", "/proc", "")
 	fs.StringVar(&o.source, "source", "", "")
 	fs.StringVar(&o.fdSource, "fd-source", "auto", "")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "")
 	fs.StringArrayVar(&o.from, "from", nil, "")
 	fs.BoolVarP(&o.allNetns, "all-netns", "N", false, "")
 	fs.StringVar(&o.netns, "netns", "", "")

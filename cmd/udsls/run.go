@@ -45,6 +45,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	e := &env{stdout: stdout, stderr: stderr, color: wantColor(o.color, stdout), stderrTTY: isTerminal(stderr)}
+	if o.verbose {
+		o.verboseOut = stderr
+	}
 
 	var code int
 	switch o.mode {

@@ -53,6 +53,9 @@ func (s *Source) scanHolders(ctx context.Context, root string) (*fdScan, error) 
 	case FDsProcfs:
 		return scanFDs(ctx, root)
 	case FDsBPF:
+		if !bpf.MayLoad() {
+			return nil, fmt.Errorf("--fd-source bpf: %w: loading the iterator needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN (run as root)", bpf.ErrUnavailable)
+		}
 		return scanBPF(ctx)
 	case FDsAuto:
 		if s.bpfWorthIt(root) {
@@ -73,7 +76,10 @@ func (s *Source) bpfWorthIt(root string) bool {
 	if abs, err := filepath.Abs(root); err != nil || abs != "/proc" {
 		return false
 	}
-	if !bpf.MayLoad() {
+	// file-nr counts the files of the whole machine; in a pid namespace
+	// of its own (a container) both sources see only its processes,
+	// usually few.
+	if !bpf.MayLoad() || !initialPidNS(root) {
 		return false
 	}
 	files, ok := openFiles(root)
@@ -85,6 +91,14 @@ func (s *Source) bpfMinFiles() int {
 		return s.bpfThreshold
 	}
 	return bpfMinFiles
+}
+
+// initialPidNS says whether the caller is in the machine's initial pid
+// namespace, whose /proc/self/ns/pid link names inode 0xEFFFFFFC
+// (PROC_PID_INIT_INO in include/linux/proc_ns.h).
+func initialPidNS(root string) bool {
+	link, err := os.Readlink(filepath.Join(root, "self", "ns", "pid"))
+	return err == nil && link == "pid:[4026531836]"
 }
 
 // openFiles reads the number of open files in the system from

@@ -384,3 +384,30 @@ func TestBPFLeavesNothingLoaded(t *testing.T) {
 	}
 	NoBPFLeft(t, progs, links)
 }
+
+// TestFDSourceAuto: auto runs the iterator where it pays off, and walks a
+// procfs that is not the caller's /proc, where the iterator would list
+// other processes than those the walk sees.
+func TestFDSourceAuto(t *testing.T) {
+	needBPF(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		root      string
+		threshold int
+		want      bool
+	}{
+		{"few files", "/proc", 1 << 40, false},
+		{"many files", "/proc", 1, true},
+		{"another procfs", "/proc/self/root/proc", 1, false},
+	} {
+		s := &Source{FDs: FDsAuto, bpfThreshold: tc.threshold}
+		scan, err := s.scanHolders(ctx, tc.root)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if scan.bpf != tc.want {
+			t.Errorf("%s: ran the iterator: %v, want %v", tc.name, scan.bpf, tc.want)
+		}
+	}
+}
