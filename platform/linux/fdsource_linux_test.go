@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -186,6 +188,16 @@ func TestBPFMatchesProcfs(t *testing.T) {
 	isOurs := func(o inspect.Owner) bool { return ours[o.PID] && isUnix(o) }
 	diffHolders(t, "our processes", holders(before.owners, isOurs), holders(got.owners, isOurs))
 
+	if os.Getenv(inPidNSEnv) != "" {
+		// The iterator must not list the machine's
+		// processes, which the namespace's /proc does not show.
+		for h := range g {
+			if _, err := os.Stat("/proc/" + strconv.Itoa(h.pid)); err != nil {
+				t.Errorf("bpf lists pid %d, which this namespace does not have: %+v", h.pid, h)
+				break
+			}
+		}
+	}
 	if n := len(holders(got.owners, func(o inspect.Owner) bool { return o.PID == os.Getpid() })); n < 3*3334 {
 		t.Errorf("bpf found %d of the test server's sockets, want at least %d", n, 3*3334)
 	}
@@ -409,5 +421,27 @@ func TestFDSourceAuto(t *testing.T) {
 		if scan.bpf != tc.want {
 			t.Errorf("%s: ran the iterator: %v, want %v", tc.name, scan.bpf, tc.want)
 		}
+	}
+}
+
+// inPidNSEnv marks the run of TestBPFMatchesProcfs that
+// TestBPFInPidNamespace starts in a pid namespace of its own.
+const inPidNSEnv = "UDSLS_TEST_IN_PIDNS"
+
+// TestBPFInPidNamespace runs TestBPFMatchesProcfs in a new pid namespace
+// with its own /proc, as udsls runs in a container: the iterator must list
+// only that namespace's processes, by the pids the walk of its /proc reads.
+func TestBPFInPidNamespace(t *testing.T) {
+	if os.Getenv(inPidNSEnv) != "" {
+		t.Skip("already in the pid namespace")
+	}
+	needBPF(t)
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
+	cmd := exec.Command(unshare, "--pid", "--fork", "--kill-child", "--mount-proc",
+		os.Args[0], "-test.run", "^TestBPFMatchesProcfs$", "-test.v")
+	cmd.Env = append(os.Environ(), inPidNSEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestBPFMatchesProcfs") {
+		t.Fatalf("TestBPFMatchesProcfs in a new pid namespace: %v\n%s", err, out)
 	}
 }
