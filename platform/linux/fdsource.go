@@ -39,13 +39,15 @@ func (f FDSource) String() string {
 	return fmt.Sprintf("FDSource(%d)", int(f))
 }
 
-// Loading and attaching the iterator costs about 25 ms (most of it the
-// kernel's BTF, read to fit the program to this kernel), after which each
-// descriptor costs a fraction of a microsecond; the walk costs about
-// 6 µs per descriptor and a little per process. The walk wins below a few
-// thousand descriptors: the number of open files the kernel counts
-// (/proc/sys/fs/file-nr) decides, without walking anything.
-const bpfMinFiles = 6000
+// Loading and attaching the iterator costs about 25 ms of CPU, most of it
+// cilium/ebpf parsing the kernel's BTF to fit the program to this kernel;
+// after that it costs about 0.8 µs of CPU per socket against 2.4 µs for
+// the walk (BenchmarkFDSources), but the walk runs on every CPU while the
+// iterator runs on one. Whole listings alternating on 2 CPUs broke even
+// at 10k-30k descriptors (about 12k interpolated). The number of open
+// files the kernel counts (/proc/sys/fs/file-nr) decides, without walking
+// anything.
+const bpfMinFiles = 12000
 
 // scanHolders finds the holders of sockets with the source s asks for.
 func (s *Source) scanHolders(ctx context.Context, root string) (*fdScan, error) {
