@@ -81,7 +81,7 @@ func (s *Source) bpfWorthIt(root string) bool {
 	// file-nr counts the files of the whole machine; in a pid namespace
 	// of its own (a container) both sources see only its processes,
 	// usually few.
-	if !bpf.MayLoad() || !initialPidNS(root) {
+	if !bpf.MayLoad() || !initialNS(root, "pid") || !initialNS(root, "user") {
 		return false
 	}
 	files, ok := openFiles(root)
@@ -95,12 +95,15 @@ func (s *Source) bpfMinFiles() int {
 	return bpfMinFiles
 }
 
-// initialPidNS says whether the caller is in the machine's initial pid
-// namespace, whose /proc/self/ns/pid link names inode 0xEFFFFFFC
-// (PROC_PID_INIT_INO in include/linux/proc_ns.h).
-func initialPidNS(root string) bool {
-	link, err := os.Readlink(filepath.Join(root, "self", "ns", "pid"))
-	return err == nil && link == "pid:[4026531836]"
+// initialNS says whether the caller is in the machine's initial namespace
+// of a kind: a pid namespace of its own sees few processes, and a user
+// namespace's capabilities do not let it load BPF. The initial ones have
+// fixed inodes (PROC_PID_INIT_INO and PROC_USER_INIT_INO in
+// include/linux/proc_ns.h).
+func initialNS(root, kind string) bool {
+	want := map[string]string{"pid": "pid:[4026531836]", "user": "user:[4026531837]"}[kind]
+	link, err := os.Readlink(filepath.Join(root, "self", "ns", kind))
+	return err == nil && link == want
 }
 
 // openFiles reads the number of open files in the system from
