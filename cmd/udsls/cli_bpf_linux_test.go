@@ -141,3 +141,15 @@ func TestFDSourceVerbose(t *testing.T) {
 		}
 	}
 }
+
+// TestFDSourceBPFUserNamespace: root of a user namespace of its own has
+// every capability there but cannot load BPF; forcing it says why.
+func TestFDSourceBPFUserNamespace(t *testing.T) {
+	testenv.NeedRoot(t, "unshare --user")
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
+	bin := buildUdsls(t)
+	code, stdout, stderr := runCmd(t, exec.Command(unshare, "--user", "--map-root-user", bin, "--fd-source", "bpf"))
+	if code != exitError || stdout != "" || stderr != "udsls: error: --fd-source bpf: BPF unavailable: udsls runs in a user namespace of its own, whose capabilities do not let it load BPF\n" {
+		t.Errorf("in a user namespace, --fd-source bpf: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

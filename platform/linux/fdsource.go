@@ -58,6 +58,9 @@ func (s *Source) scanHolders(ctx context.Context, root string) (*fdScan, error) 
 		if !bpf.MayLoad() {
 			return nil, fmt.Errorf("--fd-source bpf: %w: loading the iterator needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN (run as root)", bpf.ErrUnavailable)
 		}
+		if !initialNS("/proc", "user") {
+			return nil, fmt.Errorf("--fd-source bpf: %w: udsls runs in a user namespace of its own, whose capabilities do not let it load BPF", bpf.ErrUnavailable)
+		}
 		return scanBPF(ctx)
 	case FDsAuto:
 		if s.bpfWorthIt(root) {
