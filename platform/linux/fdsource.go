@@ -44,10 +44,10 @@ func (f FDSource) String() string {
 // after that it costs about 0.8 µs of CPU per socket against 2.4 µs for
 // the walk (BenchmarkFDSources), but the walk runs on every CPU while the
 // iterator runs on one. Whole listings alternating on 2 CPUs broke even
-// at 10k-30k descriptors (about 12k interpolated). The number of open
-// files the kernel counts (/proc/sys/fs/file-nr) decides, without walking
-// anything.
-const bpfMinFiles = 12000
+// near 8.5k sockets on a machine at load 4-5 and near 12k at load 10
+// (interpolated). The number of open files the kernel counts
+// (/proc/sys/fs/file-nr) decides, without walking anything.
+const bpfMinFiles = 10000
 
 // scanHolders finds the holders of sockets with the source s asks for.
 func (s *Source) scanHolders(ctx context.Context, root string) (*fdScan, error) {
