@@ -125,7 +125,9 @@ func openFiles(root string) (int, bool) {
 
 // scanBPF lists the holders with the BPF iterator, which sees every
 // process of our pid namespace whatever hidepid, ptrace rules or an LSM
-// would deny a walk of /proc, so it leaves nothing to warn about.
+// would deny a walk of /proc, so it leaves nothing to warn about. It
+// lists AF_UNIX sockets only: the walk's other families match no socket
+// of a listing.
 func scanBPF(ctx context.Context) (*fdScan, error) {
 	fds, err := bpf.UnixSocketFDs(ctx)
 	if err != nil {
