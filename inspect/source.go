@@ -17,8 +17,12 @@ type Snapshot struct {
 	// Backend names where the data came from: "netlink", "procfs",
 	// "lsof+netstat", or "capture".
 	Backend string
-	Sockets []Socket
-	Owners  []Owner
+	// FDSource names how the holders were found on Linux: "procfs" (the
+	// /proc/PID/fd walk) or "bpf" (an iterator over every process's
+	// descriptors); "" elsewhere.
+	FDSource string
+	Sockets  []Socket
+	Owners   []Owner
 	// Processes holds what the backend already knows about holder pids
 	// (macOS lsof names them). Pids missing here are looked up by the
 	// resolver when shown.

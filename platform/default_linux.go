@@ -21,5 +21,15 @@ func Default(opts Options) (inspect.Source, error) {
 	default:
 		return nil, fmt.Errorf("unknown source %q (want netlink or procfs)", opts.Source)
 	}
+	switch opts.FDSource {
+	case "", "auto":
+		src.FDs = linux.FDsAuto
+	case "bpf":
+		src.FDs = linux.FDsBPF
+	case "procfs":
+		src.FDs = linux.FDsProcfs
+	default:
+		return nil, fmt.Errorf("unknown fd source %q (want auto, bpf or procfs)", opts.FDSource)
+	}
 	return src, nil
 }

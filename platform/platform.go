@@ -19,6 +19,9 @@ type Options struct {
 	// cannot name (other users' processes, unless root), for decisions
 	// such as removals that must see every socket; Linux only.
 	Exhaustive bool
+	// FDSource forces how Linux finds the holders: "bpf", "procfs", or
+	// "" or "auto" for the BPF iterator where it can load and pays off.
+	FDSource string
 }
 
 // InNetns runs fn on a thread inside the network namespace opts.Netns

@@ -14,6 +14,9 @@
 # each), waits for each manifest line, then times, each command in turn:
 #
 #   udsls -a -o json   every socket with processes, peers and file status
+#   --fd-source bpf, --fd-source procfs
+#                      the same, with the holders found by the BPF iterator
+#                      and by the /proc/*/fd walk, whatever auto would pick
 #   ss -xap, netstat -xap, lsof -U
 #   floor              one sock_diag dump and one /proc/*/fd walk joined in
 #                      a map (scripts/benchtool), the least work a listing
@@ -146,8 +149,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "bench: $(nproc) cores ($cpu), Linux $(uname -r), $runs runs per cell, medians in ms" >&2
 table=$work/table
 filtered=$work/filtered
-printf '| sockets | procs | udsls -a -o json | ss -xap | netstat -xap | lsof -U | floor | udsls/ss | udsls/floor | udsls peak RSS MiB |\n' >"$table"
-printf '|---|---|---|---|---|---|---|---|---|---|\n' >>"$table"
+printf '| sockets | procs | udsls -a -o json | --fd-source bpf | --fd-source procfs | ss -xap | netstat -xap | lsof -U | floor | udsls/ss | udsls/floor | udsls peak RSS MiB |\n' >"$table"
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n' >>"$table"
 printf '| sockets | udsls (default view) | udsls -p PID | udsls PATH | udsls -a -o json |\n' >"$filtered"
 printf '|---|---|---|---|---|\n' >>"$filtered"
 declare -A wall
@@ -156,17 +159,19 @@ for n in $sizes; do
 	count=$(ss -xa | tail -n +2 | wc -l)
 	echo "bench: $count sockets in $load_procs servers" >&2
 	if [ "$n" -le 50000 ]; then
-		timeall "$udsls -a -o json" "ss -xap" "netstat -xap" "lsof -U" "$work/benchtool floor"
-		u=${ms[0]} s=${ms[1]} ns=${ms[2]} l=${ms[3]} f=${ms[4]}
+		timeall "$udsls -a -o json" "ss -xap" "netstat -xap" "lsof -U" "$work/benchtool floor" \
+			"$udsls -a -o json --fd-source bpf" "$udsls -a -o json --fd-source procfs"
+		u=${ms[0]} s=${ms[1]} ns=${ms[2]} l=${ms[3]} f=${ms[4]} fb=${ms[5]} fp=${ms[6]}
 	else
 		# Beyond 50k ss alone takes tens of seconds a run, and netstat and
 		# lsof longer: three runs, without those two.
-		runs=$((runs < 3 ? runs : 3)) timeall "$udsls -a -o json" "ss -xap" "$work/benchtool floor"
-		u=${ms[0]} s=${ms[1]} ns=- l=- f=${ms[2]}
+		runs=$((runs < 3 ? runs : 3)) timeall "$udsls -a -o json" "ss -xap" "$work/benchtool floor" \
+			"$udsls -a -o json --fd-source bpf" "$udsls -a -o json --fd-source procfs"
+		u=${ms[0]} s=${ms[1]} ns=- l=- f=${ms[2]} fb=${ms[3]} fp=${ms[4]}
 	fi
 	m=$(rss "$udsls" -a -o json)
 	wall[$n]=$u
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$count" "$load_procs" "$u" "$s" "$ns" "$l" "$f" \
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$count" "$load_procs" "$u" "$fb" "$fp" "$s" "$ns" "$l" "$f" \
 		"$(ratio "$u" "$s")" "$(ratio "$u" "$f")" "$m" >>"$table"
 	runs=$((n <= 50000 || runs < 3 ? runs : 3)) timeall "$udsls" "$udsls -p $load_pid" "$udsls $load_path"
 	printf '| %s | %s | %s | %s | %s |\n' "$count" "${ms[0]}" "${ms[1]}" "${ms[2]}" "$u" >>"$filtered"

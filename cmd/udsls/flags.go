@@ -39,6 +39,10 @@ type options struct {
 	color      string
 	procRoot   string
 	source     string
+	fdSource   string
+	verbose    bool
+	// verboseOut is stderr with --verbose.
+	verboseOut *stderr
 	from       []string
 	allNetns   bool
 	netns      string
@@ -96,6 +100,8 @@ var modeFlags = map[string]mode{
 var sourceFlags = map[string][]mode{
 	"from":      {modeList},
 	"source":    {modeList, modeStale, modeCheck, modeAudit},
+	"fd-source": {modeList, modeStale, modeCheck, modeAudit},
+	"verbose":   {modeList, modeStale, modeCheck, modeAudit},
 	"all-netns": {modeList, modeStale},
 	"netns":     {modeList, modeStale, modeCheck},
 }
@@ -153,6 +159,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.color, "color", "auto", "")
 	fs.StringVar(&o.procRoot, "proc-root", "/proc", "")
 	fs.StringVar(&o.source, "source", "", "")
+	fs.StringVar(&o.fdSource, "fd-source", "auto", "")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "")
 	fs.StringArrayVar(&o.from, "from", nil, "")
 	fs.BoolVarP(&o.allNetns, "all-netns", "N", false, "")
 	fs.StringVar(&o.netns, "netns", "", "")
@@ -287,6 +295,11 @@ func parseFlags(args []string) (*options, error) {
 	case "", "netlink", "procfs":
 	default:
 		return nil, usagef("unknown --source %q (want netlink or procfs)", o.source)
+	}
+	switch o.fdSource {
+	case "auto", "bpf", "procfs":
+	default:
+		return nil, usagef("unknown --fd-source %q (want auto, bpf or procfs)", o.fdSource)
 	}
 	return o, nil
 }

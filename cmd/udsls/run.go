@@ -77,6 +77,9 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 		}
 		defer e.out.discard()
 	}
+	if o.verbose {
+		o.verboseOut = stderr
+	}
 
 	var code int
 	switch o.mode {

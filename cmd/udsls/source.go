@@ -1,6 +1,11 @@
 package main
 
 import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform"
 )
@@ -14,5 +19,25 @@ func newSource(o *options) (inspect.Source, error) {
 	if len(o.from) > 0 {
 		return platform.FromCaptures(o.from)
 	}
-	return platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns})
+	src, err := platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns, FDSource: o.fdSource})
+	if err != nil || o.verboseOut == nil {
+		return src, err
+	}
+	return &verboseSource{src, o.verboseOut}, nil
+}
+
+// verboseSource says, with --verbose, where a snapshot came from.
+type verboseSource struct {
+	inspect.Source
+	w *stderr
+}
+
+func (v *verboseSource) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
+	t0 := time.Now()
+	snap, err := v.Source.Snapshot(ctx)
+	if err == nil {
+		v.w.say("info", fmt.Sprintf("%d sockets from %s, %d holders from %s, in %v",
+			len(snap.Sockets), snap.Backend, len(snap.Owners), cmp.Or(snap.FDSource, snap.Backend), time.Since(t0).Round(time.Millisecond)))
+	}
+	return snap, err
 }

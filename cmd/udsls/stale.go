@@ -147,7 +147,7 @@ func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
 			netns = st.Ino
 		}
 	}
-	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true})
+	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true, FDSource: o.fdSource})
 	return src, netns, err
 }
 

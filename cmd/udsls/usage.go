@@ -31,6 +31,9 @@ Output:
 
 Sources:
       --source NAME      Linux: netlink (default, with fallback) or procfs
+      --fd-source NAME   Linux: how holders are found: auto (default), bpf
+                         (an iterator, needs CAP_BPF+CAP_PERFMON) or procfs
+  -v, --verbose          say on stderr which sources were used
       --from KIND:FILE   analyse a saved capture: lsof:FILE, netstat:FILE, or
                          procnet:FILE (a copy of /proc/net/unix); repeatable
   -N, --all-netns        every network namespace (containers)

@@ -28,6 +28,8 @@ type fdScan struct {
 	// hidden is the hidepid option of a procfs that hides other users'
 	// processes from us altogether, and procRoot where it is mounted.
 	hidden, procRoot string
+	// bpf says the BPF iterator found the owners, not the walk.
+	bpf bool
 }
 
 // warnings says, one line each, which processes the walk had to leave out.

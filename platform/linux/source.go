@@ -51,6 +51,11 @@ type Source struct {
 	// says in Snapshot.Missing when some namespace could not be read at
 	// all: --stale must not call a file unused that such a socket holds.
 	Exhaustive bool
+	// FDs says how the holders are found; the zero value walks procfs.
+	FDs FDSource
+
+	// bpfThreshold stands in for bpfMinFiles in tests of the choice.
+	bpfThreshold int
 
 	// dumpUnix stands in for DumpUnix in tests of the fallback, which a
 	// kernel that has sock_diag cannot exercise.
@@ -71,7 +76,7 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	walked := make(chan walk, 1)
 	go func() {
 		var w walk
-		w.scan, w.err = scanFDs(ctx, root)
+		w.scan, w.err = s.scanHolders(ctx, root)
 		walked <- w
 	}()
 	snap, err := s.sockets(ctx, root)
@@ -86,7 +91,12 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 		return nil, w.err
 	}
 	snap.Owners = w.scan.owners
-	w.scan.hidden, w.scan.procRoot = procHidden(root), root
+	snap.FDSource = "procfs"
+	if w.scan.bpf {
+		snap.FDSource = "bpf"
+	} else {
+		w.scan.hidden, w.scan.procRoot = procHidden(root), root
+	}
 	snap.OwnerWarnings = append(snap.OwnerWarnings, w.scan.warnings()...)
 	return snap, nil
 }

@@ -18,7 +18,8 @@ func TestSourceProcRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &inspect.Snapshot{
-		Backend: "procfs",
+		Backend:  "procfs",
+		FDSource: "procfs",
 		Sockets: []inspect.Socket{
 			named(20414, stream, listening, "/run/a.sock"),
 			unnamed(20425, stream, connected),

@@ -1,0 +1,155 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/udsls/udsls/platform/linux/bpf"
+	"github.com/udsls/udsls/platform/testenv"
+)
+
+// needBPF skips (or fails, under UDSLS_REQUIRE_BPF=1) unless the fd
+// iterator loads here.
+func needBPF(t *testing.T) {
+	t.Helper()
+	testenv.NeedRoot(t, "loading a BPF iterator needs CAP_BPF and CAP_PERFMON")
+	if _, err := bpf.UnixSocketFDs(context.Background()); err != nil {
+		testenv.Skipf(t, testenv.BPF, "the fd iterator does not load: %v", err)
+	}
+}
+
+// ourBPF lists the ids of the loaded programs named as the fd iterator and
+// of the links attached to them.
+func ourBPF(t *testing.T) []string {
+	t.Helper()
+	bpftool := testenv.NeedTool(t, "bpftool", "bpftool")
+	var progs []struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	var links []struct {
+		ID     int `json:"id"`
+		ProgID int `json:"prog_id"`
+	}
+	for _, q := range []struct {
+		what string
+		v    any
+	}{{"prog", &progs}, {"link", &links}} {
+		out, err := exec.Command(bpftool, "-j", q.what, "list").Output()
+		if err != nil {
+			t.Fatalf("bpftool %s list: %v", q.what, err)
+		}
+		if err := json.Unmarshal(out, q.v); err != nil {
+			t.Fatalf("bpftool %s list: %v: %q", q.what, err, out)
+		}
+	}
+	var ids []string
+	var ours []int
+	for _, p := range progs {
+		if p.Name == bpf.FDSockProgram {
+			ours = append(ours, p.ID)
+			ids = append(ids, "prog "+strconv.Itoa(p.ID))
+		}
+	}
+	for _, l := range links {
+		if slices.Contains(ours, l.ProgID) {
+			ids = append(ids, "link "+strconv.Itoa(l.ID))
+		}
+	}
+	return ids
+}
+
+// TestFDSourceBPFLeavesNothingLoaded interrupts `udsls --fd-source bpf`
+// at moments spread over its run, SIGINT and SIGKILL, and then finds none
+// of its programs or links in the kernel (bpftool).
+func TestFDSourceBPFLeavesNothingLoaded(t *testing.T) {
+	needBPF(t)
+	bin := buildUdsls(t)
+	startServe(t, bin, t.TempDir(), 3000)
+	before := ourBPF(t)
+	var interrupted int
+	for i := range 16 {
+		cmd := exec.Command(bin, "-a", "-o", "json", "--fd-source", "bpf")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i*5) * time.Millisecond)
+		sig := syscall.SIGINT
+		if i%4 == 3 {
+			sig = syscall.SIGKILL
+		}
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			interrupted++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if interrupted == 0 {
+		t.Errorf("no run was interrupted")
+	}
+	// Another test binary may load its own meanwhile, each for a moment,
+	// but a leak stays.
+	left := slices.DeleteFunc(ourBPF(t), func(id string) bool { return slices.Contains(before, id) })
+	for range 50 {
+		if len(left) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+		now := ourBPF(t)
+		left = slices.DeleteFunc(left, func(id string) bool { return !slices.Contains(now, id) })
+	}
+	t.Errorf("left loaded in the kernel: %v", left)
+}
+
+// TestFDSourceBPFUnprivileged: a forced BPF source that may not load is
+// one error line and exit 2, not a silent walk of /proc; auto walks /proc.
+func TestFDSourceBPFUnprivileged(t *testing.T) {
+	testenv.NeedRoot(t, "setpriv to nobody")
+	bin := buildUdsls(t)
+	code, stdout, stderr := asNobody(t, bin, "--fd-source", "bpf")
+	if code != exitError || stdout != "" || strings.Count(stderr, "\n") != 1 ||
+		!strings.HasPrefix(stderr, "udsls: error: --fd-source bpf: ") || !strings.Contains(stderr, "CAP_BPF") {
+		t.Errorf("as nobody, --fd-source bpf: exit %d, stdout %q, stderr %q; want exit 2 and one error naming CAP_BPF", code, stdout, stderr)
+	}
+	code, _, stderr = asNobody(t, bin, "-a", "-v", "-o", "json")
+	if code != exitOK || !strings.Contains(stderr, "holders from procfs") {
+		t.Errorf("as nobody, auto: exit %d, stderr %q; want exit 0 and holders from procfs", code, stderr)
+	}
+}
+
+// TestFDSourceVerbose: --verbose names the fd source the listing used.
+func TestFDSourceVerbose(t *testing.T) {
+	needBPF(t)
+	bin := buildUdsls(t)
+	for _, src := range []string{"bpf", "procfs"} {
+		code, _, stderr := runCmd(t, exec.Command(bin, "-a", "-v", "-o", "json", "--fd-source", src))
+		if code != exitOK || !strings.Contains(stderr, "holders from "+src+",") {
+			t.Errorf("--fd-source %s -v: exit %d, stderr %q", src, code, stderr)
+		}
+	}
+}
+
+// TestFDSourceBPFUserNamespace: root of a user namespace of its own has
+// every capability there but cannot load BPF; forcing it says why.
+func TestFDSourceBPFUserNamespace(t *testing.T) {
+	testenv.NeedRoot(t, "unshare --user")
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
+	bin := buildUdsls(t)
+	code, stdout, stderr := runCmd(t, exec.Command(unshare, "--user", "--map-root-user", bin, "--fd-source", "bpf"))
+	if code != exitError || stdout != "" || stderr != "udsls: error: --fd-source bpf: BPF unavailable: udsls runs in a user namespace of its own, whose capabilities do not let it load BPF\n" {
+		t.Errorf("in a user namespace, --fd-source bpf: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

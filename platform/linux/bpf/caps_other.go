@@ -1,0 +1,5 @@
+//go:build !linux
+
+package bpf
+
+func mayLoad() bool { return false }

@@ -1,0 +1,75 @@
+//go:build linux && (386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64)
+
+package bpf
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/cilium/ebpf/link"
+)
+
+// recordSize is sizeof(struct fd_record) in fdsock.c.
+const recordSize = 16
+
+// UnixSocketFDs loads the iterator over every process's descriptors, runs
+// it once and unloads it: the program and its link live in descriptors of
+// this process only (nothing is pinned), so the kernel frees them when they
+// are closed, or when the process dies, whatever kills it. The pids are
+// those of the caller's pid namespace, and only its processes are listed.
+// An error that says the kernel or our privileges cannot run it wraps
+// ErrUnavailable.
+func UnixSocketFDs(ctx context.Context) ([]FD, error) {
+	var objs fdsockObjects
+	if err := loadFdsockObjects(&objs, nil); err != nil {
+		return nil, fmt.Errorf("%w: load fd iterator: %w", ErrUnavailable, err)
+	}
+	defer objs.Close()
+	it, err := link.AttachIter(link.IterOptions{Program: objs.UdslsFdsock})
+	if err != nil {
+		return nil, fmt.Errorf("%w: attach fd iterator: %w", ErrUnavailable, err)
+	}
+	defer it.Close()
+	r, err := it.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%w: open fd iterator: %w", ErrUnavailable, err)
+	}
+	defer r.Close()
+	return readRecords(ctx, r)
+}
+
+// readRecords decodes the records of one run of the iterator. A read(2)
+// returns at most what the kernel's seq_file buffer holds, which need not
+// end on a record.
+func readRecords(ctx context.Context, r io.Reader) ([]FD, error) {
+	var fds []FD
+	buf := make([]byte, 64<<10)
+	have := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, err := r.Read(buf[have:])
+		have += n
+		whole := have - have%recordSize
+		for b := buf[:whole]; len(b) > 0; b = b[recordSize:] {
+			fds = append(fds, FD{
+				PID:   int(binary.NativeEndian.Uint32(b)),
+				FD:    int(binary.NativeEndian.Uint32(b[4:])),
+				Inode: binary.NativeEndian.Uint64(b[8:]),
+			})
+		}
+		have = copy(buf, buf[whole:have])
+		if err == io.EOF {
+			if have != 0 {
+				return nil, fmt.Errorf("fd iterator: %d bytes after the last record", have)
+			}
+			return fds, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read fd iterator: %w", err)
+		}
+	}
+}
