@@ -38,6 +38,7 @@ Sources:
                          procnet:FILE (a copy of /proc/net/unix); repeatable
   -N, --all-netns        every network namespace (containers)
       --netns PID|PATH   one network namespace
+      --proc-root DIR    procfs to read (default /proc; /host/proc in a container)
 
 Stale files (--stale):
       --remove           delete the stale files found (re-checked right before)
