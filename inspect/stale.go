@@ -128,7 +128,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	lstat := func(p string) (*FileInfo, error) { return r.lstatIn(o.Root, p) }
 	live := liveFiles(snap, lstat)
 	var refused []StaleFile
-	var denied, failed int
+	var denied, failed []string // the paths, for the warnings
 	var firstErr error
 	for _, f := range files {
 		if live.ids[f.File.ID.Key()] || live.paths[f.Path] {
@@ -142,7 +142,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrChanged) {
 				continue // gone or replaced since the walk: no longer this file
 			}
-			failed++
+			failed = append(failed, f.Path)
 			firstErr = orErr(firstErr, err)
 			continue
 		}
@@ -155,9 +155,9 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			r.name(&f.File)
 			refused = append(refused, f)
 		case ReachDenied:
-			denied++
+			denied = append(denied, f.Path)
 		case ReachError:
-			failed++
+			failed = append(failed, f.Path)
 			firstErr = orErr(firstErr, res.Err)
 		}
 	}
@@ -188,12 +188,12 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			rep.Stale = append(rep.Stale, f)
 		}
 	}
-	rep.Unchecked = denied + failed
-	if denied > 0 {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d socket files could not be checked (permission denied); run as root to check them", denied))
+	rep.Unchecked = len(denied) + len(failed)
+	if len(denied) > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s could not be checked (permission denied); run as root to check them", someFiles(denied)))
 	}
-	if failed > 0 {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d socket files could not be checked: %v", failed, firstErr))
+	if len(failed) > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s could not be checked: %v", someFiles(failed), firstErr))
 	}
 	byPath := func(a, b StaleFile) int { return strings.Compare(a.Path, b.Path) }
 	slices.SortFunc(rep.Stale, byPath)
@@ -571,4 +571,23 @@ func Age(d time.Duration) string {
 		return f(m, 10) + "m" + f(s, 10) + "s"
 	}
 	return f(s, 10) + "s"
+}
+
+// someFiles names the first few of paths, and counts the rest.
+func someFiles(paths []string) string {
+	const shown = 3
+	s := "socket file "
+	if len(paths) > 1 {
+		s = strconv.Itoa(len(paths)) + " socket files "
+	}
+	for i, p := range paths[:min(shown, len(paths))] {
+		if i > 0 {
+			s += ", "
+		}
+		s += strconv.Quote(p)
+	}
+	if len(paths) > shown {
+		s += ", ..."
+	}
+	return s
 }

@@ -66,9 +66,14 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	for _, w := range rep.Warnings {
 		e.warn("%s", w)
 	}
-	if o.output == "json" {
+	switch {
+	case o.output == "json":
 		err = inspect.WriteAuditJSON(e.stdout, rep)
-	} else {
+	case len(rep.Findings) == 0:
+		if !rep.NothingAudited {
+			e.note("no audit findings")
+		}
+	default:
 		err = inspect.WriteAuditTable(e.stdout, rep, e.color)
 	}
 	if err != nil {

@@ -195,3 +195,27 @@ func TestListOwnerWarningOnlyWhenItMatters(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanResultsSaySo: a clean --stale or --audit leaves stdout empty for scripts and says
+// on stderr that it ran and found nothing.
+func TestCleanResultsSaySo(t *testing.T) {
+	dir := t.TempDir() // 0700: nobody else reaches what is in it
+	l, err := net.Listen("unix", filepath.Join(dir, "private.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--stale", dir}, "udsls: no stale socket files in " + dir + " ("},
+		{[]string{"--audit", "-q", dir}, ""},
+		{[]string{"--audit", dir}, "udsls: no audit findings\n"},
+	} {
+		code, out, errOut := runUdsls(c.args...)
+		if code != exitOK || out != "" || !strings.Contains(errOut, c.want) || (c.want == "" && errOut != "") {
+			t.Errorf("udsls %q: exit %d, stdout %q, stderr %q; want 0, nothing, and %q", c.args, code, out, errOut, c.want)
+		}
+	}
+}

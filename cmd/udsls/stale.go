@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -103,6 +104,9 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 	}
 	if err := staleOutput(ctx, o, e, rep, warnings, nil); err != nil {
 		return exitError, err
+	}
+	if o.output == "table" && len(rep.Stale)+len(rep.Unknown)+len(rep.Unreachable) == 0 {
+		e.note("no stale socket files in %s (%d entries checked)", strings.Join(rep.Dirs, ", "), rep.Entries)
 	}
 	// Only what --remove could act on fails the run: unreachable
 	// listeners are --audit's to gate on (file-gone, file-replaced), and
