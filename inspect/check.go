@@ -99,6 +99,11 @@ func (r *CheckResult) Reason() string {
 	for _, m := range r.Mismatches {
 		parts = append(parts, fmt.Sprintf("%s is %s, want %s", m.Field, m.Got, m.Want))
 	}
+	if r.Entry != nil && r.Verdict == VerdictMissing {
+		// The listing knows a socket bound by this name whose file was deleted: the
+		// server lives, clients cannot reach it.
+		parts = append(parts, "a "+r.Entry.State.String()+" socket bound to this path lives on, its file deleted (restart the server to recreate it)")
+	}
 	if r.Entry != nil && len(r.Entry.Holders) > 0 {
 		parts = append(parts, "held by "+holderList(r.Entry.Holders))
 	}
@@ -369,7 +374,7 @@ func (c *Checker) compare(r *CheckResult) []Mismatch {
 func WantsListing(results []CheckResult) bool {
 	for i := range results {
 		r := &results[i]
-		if (r.File != nil && r.File.IsSocket()) || (r.File == nil && strings.HasPrefix(r.Path, "@")) {
+		if (r.File != nil && r.File.IsSocket()) || (r.File == nil && strings.HasPrefix(r.Path, "@")) || r.Verdict == VerdictMissing {
 			return true
 		}
 	}
@@ -382,6 +387,7 @@ func WantsListing(results []CheckResult) bool {
 func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Snapshot) {
 	files := map[FileID]bool{}
 	names := map[string]bool{}
+	gone := map[string]bool{} // missing paths a live socket may still be bound by
 	for i := range results {
 		r := &results[i]
 		switch {
@@ -389,9 +395,11 @@ func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Sna
 			files[r.File.ID.Key()] = true
 		case r.File == nil && strings.HasPrefix(r.Path, "@"):
 			names[r.Path] = true
+		case r.Verdict == VerdictMissing:
+			gone[r.Path] = true
 		}
 	}
-	if len(files) == 0 && len(names) == 0 {
+	if len(files) == 0 && len(names) == 0 && len(gone) == 0 {
 		return
 	}
 	// Join only the sockets that can match, so that holders are looked up
@@ -406,6 +414,8 @@ func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Sna
 				sub.Sockets = append(sub.Sockets, s)
 			}
 		case !s.Filesystem():
+		case gone[s.Path]:
+			sub.Sockets = append(sub.Sockets, s)
 		case s.Known.Has(KnownBound) && !s.Bound.IsZero():
 			if files[s.Bound.Key()] {
 				sub.Sockets = append(sub.Sockets, s)
@@ -426,11 +436,14 @@ func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Sna
 		for j := range entries {
 			e := &entries[j]
 			var match bool
-			if r.File != nil {
+			switch {
+			case r.File != nil:
 				id, ok := fileOf[e.ID]
 				match = ok && id.Key() == r.File.ID.Key() && r.File.IsSocket()
-			} else {
+			case strings.HasPrefix(r.Path, "@"):
 				match = e.Abstract && e.Path == r.Path
+			case r.Verdict == VerdictMissing:
+				match = !e.Abstract && e.Path == r.Path && e.FileStatus == FileGone && (e.Listening() || e.Type == TypeDgram)
 			}
 			// Prefer a listener: an old bound socket may share the name.
 			if match && (r.Entry == nil || (!r.Entry.Listening() && e.Listening())) {

@@ -415,7 +415,8 @@ func TestCheckAnnotate(t *testing.T) {
 		{"through a symlink", 1, "stream socket accepting connections; " + held},
 		{"by path, with queues", 4, "listener's backlog is full: connect timed out after 50ms (2 pending, backlog 1); " + held},
 		{"abstract", 5, "stream socket accepting connections; " + held},
-		{"missing file: no listing", 0, "no such file or directory"},
+		// The listing knows a listener bound by that name: its file was deleted.
+		{"missing file, live listener", 6, "no such file or directory; a listening socket bound to this path lives on, its file deleted (restart the server to recreate it); " + held},
 		{"abstract, bound, not listening", 7, "stream socket is bound but not listening (connection refused); " + held},
 	}
 	for i, tt := range tests {

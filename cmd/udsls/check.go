@@ -52,11 +52,14 @@ func runCheck(ctx context.Context, o *options, e *env) (int, error) {
 		e.warn("%s", w)
 	}
 
-	code := exitOK
+	code, unhealthy := exitOK, 0
 	for i := range results {
 		if !results[i].Healthy() {
-			code = exitNo
+			code, unhealthy = exitNo, unhealthy+1
 		}
+	}
+	if o.wait > 0 && unhealthy > 0 {
+		e.note("waited %v; %d of %d still not healthy", o.wait, unhealthy, len(results))
 	}
 	switch {
 	case o.output == "prometheus":

@@ -142,7 +142,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{"expectation failed", []string{"--expect-type", "dgram", live}, exitNo, "", false},
 		{"quiet healthy", []string{"-q", live}, exitOK, "", true},
 		{"quiet unhealthy", []string{"--quiet", live, stale}, exitNo, "", true},
-		{"wait gives up", []string{"--wait", "300ms", missing}, exitNo, "", false},
+		{"wait gives up", []string{"--wait", "300ms", missing}, exitNo, "udsls: waited 300ms; 1 of 1 still not healthy", false},
 		{"no path", nil, exitError, "udsls: error: --check needs at least one socket path", true},
 		{"mode not octal", []string{"--expect-mode", "0689", live}, exitError, `udsls: error: --expect-mode: mode "0689": want octal digits such as 0660`, true},
 		{"mode too large", []string{"--expect-mode", "17777", live}, exitError, `udsls: error: --expect-mode: mode "17777": larger than 07777`, true},

@@ -219,3 +219,27 @@ func TestCleanResultsSaySo(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckUsesListing: a listener alive after its file was deleted is "missing" to clients,
+// and the check says the server lives and who holds it; a --wait that ends unhealthy says how
+// long it waited.
+func TestCheckUsesListing(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "gone.sock")
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	t.Cleanup(func() { l.Close() })
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runUdsls("--check", "--wait", "200ms", p)
+	if code != exitNo || !strings.Contains(out, ": missing: ") || !strings.Contains(out, "listening socket bound to this path lives on") ||
+		!strings.Contains(out, "held by pid "+strconv.Itoa(os.Getpid())) {
+		t.Errorf("exit %d, stdout %q; want missing, the live listener and its holder", code, out)
+	}
+	if !strings.Contains(errOut, "udsls: waited 200ms; 1 of 1 still not healthy") {
+		t.Errorf("stderr %q does not say how long it waited", errOut)
+	}
+}
