@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -35,8 +36,13 @@ const (
 	ReachBusy
 )
 
+var reachNames = [...]string{"up", "refused", "denied", "missing", "timeout", "error", "not listening", "busy"}
+
 func (r Reach) String() string {
-	return [...]string{"up", "refused", "denied", "missing", "timeout", "error", "not listening", "busy"}[r]
+	if int(r) < len(reachNames) {
+		return reachNames[r]
+	}
+	return "reach(" + strconv.Itoa(int(r)) + ")"
 }
 
 // ProbeResult is the outcome of Probe.
