@@ -39,7 +39,7 @@ const (
 var reachNames = [...]string{"up", "refused", "denied", "missing", "timeout", "error", "not listening", "busy"}
 
 func (r Reach) String() string {
-	if int(r) < len(reachNames) {
+	if r >= 0 && int(r) < len(reachNames) {
 		return reachNames[r]
 	}
 	return "reach(" + strconv.Itoa(int(r)) + ")"
