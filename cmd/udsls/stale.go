@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/udsls/udsls/inspect"
@@ -147,9 +146,7 @@ func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
 	case err != nil && o.netns != "":
 		return nil, 0, fmt.Errorf("network namespace %q: %w", o.netns, unwrapPathError(err))
 	case err == nil:
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			netns = st.Ino
-		}
+		netns = inodeOf(fi)
 	}
 	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true, FDSource: o.fdSource})
 	return src, netns, err
