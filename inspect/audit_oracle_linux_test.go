@@ -353,7 +353,7 @@ func TestAuditOracle(t *testing.T) {
 			if !strings.HasPrefix(e.dir+"/", b+"/") {
 				continue
 			}
-			en := entry{e.dir, e.name}
+			en := entry(e)
 			if _, ok := twins[en]; !ok {
 				fi, err := lstat(path.Join(e.dir, e.name))
 				if err != nil {

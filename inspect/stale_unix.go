@@ -193,20 +193,6 @@ func childPath(dir, name string) string {
 	return dir + "/" + name
 }
 
-func statFileInfo(st *unix.Stat_t) FileInfo {
-	return FileInfo{
-		ID:      FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
-		Mode:    statMode(uint32(st.Mode)),
-		UID:     st.Uid,
-		GID:     st.Gid,
-		ModTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)),
-	}
-}
-
-func ctime(st *unix.Stat_t) time.Time {
-	return time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
-}
-
 // statMode converts st_mode as the os package does.
 func statMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)

@@ -27,3 +27,17 @@ func statAt(dirfd int, name, _ string, _ bool) (*FileInfo, time.Time, error) {
 }
 
 func rootOf(string) string { return "" }
+
+func statFileInfo(st *unix.Stat_t) FileInfo {
+	return FileInfo{
+		ID:      FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
+		Mode:    statMode(uint32(st.Mode)),
+		UID:     st.Uid,
+		GID:     st.Gid,
+		ModTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)),
+	}
+}
+
+func ctime(st *unix.Stat_t) time.Time {
+	return time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
+}
