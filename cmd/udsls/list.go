@@ -175,6 +175,8 @@ func explainEmpty(o *options, e *env, q inspect.Query) {
 		}
 	}
 	switch {
+	case len(q.PIDs) > 0 && q.View != inspect.ViewAll:
+		e.note("no sockets match; -a also shows connections and socketpairs")
 	case q.Filtered():
 		e.note("no sockets match")
 	case q.View == inspect.ViewAll:

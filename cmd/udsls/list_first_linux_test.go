@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -241,5 +242,32 @@ func TestCheckUsesListing(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "udsls: waited 200ms; 1 of 1 still not healthy") {
 		t.Errorf("stderr %q does not say how long it waited", errOut)
+	}
+}
+
+// TestListPidHoldsOnlyConnections: a process that holds only a socketpair shows nothing in the
+// default view, and the note points at -a, which shows it.
+func TestListPidHoldsOnlyConnections(t *testing.T) {
+	sleep := testenv.NeedTool(t, "sleep", "coreutils")
+	cmd := exec.Command(sleep, "60")
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(pair[0]), "pair")
+	defer f.Close()
+	syscall.Close(pair[1])
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pid := strconv.Itoa(cmd.Process.Pid)
+	code, out, errOut := runUdsls("-p", pid)
+	if code != exitNo || out != "" || !strings.Contains(errOut, "udsls: no sockets match; -a also shows connections") {
+		t.Errorf("udsls -p %s: exit %d, %q, %q", pid, code, out, errOut)
+	}
+	if code, out, _ := runUdsls("-a", "-p", pid); code != exitOK || !strings.Contains(out, pid+"/sleep") {
+		t.Errorf("udsls -a -p %s: exit %d, %q; want its socketpair end", pid, code, out)
 	}
 }
