@@ -94,7 +94,9 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 	default:
 		code, err = runList(ctx, o, e)
 	}
-	if werr := out.stop(); err == nil && werr != nil {
+	// A reader that went away is no failure (`udsls --serve | head -1`, where SIGPIPE is
+	// ignored so that the server can clean up).
+	if werr := out.stop(); err == nil && werr != nil && !errors.Is(werr, syscall.EPIPE) {
 		code, err = exitError, werr
 	}
 	if sig, ok := context.Cause(ctx).(interrupted); ok {

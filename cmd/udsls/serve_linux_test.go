@@ -14,22 +14,37 @@ import (
 
 // TestServeReaderGone: `udsls --serve DIR | head -1` ends when head does, and removes every
 // file it made, DIR included; it used to die of SIGPIPE or serve on with nobody reading.
+// The reader leaves after one line (the manifest may or may not be written whole by then),
+// or before udsls wrote anything (its first write fails with EPIPE).
 func TestServeReaderGone(t *testing.T) {
 	bin := buildUdsls(t)
+	for _, firstLine := range []bool{true, false} {
+		testServeReaderGone(t, bin, firstLine)
+	}
+}
+
+func testServeReaderGone(t *testing.T, bin string, firstLine bool) {
 	dir := filepath.Join(t.TempDir(), "srv")
-	cmd := exec.Command(bin, "--serve", dir)
-	out, err := cmd.StdoutPipe()
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--serve", dir)
+	cmd.Stdout = w
+	if !firstLine {
+		r.Close() // gone before udsls starts
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "serving ") {
-		t.Fatalf("first line %q, %v", line, err)
+	w.Close()
+	if firstLine {
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "serving ") {
+			t.Fatalf("first line %q, %v", line, err)
+		}
+		r.Close() // as head does after one line
 	}
-	out.Close() // as head does after one line
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
