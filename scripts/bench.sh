@@ -97,14 +97,16 @@ start_load() {
 	[ $(((sets + procs - 1) / procs)) -le "$max_sets" ] || procs=$(((sets + max_sets - 1) / max_sets))
 	per=$(((sets + procs - 1) / procs))
 	for ((i = 0; i < procs; i++)); do
-		mkfifo "$work/ready"
-		"$udsls" --serve --count "$per" -o json >"$work/ready" 2>"$work/serve.err" &
+		# A file, not a pipe: a server ends when the reader of its output
+		# does.
+		"$udsls" --serve --count "$per" -o json >"$work/manifest.json" 2>"$work/serve.err" &
 		servers+=($!)
-		# The manifest is the readiness signal: it is printed once every
-		# socket is bound, connected and queued.
-		head -n 1 "$work/ready" >"$work/manifest.json"
-		rm "$work/ready"
-		[ -s "$work/manifest.json" ] || die "udsls --serve failed: $(cat "$work/serve.err")"
+		# The manifest is the readiness signal: its line is printed once
+		# every socket is bound, connected and queued.
+		until [ -s "$work/manifest.json" ] && [ -z "$(tail -c 1 "$work/manifest.json")" ]; do
+			kill -0 "${servers[-1]}" 2>/dev/null || die "udsls --serve failed: $(cat "$work/serve.err")"
+			sleep 0.05
+		done
 	done
 	load_procs=$procs
 	load_pid=${servers[0]}
