@@ -1,44 +1,88 @@
 package inspect
 
 import (
+	"bufio"
+	"cmp"
+	"fmt"
 	"io"
+	"maps"
+	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
+	"strings"
+	"unicode/utf8"
 )
 
-// Metrics gathers udsls series for the Prometheus text format. Its
-// registry is private, so the output carries no Go runtime or process
-// metrics of udsls itself, and node_exporter's textfile collector takes
-// it as is. Labels stay bounded: type and state, listener paths, stale
-// file directories, checked paths; never one per connection.
+// Metrics gathers udsls series for the Prometheus text format. The output
+// carries no Go runtime or process metrics of udsls itself, so
+// node_exporter's textfile collector takes it as is. Labels stay bounded:
+// type and state, listener paths, stale file directories, checked paths;
+// never one per connection.
+//
+// It writes the format itself, as client_golang's registry and expfmt
+// wrote it (TestMetricsLikeClientGolang): linking client_golang cost every
+// run of udsls its package initialisation (client_golang, procfs,
+// protobuf), a fifth of the start-up, for the rare -o prometheus.
 type Metrics struct {
-	reg *prometheus.Registry
-	err error
+	families map[string]*gaugeVec
+	err      error
+}
+
+// gaugeVec is one family of gauges: a series per distinct label values.
+type gaugeVec struct {
+	name, help string
+	labels     []string // as given
+	order      []int    // indexes of labels, sorted by name
+	series     map[string]*gaugeSeries
+}
+
+type gaugeSeries struct {
+	values []string // in the order of gaugeVec.labels
+	v      float64
 }
 
 // NewMetrics returns an empty set of series.
-func NewMetrics() *Metrics { return &Metrics{reg: prometheus.NewRegistry()} }
+func NewMetrics() *Metrics { return &Metrics{families: map[string]*gaugeVec{}} }
 
-func (m *Metrics) gauge(name, help string, labels ...string) *prometheus.GaugeVec {
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-	if err := m.reg.Register(g); err != nil && m.err == nil {
-		m.err = err
+func (m *Metrics) gauge(name, help string, labels ...string) *gaugeVec {
+	g := &gaugeVec{name: name, help: help, labels: labels, series: map[string]*gaugeSeries{}}
+	for i := range labels {
+		g.order = append(g.order, i)
 	}
+	slices.SortFunc(g.order, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
+	if _, dup := m.families[name]; dup {
+		if m.err == nil {
+			m.err = fmt.Errorf("duplicate metrics collector registration attempted: %s", name)
+		}
+		return g
+	}
+	m.families[name] = g
 	return g
 }
 
-func (m *Metrics) set(g *prometheus.GaugeVec, v float64, labels ...string) {
-	s, err := g.GetMetricWithLabelValues(labels...)
-	if err != nil {
+func (m *Metrics) set(g *gaugeVec, v float64, labels ...string) {
+	if len(labels) != len(g.labels) {
 		if m.err == nil {
-			m.err = err
+			m.err = fmt.Errorf("%s: %d label values for %d labels", g.name, len(labels), len(g.labels))
 		}
 		return
 	}
-	s.Set(v)
+	for _, l := range labels {
+		if !utf8.ValidString(l) {
+			if m.err == nil {
+				m.err = fmt.Errorf("label value %q is not valid UTF-8", l)
+			}
+			return
+		}
+	}
+	key := strings.Join(labels, "\xff")
+	s, ok := g.series[key]
+	if !ok {
+		s = &gaugeSeries{values: slices.Clone(labels)}
+		g.series[key] = s
+	}
+	s.v = v
 }
 
 // label makes an untrusted name a valid label value: the library refuses
@@ -149,20 +193,71 @@ func (m *Metrics) AddStale(rep *StaleReport) {
 	}
 }
 
-// Write prints the series in the Prometheus text exposition format.
+// Write prints the series in the Prometheus text exposition format:
+// families by name, each with HELP and TYPE, its series ordered by label
+// values taken in the order of the label names; families without series
+// are left out.
 func (m *Metrics) Write(w io.Writer) error {
 	if m.err != nil {
 		return m.err
 	}
-	mfs, err := m.reg.Gather()
-	if err != nil {
-		return err
-	}
-	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return err
+	bw := bufio.NewWriter(w)
+	for _, name := range slices.Sorted(maps.Keys(m.families)) {
+		g := m.families[name]
+		if len(g.series) == 0 {
+			continue
+		}
+		series := slices.Collect(maps.Values(g.series))
+		slices.SortFunc(series, func(a, b *gaugeSeries) int {
+			for _, i := range g.order {
+				if c := cmp.Compare(a.values[i], b.values[i]); c != 0 {
+					return c
+				}
+			}
+			return 0
+		})
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n", name, helpEscaper.Replace(g.help), name)
+		for _, s := range series {
+			bw.WriteString(name)
+			for j, i := range g.order {
+				if j == 0 {
+					bw.WriteByte('{')
+				} else {
+					bw.WriteByte(',')
+				}
+				fmt.Fprintf(bw, "%s=\"%s\"", g.labels[i], labelEscaper.Replace(s.values[i]))
+				if j == len(g.order)-1 {
+					bw.WriteByte('}')
+				}
+			}
+			bw.WriteByte(' ')
+			bw.WriteString(formatValue(s.v))
+			bw.WriteByte('\n')
 		}
 	}
-	return nil
+	return bw.Flush()
+}
+
+var (
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+)
+
+// formatValue writes a sample value as expfmt does.
+func formatValue(f float64) string {
+	switch {
+	case f == 1:
+		return "1"
+	case f == 0:
+		return "0"
+	case f == -1:
+		return "-1"
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, +1):
+		return "+Inf"
+	case math.IsInf(f, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }

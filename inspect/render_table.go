@@ -114,9 +114,9 @@ func (t *Table) Render() error {
 	bw := bufio.NewWriterSize(t.w, 64<<10)
 	pad := strings.Repeat(" ", slices.Max(append(slices.Clone(widths), 0))+2)
 	row := make([]string, 0, t.cols)
+	ws := make([]int, 0, t.cols)
 	for r := 0; r < len(t.cells); r += t.cols {
-		row = row[:0]
-		var ws []int
+		row, ws = row[:0], ws[:0]
 		for i, c := range t.cells[r : r+t.cols] {
 			if keep[i] {
 				if cellWidth(c) > widths[i] {
@@ -253,6 +253,9 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 	}
 	t := NewTable(w, header, o.Color)
 	t.Fit = Fit{Width: o.Width, Steps: ListingFit}
+	// One row an entry, mostly: growing the cells by doubling allocated about twice the
+	// table again, much of a large listing's memory.
+	t.cells = slices.Grow(t.cells, len(entries)*len(header))
 	row := make([]string, 0, len(header))
 	for i := range entries {
 		e := &entries[i]

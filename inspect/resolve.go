@@ -16,9 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/shirou/gopsutil/v4/common"
-	"github.com/shirou/gopsutil/v4/process"
 )
 
 // View chooses which sockets a listing shows before filters apply.
@@ -101,7 +98,7 @@ type Container struct {
 func NewResolver(procRoot string) *Resolver {
 	r := &Resolver{ProcRoot: procRoot, Lstat: lstat, Readlink: os.Readlink}
 	r.Process = func(ctx context.Context, pid int) (Process, error) {
-		return gopsutilProcess(ctx, procRoot, pid)
+		return liveProcess(ctx, procRoot, pid)
 	}
 	r.UserName = func(uid uint32) string {
 		u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
@@ -124,27 +121,6 @@ func NewResolver(procRoot string) *Resolver {
 // machine: it knows only what the capture says, and looks up no local
 // process, file or user, since this machine's would be someone else's.
 func NewCaptureResolver() *Resolver { return &Resolver{} }
-
-func gopsutilProcess(ctx context.Context, procRoot string, pid int) (Process, error) {
-	if procRoot != "" {
-		ctx = context.WithValue(ctx, common.EnvKey, common.EnvMap{common.HostProcEnvKey: procRoot})
-	}
-	p := &process.Process{Pid: int32(pid)}
-	name, err := p.NameWithContext(ctx)
-	if err != nil {
-		return Process{}, err
-	}
-	uids, err := p.UidsWithContext(ctx)
-	if err != nil || len(uids) == 0 {
-		return Process{}, errors.New("no uid for pid " + strconv.Itoa(pid))
-	}
-	// Uids lists real, effective, saved; access checks use the effective one.
-	uid := uids[0]
-	if len(uids) > 1 {
-		uid = uids[1]
-	}
-	return Process{PID: pid, Command: name, UID: uid}, nil
-}
 
 func (r *Resolver) userName(uid uint32) string {
 	if r.UserName == nil {

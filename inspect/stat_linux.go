@@ -79,7 +79,10 @@ var mounts struct {
 // new mount once its own is gone, so a table read before an unmount may
 // name another device for it.
 type mountTable struct {
-	f    *os.File
+	f *os.File
+	// fd is f's descriptor, taken once: each f.Fd() costs an fcntl, and
+	// changed runs for every file examined.
+	fd   int32
 	devs map[uint64]uint64
 	size int // of the text last read
 	// missed are ids looked for in vain since the last read: another
@@ -90,7 +93,7 @@ type mountTable struct {
 // changed reports a change of the mount table since the file was opened
 // or last polled: mountinfo signals POLLPRI then (proc_pid_mountinfo(5)).
 func (t *mountTable) changed() bool {
-	fds := []unix.PollFd{{Fd: int32(t.f.Fd()), Events: unix.POLLPRI}}
+	fds := []unix.PollFd{{Fd: t.fd, Events: unix.POLLPRI}}
 	n, err := unix.Poll(fds, 0)
 	return err != nil || (n > 0 && fds[0].Revents != 0)
 }
@@ -115,7 +118,7 @@ func (t *mountTable) reread(name string) error {
 		f.Close()
 		return err
 	}
-	t.f, t.devs, t.size, t.missed = f, parseMountinfo(data), len(data), nil
+	t.f, t.fd, t.devs, t.size, t.missed = f, int32(f.Fd()), parseMountinfo(data), len(data), nil
 	return nil
 }
 

@@ -14,6 +14,7 @@
 # each), waits for each manifest line, then times, each command in turn:
 #
 #   udsls -a -o json   every socket with processes, peers and file status
+#   udsls -a           the same as the table a person reads
 #   --fd-source bpf, --fd-source procfs
 #                      the same, with the holders found by the BPF iterator
 #                      and by the /proc/*/fd walk, whatever auto would pick
@@ -96,14 +97,16 @@ start_load() {
 	[ $(((sets + procs - 1) / procs)) -le "$max_sets" ] || procs=$(((sets + max_sets - 1) / max_sets))
 	per=$(((sets + procs - 1) / procs))
 	for ((i = 0; i < procs; i++)); do
-		mkfifo "$work/ready"
-		"$udsls" --serve --count "$per" -o json >"$work/ready" 2>"$work/serve.err" &
+		# A file, not a pipe: a server ends when the reader of its output
+		# does.
+		"$udsls" --serve --count "$per" -o json >"$work/manifest.json" 2>"$work/serve.err" &
 		servers+=($!)
-		# The manifest is the readiness signal: it is printed once every
-		# socket is bound, connected and queued.
-		head -n 1 "$work/ready" >"$work/manifest.json"
-		rm "$work/ready"
-		[ -s "$work/manifest.json" ] || die "udsls --serve failed: $(cat "$work/serve.err")"
+		# The manifest is the readiness signal: its line is printed once
+		# every socket is bound, connected and queued.
+		until [ -s "$work/manifest.json" ] && [ -z "$(tail -c 1 "$work/manifest.json")" ]; do
+			kill -0 "${servers[-1]}" 2>/dev/null || die "udsls --serve failed: $(cat "$work/serve.err")"
+			sleep 0.05
+		done
 	done
 	load_procs=$procs
 	load_pid=${servers[0]}
@@ -149,30 +152,34 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "bench: $(nproc) cores ($cpu), Linux $(uname -r), $runs runs per cell, medians in ms" >&2
 table=$work/table
 filtered=$work/filtered
-printf '| sockets | procs | udsls -a -o json | --fd-source bpf | --fd-source procfs | ss -xap | netstat -xap | lsof -U | floor | udsls/ss | udsls/floor | udsls peak RSS MiB |\n' >"$table"
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n' >>"$table"
+printf '| sockets | procs | load | udsls -a | udsls -a -o json | --fd-source bpf | --fd-source procfs | ss -xap | netstat -xap | lsof -U | floor | table/ss | json/ss | json/floor | table/json | peak RSS MiB (json, table) |\n' >"$table"
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n' >>"$table"
 printf '| sockets | udsls (default view) | udsls -p PID | udsls PATH | udsls -a -o json |\n' >"$filtered"
 printf '|---|---|---|---|---|\n' >>"$filtered"
-declare -A wall
+declare -A wall mem
 for n in $sizes; do
 	start_load "$n"
 	count=$(ss -xa | tail -n +2 | wc -l)
 	echo "bench: $count sockets in $load_procs servers" >&2
+	# The 1-minute load average before the timed rounds: other work on the
+	# machine shows here, and falls on every command alike.
+	load=$(cut -d' ' -f1 /proc/loadavg)
 	if [ "$n" -le 50000 ]; then
 		timeall "$udsls -a -o json" "ss -xap" "netstat -xap" "lsof -U" "$work/benchtool floor" \
-			"$udsls -a -o json --fd-source bpf" "$udsls -a -o json --fd-source procfs"
-		u=${ms[0]} s=${ms[1]} ns=${ms[2]} l=${ms[3]} f=${ms[4]} fb=${ms[5]} fp=${ms[6]}
+			"$udsls -a -o json --fd-source bpf" "$udsls -a -o json --fd-source procfs" "$udsls -a"
+		u=${ms[0]} s=${ms[1]} ns=${ms[2]} l=${ms[3]} f=${ms[4]} fb=${ms[5]} fp=${ms[6]} ut=${ms[7]}
 	else
 		# Beyond 50k ss alone takes tens of seconds a run, and netstat and
 		# lsof longer: three runs, without those two.
 		runs=$((runs < 3 ? runs : 3)) timeall "$udsls -a -o json" "ss -xap" "$work/benchtool floor" \
-			"$udsls -a -o json --fd-source bpf" "$udsls -a -o json --fd-source procfs"
-		u=${ms[0]} s=${ms[1]} ns=- l=- f=${ms[2]} fb=${ms[3]} fp=${ms[4]}
+			"$udsls -a -o json --fd-source bpf" "$udsls -a -o json --fd-source procfs" "$udsls -a"
+		u=${ms[0]} s=${ms[1]} ns=- l=- f=${ms[2]} fb=${ms[3]} fp=${ms[4]} ut=${ms[5]}
 	fi
 	m=$(rss "$udsls" -a -o json)
-	wall[$n]=$u
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$count" "$load_procs" "$u" "$fb" "$fp" "$s" "$ns" "$l" "$f" \
-		"$(ratio "$u" "$s")" "$(ratio "$u" "$f")" "$m" >>"$table"
+	mt=$(rss "$udsls" -a)
+	wall[$n]=$u mem[$n]=$m
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s, %s |\n' "$count" "$load_procs" "$load" "$ut" "$u" "$fb" "$fp" "$s" "$ns" "$l" "$f" \
+		"$(ratio "$ut" "$s")" "$(ratio "$u" "$s")" "$(ratio "$u" "$f")" "$(ratio "$ut" "$u")" "$m" "$mt" >>"$table"
 	runs=$((n <= 50000 || runs < 3 ? runs : 3)) timeall "$udsls" "$udsls -p $load_pid" "$udsls $load_path"
 	printf '| %s | %s | %s | %s | %s |\n' "$count" "${ms[0]}" "${ms[1]}" "${ms[2]}" "$u" >>"$filtered"
 	stop_servers
@@ -194,8 +201,9 @@ echo
 cat "$filtered"
 echo
 echo "udsls --stale over 100k files: $st ms; find -type s: $fi ms; listing: $li ms"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "${wall[10000]:-}" ] && [ -n "${wall[50000]:-}" ]; then
-	echo "growth: wall(50k)/wall(10k) = $(ratio "${wall[50000]}" "${wall[10000]}")"
+	echo "growth: wall(50k)/wall(10k) = $(ratio "${wall[50000]}" "${wall[10000]}"), RSS(50k)/RSS(10k) = $(ratio "${mem[50000]}" "${mem[10000]}")"
 fi
 if [ -n "${wall[50000]:-}" ] && [ -n "${wall[200000]:-}" ]; then
 	echo "growth: wall(200k)/wall(50k) = $(ratio "${wall[200000]}" "${wall[50000]}")"

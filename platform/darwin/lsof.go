@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/udsls/udsls/inspect"
 )
@@ -359,14 +360,16 @@ var linuxTypes = map[string]inspect.Type{
 // linuxName is Linux lsof's NAME for a unix socket (dialects/linux
 // dsock.c): an optional path or @abstract name, "type=", with +E the peer
 // inode and its holders, and in the table the state in parentheses.
-var linuxName = regexp.MustCompile(`^(?:(.*) )?type=([A-Z]+)(?: ->INO=([0-9]+)[^()]*)?(?: \(([A-Z]+)\))?$`)
+var linuxName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:(.*) )?type=([A-Z]+)(?: ->INO=([0-9]+)[^()]*)?(?: \(([A-Z]+)\))?$`)
+})
 
 // setName interprets a NAME. On macOS (dialects/darwin/libproc/dsock.c)
 // it is the bound path, "->0x<peer address>" for an unbound connected
 // socket, "->(none)" for an unbound unconnected one, or one of two
 // notes; Linux lsof's form is recognised by its "type=".
 func (f *LsofFile) setName(name string) error {
-	if m := linuxName.FindStringSubmatch(name); m != nil {
+	if m := linuxName().FindStringSubmatch(name); m != nil {
 		f.Path = m[1]
 		f.Abstract = strings.HasPrefix(f.Path, "@")
 		if t, ok := linuxTypes[m[2]]; ok {
@@ -445,11 +448,15 @@ func unescape(s string) string {
 // default, and it may hold spaces, so it is whatever precedes PID), PID,
 // USER, FD with its mode and lock letters, TYPE, DEVICE, SIZE/OFF, and the
 // rest: NODE (Linux only) and NAME.
-var tableRow = regexp.MustCompile(`^(.+?) +([0-9]+) +(\S+) +([0-9]+)[a-zA-Z]* +unix +(0x[0-9a-fA-F]+) +(\S+)(.*)$`)
+var tableRow = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(.+?) +([0-9]+) +(\S+) +([0-9]+)[a-zA-Z]* +unix +(0x[0-9a-fA-F]+) +(\S+)(.*)$`)
+})
 
 // tableHeader is the only column set we read: lsof's default with -s or -o
 // choosing SIZE or OFF instead of SIZE/OFF.
-var tableHeader = regexp.MustCompile(`^COMMAND +PID +USER +FD +TYPE +DEVICE +(SIZE/OFF|SIZE|OFF) +NODE +NAME$`)
+var tableHeader = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^COMMAND +PID +USER +FD +TYPE +DEVICE +(SIZE/OFF|SIZE|OFF) +NODE +NAME$`)
+})
 
 // ParseLsofTable parses lsof's table (`lsof -U`), with or without its
 // header. It serves captures that exist only in that form; the backend
@@ -479,13 +486,13 @@ func parseLsofTable(data []byte) (*Lsof, error) {
 			continue
 		}
 		if nameCol < 0 && strings.HasPrefix(l, "COMMAND") {
-			if !tableHeader.MatchString(strings.TrimRight(l, " ")) {
+			if !tableHeader().MatchString(strings.TrimRight(l, " ")) {
 				return nil, malformed(n, "unknown lsof header %q", l)
 			}
 			nameCol = strings.Index(l, "NAME")
 			continue
 		}
-		m := tableRow.FindStringSubmatchIndex(l)
+		m := tableRow().FindStringSubmatchIndex(l)
 		if m == nil {
 			if strings.Contains(" "+l+" ", " unix ") && badRow == 0 {
 				// Judged once the text is known to be lsof's.
@@ -514,7 +521,7 @@ func parseLsofTable(data []byte) (*Lsof, error) {
 		// just "socket" in older lsof (4.8x), which may also leave
 		// SIZE/OFF blank so that NODE comes right after DEVICE.
 		linux := false
-		if node, after, ok := strings.Cut(rest, " "); ok && isDigits(node) && (linuxName.MatchString(strings.TrimLeft(after, " ")) || strings.TrimLeft(after, " ") == "socket") {
+		if node, after, ok := strings.Cut(rest, " "); ok && isDigits(node) && (linuxName().MatchString(strings.TrimLeft(after, " ")) || strings.TrimLeft(after, " ") == "socket") {
 			ino, err := strconv.ParseUint(node, 10, 64)
 			if err != nil {
 				return nil, malformed(n, "inode %q: %v", node, err)
@@ -553,7 +560,7 @@ func parseLsofTable(data []byte) (*Lsof, error) {
 	if badRow > 0 && (nameCol >= 0 || rows > 0) {
 		return nil, malformed(badRow, "unix row %q does not have the lsof columns", lines[badRow-1])
 	}
-	if last != "" && (nameCol >= 0 || rows > 0 || tableRow.MatchString(last)) {
+	if last != "" && (nameCol >= 0 || rows > 0 || tableRow().MatchString(last)) {
 		return nil, malformed(len(lines)+1, "capture ends inside a line (truncated)")
 	}
 	if nameCol < 0 && rows == 0 {

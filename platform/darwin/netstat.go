@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/udsls/udsls/inspect"
 )
@@ -75,7 +76,7 @@ var netstatExtra = map[string]bool{
 // procColumn is "%16s:%-6u" in macOS 26: the command name is not cut and
 // may hold spaces and colons, so it ends at the first ":pid" followed by a
 // blank.
-var procColumn = regexp.MustCompile(`^ *.*?:[0-9]+( +|$)`)
+var procColumn = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ *.*?:[0-9]+( +|$)`) })
 
 // ParseNetstat reads the unix section of macOS or FreeBSD netstat output
 // (`netstat -f unix`, plain `netstat`, -a, -An, -Abn, -v) and ignores the
@@ -236,7 +237,7 @@ func parseNetstatRow(l string, extra []string) (NetstatRow, error) {
 		nextref, rest = strings.TrimLeft(rest[:16], " "), rest[16:]
 		for _, c := range extra {
 			if c == "process:pid" || c == "eprocess:epid" {
-				m := procColumn.FindStringIndex(rest)
+				m := procColumn().FindStringIndex(rest)
 				if m == nil {
 					return r, fmt.Errorf("missing %s", c)
 				}
