@@ -180,6 +180,12 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			if why == "" {
 				why = live2.unproven(f.Path)
 			}
+			if why == "" {
+				why = live.elsewhere(f.File.ID)
+			}
+			if why == "" {
+				why = live2.elsewhere(f.File.ID)
+			}
 			if why != "" {
 				f.Reason = why
 				rep.Unknown = append(rep.Unknown, f)
@@ -263,10 +269,28 @@ type liveSet struct {
 	// stale file does, and may be bound to a file of the same name seen
 	// from another directory (relative name) or mount namespace.
 	unbound map[string]bool
+	// layered are the devices of live sockets' bound files on anonymous
+	// devices (overlayfs among them), by inode number: a socket bound
+	// through an overlay holds the overlay's inode, and the same file seen
+	// in the overlay's upper directory is another inode to the kernel (a
+	// connect there is refused) with the same number on another device.
+	layered map[uint64][]uint64
+}
+
+// elsewhere says why the file may be a live socket's file seen through
+// another filesystem (an overlay's layer), or "".
+func (l *liveSet) elsewhere(id FileID) string {
+	k := id.Key()
+	for _, dev := range l.layered[k.Ino] {
+		if dev != k.Dev {
+			return "a live socket's file on another filesystem (an overlay over this directory?) has the same inode number; the file may be that socket's, seen through a layer"
+		}
+	}
+	return ""
 }
 
 func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
-	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}}
+	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}}
 	listening := map[string]bool{}
 	for i := range snap.Sockets {
 		if s := &snap.Sockets[i]; s.State == StateListening && s.Filesystem() {
@@ -280,7 +304,11 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		}
 		l.claimed[s.Path] = true
 		if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
-			l.ids[s.Bound.Key()] = true
+			k := s.Bound.Key()
+			l.ids[k] = true
+			if anonDev(k.Dev) {
+				l.layered[k.Ino] = append(l.layered[k.Ino], k.Dev)
+			}
 			continue
 		}
 		// Only a stream or seqpacket socket bound and not listening

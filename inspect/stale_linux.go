@@ -28,3 +28,7 @@ func pinFile(dirfd int, name string) (int, error) {
 func renameNoReplace(dirfd int, from, to string) error {
 	return unix.Renameat2(dirfd, from, dirfd, to, unix.RENAME_NOREPLACE)
 }
+
+// anonDev says the device is an anonymous one (major 0), as overlayfs's
+// and other filesystems without a block device have.
+func anonDev(dev uint64) bool { return unix.Major(dev) == 0 }

@@ -19,3 +19,6 @@ func fdPath(int, string) string { return "" }
 func pinFile(int, string) (int, error) { return -1, errors.ErrUnsupported }
 
 func renameNoReplace(int, string, string) error { return errors.ErrUnsupported }
+
+// anonDev: no source here identifies a socket's bound file.
+func anonDev(uint64) bool { return false }
