@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -527,9 +526,7 @@ func WriteStaleJSON(w io.Writer, r *StaleReport, warnings []string) error {
 	for i := range r.Unreachable {
 		doc.Unreachable = append(doc.Unreachable, ToJSON(&r.Unreachable[i]))
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return EncodeJSON(w, doc, true, true)
 }
 
 // WriteStaleTable prints the stale files, the files that may be stale
