@@ -180,10 +180,10 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 				why = live2.unproven(f.Path)
 			}
 			if why == "" {
-				why = live.elsewhere(f.File.ID)
+				why = live.elsewhere(f.Path, f.File.ID)
 			}
 			if why == "" {
-				why = live2.elsewhere(f.File.ID)
+				why = live2.elsewhere(f.Path, f.File.ID)
 			}
 			if why != "" {
 				f.Reason = why
@@ -274,11 +274,26 @@ type liveSet struct {
 	// in the overlay's upper directory is another inode to the kernel (a
 	// connect there is refused) with the same number on another device.
 	layered map[uint64][]uint64
+	// relative are the names, by base name, of live sockets bound by a
+	// relative name whose file the backend does not identify (procfs).
+	relative map[string]string
+}
+
+// hold records the file a live socket holds.
+func (l *liveSet) hold(id FileID) {
+	k := id.Key()
+	l.ids[k] = true
+	if anonDev(k.Dev) {
+		l.layered[k.Ino] = append(l.layered[k.Ino], k.Dev)
+	}
 }
 
 // elsewhere says why the file may be a live socket's file seen through
 // another filesystem (an overlay's layer), or "".
-func (l *liveSet) elsewhere(id FileID) string {
+func (l *liveSet) elsewhere(p string, id FileID) string {
+	if name, ok := l.relative[filepath.Base(p)]; ok {
+		return "a live socket bound by the relative name " + strconv.QuoteToASCII(name) + ", whose file the source does not identify, may hold it (seen through an overlay's layer, a connect to it is refused)"
+	}
 	k := id.Key()
 	for _, dev := range l.layered[k.Ino] {
 		if dev != k.Dev {
@@ -289,7 +304,7 @@ func (l *liveSet) elsewhere(id FileID) string {
 }
 
 func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
-	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}}
+	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}, relative: map[string]string{}}
 	listening := map[string]bool{}
 	for i := range snap.Sockets {
 		if s := &snap.Sockets[i]; s.State == StateListening && s.Filesystem() {
@@ -303,11 +318,7 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		}
 		l.claimed[s.Path] = true
 		if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
-			k := s.Bound.Key()
-			l.ids[k] = true
-			if anonDev(k.Dev) {
-				l.layered[k.Ino] = append(l.layered[k.Ino], k.Dev)
-			}
+			l.hold(s.Bound)
 			continue
 		}
 		// Only a stream or seqpacket socket bound and not listening
@@ -316,7 +327,13 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		if s.State != StateListening && s.Type != TypeDgram && s.ID != 0 && !listening[s.Path] {
 			l.unbound[s.Path] = true
 		}
-		if !filepath.IsAbs(s.Path) || l.paths[s.Path] {
+		if !filepath.IsAbs(s.Path) {
+			// Its file cannot be found to stat; a connect to it is refused
+			// where the file is seen through an overlay's layer.
+			l.relative[filepath.Base(s.Path)] = s.Path
+			continue
+		}
+		if l.paths[s.Path] {
 			continue // accepted connections repeat their listener's name
 		}
 		l.paths[s.Path] = true
@@ -325,7 +342,7 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		// identity this may protect a stale file that replaced the live
 		// one's, which errs on the safe side.
 		if fi, err := lstat(s.Path); err == nil && fi.IsSocket() {
-			l.ids[fi.ID.Key()] = true
+			l.hold(fi.ID)
 		}
 	}
 	return l

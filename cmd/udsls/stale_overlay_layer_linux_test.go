@@ -3,8 +3,10 @@
 package main
 
 import (
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,21 +36,66 @@ func TestStaleOverlayUpperLayer(t *testing.T) {
 	}
 	t.Cleanup(func() { l.Close() })
 	boundSocket(t, p("merged/bound.sock"))
-	stale := p("upperfs/upper/stale.sock")
-	staleSocketFile(t, stale, unix.SOCK_STREAM)
-
-	code, out, errOut := runUdsls("--stale", "--remove", p("upperfs/upper"))
-	if code != exitOK || !strings.HasPrefix(out, "removed "+stale+"\nUNKNOWN") {
-		t.Errorf("--remove: exit %d, stdout %q, stderr %q", code, out, errOut)
+	d, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p("merged/dgram.sock"), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, n := range []string{"live.sock", "bound.sock"} {
-		if _, err := os.Lstat(p("upperfs/upper/" + n)); err != nil {
-			t.Errorf("a live socket's file in the upper layer: %v", err)
+	t.Cleanup(func() { d.Close() })
+	// Through procfs a name is all there is: a relative one has no file
+	// to stat.
+	relListen(t, p("merged"), "rel.sock")
+	stale := p("upperfs/upper/stale.sock")
+	live := []string{"live.sock", "bound.sock", "dgram.sock", "rel.sock"}
+
+	for _, source := range []string{"netlink", "procfs"} {
+		staleSocketFile(t, stale, unix.SOCK_STREAM)
+		code, out, errOut := runUdsls("--stale", "--remove", "--source", source, p("upperfs/upper"))
+		if code != exitOK || !strings.HasPrefix(out, "removed "+stale+"\nUNKNOWN") {
+			t.Errorf("--source %s --remove: exit %d, stdout %q, stderr %q", source, code, out, errOut)
+		}
+		for _, n := range live {
+			if _, err := os.Lstat(p("upperfs/upper/" + n)); err != nil {
+				t.Errorf("--source %s: a live socket's file in the upper layer: %v", source, err)
+			}
+		}
+		if c, err := net.Dial("unix", p("merged/live.sock")); err != nil {
+			t.Errorf("the listener after --remove: %v", err)
+		} else {
+			c.Close()
 		}
 	}
-	if c, err := net.Dial("unix", p("merged/live.sock")); err != nil {
-		t.Errorf("the listener after --remove: %v", err)
-	} else {
-		c.Close()
+}
+
+// relListen has python3, run in dir, listen on the relative name until
+// the test ends.
+func relListen(t *testing.T, dir, name string) {
+	t.Helper()
+	py := testenv.NeedTool(t, "python3", "python3")
+	cmd := exec.Command(py, "-c", `import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+print("ok", flush=True)
+sys.stdin.read()
+`, name)
+	cmd.Dir = dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	buf := make([]byte, 3)
+	if n, _ := io.ReadFull(stdout, buf); n != 3 {
+		t.Fatalf("python3 did not listen on %q", name)
 	}
 }
