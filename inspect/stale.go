@@ -64,6 +64,9 @@ type StaleFile struct {
 	changed time.Time
 	// root is the walk's StaleOptions.Root, under which Path lies.
 	root string
+	// shared names the file's filesystem when it is one whose files a
+	// socket may be bound to through another view (sharedFS).
+	shared string
 }
 
 // StaleReport is what FindStale found.
@@ -178,6 +181,9 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			why := live.unproven(f.Path)
 			if why == "" {
 				why = live2.unproven(f.Path)
+			}
+			if why == "" && f.shared != "" {
+				why = "on " + f.shared + ", whose files a socket may be bound to through another view (the filesystem it passes through, another machine): a refused connect here proves nothing"
 			}
 			if why == "" {
 				why = live.elsewhere(f.Path, f.File.ID)

@@ -32,3 +32,30 @@ func renameNoReplace(dirfd int, from, to string) error {
 // anonDev says the device is an anonymous one (major 0), as overlayfs's
 // and other filesystems without a block device have.
 func anonDev(dev uint64) bool { return unix.Major(dev) == 0 }
+
+// sharedFS names the filesystem of the directory open at fd when its
+// files may be another kernel's or another filesystem's seen through it:
+// a socket bound there through the other view holds another inode (or
+// lives on another machine), so a connect here is refused while it
+// lives, and an unlink here deletes its file. "" for the others.
+func sharedFS(fd int) string {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return ""
+	}
+	switch uint32(st.Type) {
+	case unix.FUSE_SUPER_MAGIC:
+		return "a FUSE filesystem"
+	case unix.NFS_SUPER_MAGIC:
+		return "NFS"
+	case unix.SMB_SUPER_MAGIC, unix.SMB2_SUPER_MAGIC, unix.CIFS_SUPER_MAGIC:
+		return "an SMB filesystem"
+	case unix.V9FS_MAGIC:
+		return "a 9p filesystem"
+	case unix.CEPH_SUPER_MAGIC:
+		return "Ceph"
+	case unix.AFS_SUPER_MAGIC, unix.AFS_FS_MAGIC:
+		return "AFS"
+	}
+	return ""
+}

@@ -22,3 +22,6 @@ func renameNoReplace(int, string, string) error { return errors.ErrUnsupported }
 
 // anonDev: no source here identifies a socket's bound file.
 func anonDev(uint64) bool { return false }
+
+// sharedFS: filesystem types are not told apart here.
+func sharedFS(int) string { return "" }

@@ -99,3 +99,39 @@ sys.stdin.read()
 		t.Fatalf("python3 did not listen on %q", name)
 	}
 }
+
+// TestStaleFUSEView: a socket bound in a directory that a FUSE filesystem
+// (bindfs) passes through holds the underlying inode; through the FUSE
+// view a connect is refused while it listens, and an unlink there deletes
+// its file. --remove through the view deleted a live listener's file.
+func TestStaleFUSEView(t *testing.T) {
+	testenv.NeedRoot(t, "mounting a FUSE filesystem")
+	testenv.NeedTool(t, "bindfs", "bindfs")
+	base := t.TempDir()
+	p := func(n string) string { return filepath.Join(base, n) }
+	mkdirs(t, base, "src", "view")
+	mustRun(t, "bindfs", p("src"), p("view"))
+	t.Cleanup(func() {
+		if out, err := exec.Command("fusermount", "-u", p("view")).CombinedOutput(); err != nil {
+			t.Errorf("fusermount -u: %v\n%s", err, out)
+			exec.Command("umount", "-l", p("view")).Run()
+		}
+	})
+	l, err := net.Listen("unix", p("src/live.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	boundSocket(t, p("src/bound.sock"))
+	staleSocketFile(t, p("src/stale.sock"), unix.SOCK_STREAM)
+
+	code, out, errOut := runUdsls("--stale", "--remove", p("view"))
+	if code != exitOK || strings.Contains(out, "removed") || !strings.Contains(out, "FUSE") {
+		t.Errorf("--remove through FUSE: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, n := range []string{"live.sock", "bound.sock", "stale.sock"} {
+		if _, err := os.Lstat(p("src/" + n)); err != nil {
+			t.Errorf("through a FUSE view: %v", err)
+		}
+	}
+}
