@@ -274,12 +274,13 @@ type liveSet struct {
 	// stale file does, and may be bound to a file of the same name seen
 	// from another directory (relative name) or mount namespace.
 	unbound map[string]bool
-	// layered are the devices of live sockets' bound files on anonymous
-	// devices (overlayfs among them), by inode number: a socket bound
+	// layered are the devices of live sockets' bound files that may be
+	// a stacking filesystem's (stacked: overlayfs, FUSE), by inode number: a socket bound
 	// through an overlay holds the overlay's inode, and the same file seen
 	// in the overlay's upper directory is another inode to the kernel (a
 	// connect there is refused) with the same number on another device.
 	layered map[uint64][]uint64
+	stacked func(dev uint64) bool
 	// relative are the names, by base name, of live sockets bound by a
 	// relative name whose file the backend does not identify (procfs).
 	relative map[string]string
@@ -289,7 +290,7 @@ type liveSet struct {
 func (l *liveSet) hold(id FileID) {
 	k := id.Key()
 	l.ids[k] = true
-	if anonDev(k.Dev) {
+	if l.stacked(k.Dev) {
 		l.layered[k.Ino] = append(l.layered[k.Ino], k.Dev)
 	}
 }
@@ -303,14 +304,14 @@ func (l *liveSet) elsewhere(p string, id FileID) string {
 	k := id.Key()
 	for _, dev := range l.layered[k.Ino] {
 		if dev != k.Dev {
-			return "a live socket's file on another filesystem (an overlay over this directory?) has the same inode number; the file may be that socket's, seen through a layer"
+			return "a live socket's file on another filesystem (an overlay or FUSE view of this directory?) has the same inode number; the file may be that socket's, seen through a layer"
 		}
 	}
 	return ""
 }
 
 func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
-	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}, relative: map[string]string{}}
+	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}, relative: map[string]string{}, stacked: stackedDevs()}
 	listening := map[string]bool{}
 	for i := range snap.Sockets {
 		if s := &snap.Sockets[i]; s.State == StateListening && s.Filesystem() {

@@ -1,7 +1,11 @@
 package inspect
 
 import (
+	"bytes"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,9 +33,34 @@ func renameNoReplace(dirfd int, from, to string) error {
 	return unix.Renameat2(dirfd, from, dirfd, to, unix.RENAME_NOREPLACE)
 }
 
-// anonDev says the device is an anonymous one (major 0), as overlayfs's
-// and other filesystems without a block device have.
-func anonDev(dev uint64) bool { return unix.Major(dev) == 0 }
+// stackedDevs tells the devices that may be a stacking filesystem's
+// (overlayfs, FUSE, eCryptfs), whose files are another filesystem's seen
+// through it: anonymous devices (major 0) that our mountinfo does not
+// list as another kind (tmpfs, btrfs). Another mount namespace's devices
+// are not listed and count as stacked.
+func stackedDevs() func(uint64) bool {
+	plain := map[uint64]bool{}
+	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for line := range bytes.Lines(data) {
+			f := bytes.Fields(line)
+			sep := slices.IndexFunc(f, func(b []byte) bool { return string(b) == "-" })
+			if len(f) < 3 || sep < 0 || sep+1 >= len(f) {
+				continue
+			}
+			fstype := string(f[sep+1])
+			if fstype == "overlay" || fstype == "ecryptfs" || fstype == "shiftfs" || fstype == "fuse" || strings.HasPrefix(fstype, "fuse.") {
+				continue
+			}
+			maj, min, ok := bytes.Cut(f[2], []byte(":"))
+			ma, err1 := strconv.ParseUint(string(maj), 10, 32)
+			mi, err2 := strconv.ParseUint(string(min), 10, 32)
+			if ok && err1 == nil && err2 == nil {
+				plain[unix.Mkdev(uint32(ma), uint32(mi))] = true
+			}
+		}
+	}
+	return func(dev uint64) bool { return unix.Major(dev) == 0 && !plain[dev] }
+}
 
 // sharedFS names the filesystem of the directory open at fd when its
 // files may be another kernel's or another filesystem's seen through it:

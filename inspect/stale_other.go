@@ -17,5 +17,5 @@ func checkStale(context.Context, *StaleFile, time.Duration, bool) (ProbeResult, 
 	return ProbeResult{}, fmt.Errorf("socket files cannot be checked on %s", runtime.GOOS)
 }
 
-// anonDev: no source here identifies a socket's bound file.
-func anonDev(uint64) bool { return false }
+// stackedDevs: no source here identifies a socket's bound file.
+func stackedDevs() func(uint64) bool { return func(uint64) bool { return false } }

@@ -135,3 +135,35 @@ func TestStaleFUSEView(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleInodeCoincidence: a live socket on one tmpfs and a stale file
+// on another with the same inode number (each tmpfs numbers its own) is
+// no overlay: the stale file is removed, not kept as unknown.
+func TestStaleInodeCoincidence(t *testing.T) {
+	testenv.NeedRoot(t, "mounting tmpfs")
+	base := t.TempDir()
+	p := func(n string) string { return filepath.Join(base, n) }
+	mountAt(t, p("a"), "-t", "tmpfs", "tmpfs")
+	mountAt(t, p("b"), "-t", "tmpfs", "tmpfs")
+	l, err := net.Listen("unix", p("a/live.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	stale := p("b/stale.sock")
+	staleSocketFile(t, stale, unix.SOCK_STREAM)
+	var la, lb unix.Stat_t
+	if err := unix.Lstat(p("a/live.sock"), &la); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Lstat(stale, &lb); err != nil {
+		t.Fatal(err)
+	}
+	if la.Ino != lb.Ino {
+		t.Fatalf("the first files of two new tmpfs have inodes %d and %d; the test needs them alike", la.Ino, lb.Ino)
+	}
+	code, out, errOut := runUdsls("--stale", "--remove", p("b"))
+	if code != exitOK || out != "removed "+stale+"\n" {
+		t.Errorf("--remove: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
