@@ -97,7 +97,9 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 	default:
 		code, err = runList(ctx, o, e)
 	}
-	if werr := out.stop(); err == nil && werr != nil {
+	// A reader that went away (`udsls --serve | head -1`) leaves the
+	// mode's own status: it is no error, and said none.
+	if werr := out.stop(); err == nil && werr != nil && !errors.Is(werr, syscall.EPIPE) {
 		code, err = exitError, werr
 	}
 	if sig, ok := context.Cause(ctx).(interrupted); ok {
