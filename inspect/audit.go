@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -1165,9 +1164,7 @@ func WriteAuditJSON(w io.Writer, r *AuditReport) error {
 		}
 		doc.Findings = append(doc.Findings, j)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return EncodeJSON(w, doc, true, true)
 }
 
 const ansiYellow = "\x1b[33m"

@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -574,7 +573,5 @@ func WriteChecksJSON(w io.Writer, results []CheckResult, warnings []string) erro
 	for i := range results {
 		doc.Checks = append(doc.Checks, CheckToJSON(&results[i]))
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return EncodeJSON(w, doc, true, true)
 }

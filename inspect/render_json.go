@@ -1,7 +1,9 @@
 package inspect
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"strconv"
@@ -501,7 +503,7 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
+		if c := s[i]; c < utf8.RuneSelf && c != 0x7f {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
 				continue
@@ -535,6 +537,11 @@ func appendJSONString(b []byte, s string) []byte {
 		case r == '\u2028' || r == '\u2029':
 			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		case r >= 0x7f && r <= 0x9f:
+			// DEL and C1 controls: a terminal may act on U+009B (CSI) as
+			// on ESC [; the escape reads back as the same string.
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
 		default:
 			i += size
 			continue
@@ -544,4 +551,53 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// EncodeJSON writes v as encoding/json's Encoder does (indented when
+// indent is set, HTML characters escaped when html is), with DEL and the
+// C1 controls escaped too, as the listing's JSON has them: encoding/json
+// writes them raw, and a terminal may act on U+009B (CSI) as on ESC [.
+func EncodeJSON(w io.Writer, v any, indent, html bool) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(html)
+	if indent {
+		enc.SetIndent("", "  ")
+	}
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeControls(buf.Bytes()))
+	return err
+}
+
+// escapeControls escapes DEL and U+0080-U+009F in encoded JSON. Outside
+// strings JSON is ASCII, and in valid UTF-8 (encoding/json's output) the
+// bytes 0xC2 0x80-0x9F are exactly those code points, so a byte-level
+// replacement changes no value.
+func escapeControls(b []byte) []byte {
+	const hex = "0123456789abcdef"
+	var out []byte
+	start := 0
+	for i := 0; i < len(b); i++ {
+		var r byte
+		switch {
+		case b[i] == 0x7f:
+			r = 0x7f
+		case b[i] == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f:
+			r = b[i+1]
+		default:
+			continue
+		}
+		out = append(out, b[start:i]...)
+		out = append(out, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+		if r != 0x7f {
+			i++
+		}
+		start = i + 1
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[start:]...)
 }

@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +64,9 @@ type StaleFile struct {
 	changed time.Time
 	// root is the walk's StaleOptions.Root, under which Path lies.
 	root string
+	// shared names the file's filesystem when it is one whose files a
+	// socket may be bound to through another view (sharedFS).
+	shared string
 }
 
 // StaleReport is what FindStale found.
@@ -180,6 +182,15 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			if why == "" {
 				why = live2.unproven(f.Path)
 			}
+			if why == "" && f.shared != "" {
+				why = "on " + f.shared + ", whose files a socket may be bound to through another view (the filesystem it passes through, another machine): a refused connect here proves nothing"
+			}
+			if why == "" {
+				why = live.elsewhere(f.Path, f.File.ID)
+			}
+			if why == "" {
+				why = live2.elsewhere(f.Path, f.File.ID)
+			}
 			if why != "" {
 				f.Reason = why
 				rep.Unknown = append(rep.Unknown, f)
@@ -263,10 +274,44 @@ type liveSet struct {
 	// stale file does, and may be bound to a file of the same name seen
 	// from another directory (relative name) or mount namespace.
 	unbound map[string]bool
+	// layered are the devices of live sockets' bound files that may be
+	// a stacking filesystem's (stacked: overlayfs, FUSE), by inode number: a socket bound
+	// through an overlay holds the overlay's inode, and the same file seen
+	// in the overlay's upper directory is another inode to the kernel (a
+	// connect there is refused) with the same number on another device.
+	layered map[uint64][]uint64
+	stacked func(dev uint64) bool
+	// relative are the names, by base name, of live sockets bound by a
+	// relative name whose file the backend does not identify (procfs).
+	relative map[string]string
+}
+
+// hold records the file a live socket holds.
+func (l *liveSet) hold(id FileID) {
+	k := id.Key()
+	l.ids[k] = true
+	if l.stacked(k.Dev) {
+		l.layered[k.Ino] = append(l.layered[k.Ino], k.Dev)
+	}
+}
+
+// elsewhere says why the file may be a live socket's file seen through
+// another filesystem (an overlay's layer), or "".
+func (l *liveSet) elsewhere(p string, id FileID) string {
+	if name, ok := l.relative[filepath.Base(p)]; ok {
+		return "a live socket bound by the relative name " + strconv.QuoteToASCII(name) + ", whose file the source does not identify, may hold it (seen through an overlay's layer, a connect to it is refused)"
+	}
+	k := id.Key()
+	for _, dev := range l.layered[k.Ino] {
+		if dev != k.Dev {
+			return "a live socket's file on another filesystem (an overlay or FUSE view of this directory?) has the same inode number; the file may be that socket's, seen through a layer"
+		}
+	}
+	return ""
 }
 
 func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
-	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}}
+	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}, relative: map[string]string{}, stacked: stackedDevs()}
 	listening := map[string]bool{}
 	for i := range snap.Sockets {
 		if s := &snap.Sockets[i]; s.State == StateListening && s.Filesystem() {
@@ -280,7 +325,7 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		}
 		l.claimed[s.Path] = true
 		if s.Known.Has(KnownBound) && !s.Bound.IsZero() {
-			l.ids[s.Bound.Key()] = true
+			l.hold(s.Bound)
 			continue
 		}
 		// Only a stream or seqpacket socket bound and not listening
@@ -289,7 +334,13 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		if s.State != StateListening && s.Type != TypeDgram && s.ID != 0 && !listening[s.Path] {
 			l.unbound[s.Path] = true
 		}
-		if !filepath.IsAbs(s.Path) || l.paths[s.Path] {
+		if !filepath.IsAbs(s.Path) {
+			// Its file cannot be found to stat; a connect to it is refused
+			// where the file is seen through an overlay's layer.
+			l.relative[filepath.Base(s.Path)] = s.Path
+			continue
+		}
+		if l.paths[s.Path] {
 			continue // accepted connections repeat their listener's name
 		}
 		l.paths[s.Path] = true
@@ -298,7 +349,7 @@ func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
 		// identity this may protect a stale file that replaced the live
 		// one's, which errs on the safe side.
 		if fi, err := lstat(s.Path); err == nil && fi.IsSocket() {
-			l.ids[fi.ID.Key()] = true
+			l.hold(fi.ID)
 		}
 	}
 	return l
@@ -499,9 +550,7 @@ func WriteStaleJSON(w io.Writer, r *StaleReport, warnings []string) error {
 	for i := range r.Unreachable {
 		doc.Unreachable = append(doc.Unreachable, ToJSON(&r.Unreachable[i]))
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return EncodeJSON(w, doc, true, true)
 }
 
 // WriteStaleTable prints the stale files, the files that may be stale

@@ -1,7 +1,11 @@
 package inspect
 
 import (
+	"bytes"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,4 +31,60 @@ func pinFile(dirfd int, name string) (int, error) {
 
 func renameNoReplace(dirfd int, from, to string) error {
 	return unix.Renameat2(dirfd, from, dirfd, to, unix.RENAME_NOREPLACE)
+}
+
+// stackedDevs tells the devices that may be a stacking filesystem's
+// (overlayfs, FUSE, eCryptfs), whose files are another filesystem's seen
+// through it: anonymous devices (major 0) that our mountinfo does not
+// list as another kind (tmpfs, btrfs). Another mount namespace's devices
+// are not listed and count as stacked.
+func stackedDevs() func(uint64) bool {
+	plain := map[uint64]bool{}
+	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for line := range bytes.Lines(data) {
+			f := bytes.Fields(line)
+			sep := slices.IndexFunc(f, func(b []byte) bool { return string(b) == "-" })
+			if len(f) < 3 || sep < 0 || sep+1 >= len(f) {
+				continue
+			}
+			fstype := string(f[sep+1])
+			if fstype == "overlay" || fstype == "ecryptfs" || fstype == "shiftfs" || fstype == "fuse" || strings.HasPrefix(fstype, "fuse.") {
+				continue
+			}
+			maj, min, ok := bytes.Cut(f[2], []byte(":"))
+			ma, err1 := strconv.ParseUint(string(maj), 10, 32)
+			mi, err2 := strconv.ParseUint(string(min), 10, 32)
+			if ok && err1 == nil && err2 == nil {
+				plain[unix.Mkdev(uint32(ma), uint32(mi))] = true
+			}
+		}
+	}
+	return func(dev uint64) bool { return unix.Major(dev) == 0 && !plain[dev] }
+}
+
+// sharedFS names the filesystem of the directory open at fd when its
+// files may be another kernel's or another filesystem's seen through it:
+// a socket bound there through the other view holds another inode (or
+// lives on another machine), so a connect here is refused while it
+// lives, and an unlink here deletes its file. "" for the others.
+func sharedFS(fd int) string {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return ""
+	}
+	switch uint32(st.Type) {
+	case unix.FUSE_SUPER_MAGIC:
+		return "a FUSE filesystem"
+	case unix.NFS_SUPER_MAGIC:
+		return "NFS"
+	case unix.SMB_SUPER_MAGIC, unix.SMB2_SUPER_MAGIC, unix.CIFS_SUPER_MAGIC:
+		return "an SMB filesystem"
+	case unix.V9FS_MAGIC:
+		return "a 9p filesystem"
+	case unix.CEPH_SUPER_MAGIC:
+		return "Ceph"
+	case unix.AFS_SUPER_MAGIC, unix.AFS_FS_MAGIC:
+		return "AFS"
+	}
+	return ""
 }

@@ -102,6 +102,7 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	w.dirs++
+	shared := sharedFS(fd)
 	unexamined := false
 	for {
 		if err := w.ctx.Err(); err != nil {
@@ -118,7 +119,7 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 				// A directory we may read but not search (r without x)
 				// lists its entries but cannot show them: counted once
 				// as unreadable, never silently skipped.
-				if err := w.socket(fd, path, de.Name()); err != nil && !unexamined {
+				if err := w.socket(fd, path, de.Name(), shared); err != nil && !unexamined {
 					unexamined = true
 					w.unreadableDir(err)
 				}
@@ -145,7 +146,7 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 
 // socket examines a directory entry typed as a socket; an error means it
 // could not be examined.
-func (w *walker) socket(dirfd int, dir, name string) error {
+func (w *walker) socket(dirfd int, dir, name, shared string) error {
 	fi, changed, err := statAt(dirfd, name, w.o.Root, false)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -157,7 +158,7 @@ func (w *walker) socket(dirfd int, dir, name string) error {
 		return nil
 	}
 	w.sockets++
-	w.files = append(w.files, StaleFile{Path: childPath(dir, name), File: *fi, changed: changed, root: w.o.Root})
+	w.files = append(w.files, StaleFile{Path: childPath(dir, name), File: *fi, changed: changed, root: w.o.Root, shared: shared})
 	return nil
 }
 

@@ -19,3 +19,9 @@ func fdPath(int, string) string { return "" }
 func pinFile(int, string) (int, error) { return -1, errors.ErrUnsupported }
 
 func renameNoReplace(int, string, string) error { return errors.ErrUnsupported }
+
+// stackedDevs: no source here identifies a socket's bound file.
+func stackedDevs() func(uint64) bool { return func(uint64) bool { return false } }
+
+// sharedFS: filesystem types are not told apart here.
+func sharedFS(int) string { return "" }

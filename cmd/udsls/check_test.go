@@ -144,6 +144,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{"quiet unhealthy", []string{"--quiet", live, stale}, exitNo, "", true},
 		{"wait gives up", []string{"--wait", "300ms", missing}, exitNo, "udsls: waited 300ms; 1 of 1 still not healthy", false},
 		{"no path", nil, exitError, "udsls: error: --check needs at least one socket path", true},
+		{"empty path", []string{live, ""}, exitError, `udsls: error: --check: the path "" is empty (an unset variable?)`, true},
 		{"mode not octal", []string{"--expect-mode", "0689", live}, exitError, `udsls: error: --expect-mode: mode "0689": want octal digits such as 0660`, true},
 		{"mode too large", []string{"--expect-mode", "17777", live}, exitError, `udsls: error: --expect-mode: mode "17777": larger than 07777`, true},
 		{"unknown owner", []string{"--expect-owner", "no-such-user-udsls", live}, exitError, `udsls: error: --expect-owner: unknown user "no-such-user-udsls"`, true},

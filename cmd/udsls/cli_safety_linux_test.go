@@ -185,6 +185,7 @@ func TestWriteErrors(t *testing.T) {
 		{"--check", live}, {"--check", "-o", "json", live}, {"--check", "-o", "prometheus", live},
 		{"--serve", "--for", "1ms", filepath.Join(b, "serve1")},
 		{"--serve", "-o", "json", "--for", "1ms", filepath.Join(b, "serve2")},
+		{"--help"}, {"--version"},
 	}
 	for _, args := range runs {
 		code, stderr := runToFull(t, bin, args...)

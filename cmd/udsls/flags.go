@@ -274,6 +274,11 @@ func parseFlags(args []string) (*options, error) {
 			return nil, usagef("--%s goes with --%s", r.flag, r.needs)
 		}
 	}
+	// `udsls --check "$SOCK"` with SOCK unset checked the working
+	// directory and said "not a socket" of a nameless path.
+	if o.mode == modeCheck && slices.Contains(o.args, "") {
+		return nil, usagef(`--check: the path "" is empty (an unset variable?)`)
+	}
 	switch o.output {
 	case "table", "json":
 	case "prometheus":

@@ -52,12 +52,15 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 		stderr.hint("see 'udsls --help'")
 		return exitError
 	}
-	if o.help {
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	}
-	if o.version {
-		fmt.Fprintf(stdout, "udsls %s\n", version())
+	if o.help || o.version {
+		text := "udsls " + version() + "\n"
+		if o.help {
+			text = usage
+		}
+		if _, err := io.WriteString(stdout, text); err != nil && !errors.Is(err, syscall.EPIPE) {
+			stderr.error(err)
+			return exitError
+		}
 		return exitOK
 	}
 	if err := checkFDLimit(); err != nil {

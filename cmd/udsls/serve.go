@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,9 +96,7 @@ func serveError(err error) error {
 func printManifest(w io.Writer, o *options, m testserver.Manifest) error {
 	var err error
 	if o.output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		err = enc.Encode(m)
+		err = inspect.EncodeJSON(w, m, false, false)
 	} else {
 		err = writeManifestTable(w, m, o)
 	}
