@@ -1,3 +1,9 @@
+// Package darwin reads Unix domain sockets on macOS, which has no /proc:
+// `lsof -U -F` says which processes hold which sockets, `netstat -f unix`
+// lists every socket with its type, queues and peer, and package capture
+// parses both and joins them on the socket's kernel address. This package
+// only runs the two tools; the wiring in source_darwin.go is tagged, the
+// running of commands builds everywhere so that it is tested on Linux.
 package darwin
 
 import (
@@ -10,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/udsls/udsls/platform/capture"
 )
 
 // LsofFields are the -F fields the backend asks for: pid, command, uid,
@@ -77,7 +85,7 @@ func (e *exitError) Error() string {
 // pid). lsof exits 1 when some search item found nothing or some process
 // could not be examined; with output that is a partial answer, so a
 // warning, and without output and without a message it is no socket at all.
-func readLsof(ctx context.Context, extra ...string) (*Lsof, []string, error) {
+func readLsof(ctx context.Context, extra ...string) (*capture.Lsof, []string, error) {
 	out, err := run(ctx, "lsof", append(slices.Clone(LsofArgs), extra...)...)
 	var warnings []string
 	var ee *exitError
@@ -97,7 +105,7 @@ func readLsof(ctx context.Context, extra ...string) (*Lsof, []string, error) {
 		}
 		return nil, nil, err
 	}
-	l, err := parseLsofFields(out)
+	l, err := capture.ParseLsofFields(bytes.NewReader(out))
 	if err != nil {
 		return nil, nil, fmt.Errorf("lsof output: %w", err)
 	}

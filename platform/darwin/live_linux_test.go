@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/capture"
 	"github.com/udsls/udsls/platform/linux"
 	"github.com/udsls/udsls/platform/testserver"
 )
@@ -88,7 +89,7 @@ func TestLiveLsofMatchesProcFD(t *testing.T) {
 		t.Errorf("warnings: %q", warnings)
 	}
 	got := map[int]inspect.SocketID{}
-	byFD := map[int]LsofFile{}
+	byFD := map[int]capture.LsofFile{}
 	for _, f := range l.Files {
 		if f.PID != pid {
 			t.Errorf("lsof -p %d listed pid %d", pid, f.PID)

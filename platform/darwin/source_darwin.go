@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/capture"
 )
 
 // Source is the live macOS backend: lsof and netstat, run side by side so
@@ -18,7 +19,7 @@ func New() *Source { return &Source{} }
 
 func (*Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	type netstatResult struct {
-		rows     []NetstatRow
+		rows     []capture.NetstatRow
 		warnings []string
 		err      error
 	}
@@ -35,8 +36,8 @@ func (*Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	if lerr != nil {
 		return nil, lerr
 	}
-	socks, sw := NetstatSockets(ns.rows)
-	snap := Join(socks, l)
+	socks, sw := capture.NetstatSockets(ns.rows)
+	snap := capture.Join(socks, l)
 	snap.Backend = "lsof+netstat"
 	snap.Addresses = true
 	snap.Warnings = append(append(append(snap.Warnings, ns.warnings...), sw...), lw...)
@@ -49,12 +50,12 @@ func (*Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 // readNetstat runs netstat with NetstatArgs. A header it does not know
 // (a -v layout newer than this code) makes it ask again without -v, whose
 // layout has not changed since 2011, and warn that states are guessed.
-func readNetstat(ctx context.Context) ([]NetstatRow, []string, error) {
+func readNetstat(ctx context.Context) ([]capture.NetstatRow, []string, error) {
 	out, err := run(ctx, "netstat", NetstatArgs...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("netstat: %w", err)
 	}
-	rows, err := ParseNetstat(bytes.NewReader(out))
+	rows, err := capture.ParseNetstat(bytes.NewReader(out))
 	if err == nil {
 		return rows, nil, nil
 	}
@@ -63,7 +64,7 @@ func readNetstat(ctx context.Context) ([]NetstatRow, []string, error) {
 	if err2 != nil {
 		return nil, nil, fmt.Errorf("netstat: %w", err2)
 	}
-	rows, err2 = ParseNetstat(bytes.NewReader(out))
+	rows, err2 = capture.ParseNetstat(bytes.NewReader(out))
 	if err2 != nil {
 		return nil, nil, fmt.Errorf("netstat output: %w", err2)
 	}

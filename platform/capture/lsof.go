@@ -1,21 +1,4 @@
-// Package darwin reads Unix domain sockets on macOS, which has no /proc:
-// `lsof -U -F` says which processes hold which sockets, `netstat -f unix`
-// lists every socket with its type, queues and peer, and the two are joined
-// on the socket's kernel address. The parsers take an io.Reader and build
-// on every OS, so they are tested on Linux against real captures (see
-// testdata/macos/PROVENANCE.md); only the wiring in source_darwin.go is
-// tagged.
-//
-// Against Linux, the backend cannot know: socket inodes (the ID is the
-// kernel's obfuscated unpcb address, stable for one boot only), the
-// identity of the bound file (netstat's Inode column is a vnode address),
-// the socket's own uid, network namespaces (macOS has none, nor abstract
-// names), a listener's accept queue and backlog, or the not-yet-accepted
-// connections of a listener. Whether a bound stream socket listens is
-// guessed from netstat unless `netstat -v` prints so_options (macOS 15
-// and later). lsof alone gives no type and, for a named socket, no state
-// or peer. lsof and netstat run at nearly the same moment, not the same.
-package darwin
+package capture
 
 import (
 	"bytes"

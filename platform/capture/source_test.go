@@ -1,4 +1,4 @@
-package platform
+package capture
 
 import (
 	"context"
@@ -11,11 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/udsls/udsls/inspect"
-	"github.com/udsls/udsls/platform/darwin"
 	"github.com/udsls/udsls/platform/linux"
 )
 
-const macCaptures = "../testdata/macos/"
+const macCaptures = "../../testdata/macos/"
 
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
@@ -28,7 +27,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func snapshot(t *testing.T, specs ...string) *inspect.Snapshot {
 	t.Helper()
-	src, err := FromCaptures(specs)
+	src, err := New(specs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +63,7 @@ func TestFromCapturesMacOS(t *testing.T) {
 	}
 
 	// Snapshots are copies: changing one leaves the next alone.
-	src, err := FromCaptures([]string{"lsof:" + lsof})
+	src, err := New([]string{"lsof:" + lsof})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +126,8 @@ func TestFromCapturesErrors(t *testing.T) {
 		{"unknown kind", []string{"ss:x.txt"}, `capture "ss:x.txt": unknown kind "ss" (want lsof, netstat, procnet)`, nil},
 		{"missing", []string{"lsof:" + dir + "/none.txt"}, `capture "lsof:` + dir + `/none.txt": open ` + dir + `/none.txt: no such file or directory`, os.ErrNotExist},
 		{"directory", []string{"netstat:" + dir}, `capture "netstat:` + dir + `": read ` + dir + `: is a directory`, nil},
-		{"bad lsof", []string{"lsof:" + badLsof}, `capture "lsof:` + badLsof + `": line 4: malformed: device "0xzz" is not a 0x address`, darwin.ErrMalformed},
-		{"bad netstat", []string{"netstat:" + badNetstat}, `capture "netstat:` + badNetstat + `": line 2: malformed: unknown unix header "Address Type"`, darwin.ErrMalformed},
+		{"bad lsof", []string{"lsof:" + badLsof}, `capture "lsof:` + badLsof + `": line 4: malformed: device "0xzz" is not a 0x address`, ErrMalformed},
+		{"bad netstat", []string{"netstat:" + badNetstat}, `capture "netstat:` + badNetstat + `": line 2: malformed: unknown unix header "Address Type"`, ErrMalformed},
 		{"bad procnet", []string{"procnet:" + badProcnet}, `capture "procnet:` + badProcnet + `": /proc/net/unix line 1: `, linux.ErrMalformed},
 		{"twice", []string{"lsof:" + macLsof, "lsof:" + macLsof}, `capture "lsof:` + macLsof + `": a second lsof capture; give at most one of each kind`, nil},
 		{"both tables", []string{"netstat:" + netstat, "procnet:" + procnet}, `captures: netstat (macOS) and procnet (Linux) cannot be combined`, nil},
@@ -137,7 +136,7 @@ func TestFromCapturesErrors(t *testing.T) {
 		{"inodes", []string{"netstat:" + netstat, "lsof:" + linuxLsof}, `capture "lsof:` + linuxLsof + `": Linux lsof output cannot be joined with netstat`, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			src, err := FromCaptures(tt.specs)
+			src, err := New(tt.specs)
 			if err == nil {
 				_, err = src.Snapshot(context.Background())
 			}
@@ -165,7 +164,7 @@ func TestFromCapturesNothingJoins(t *testing.T) {
 
 	// Linux: lsof's inodes are none of /proc/net/unix's.
 	lsof = macCaptures + "linux-lsof-U-F-local-debian12.txt"
-	procnet := "../testdata/linux/proc_net_unix.txt"
+	procnet := "../../testdata/linux/proc_net_unix.txt"
 	snap = snapshot(t, "lsof:"+lsof, "procnet:"+procnet)
 	want = []string{`no socket of capture "lsof:` + lsof + `" matches one of capture "procnet:` + procnet + `": were they taken on one machine at one moment?`}
 	if diff := cmp.Diff(want, snap.Warnings); diff != "" {
@@ -218,7 +217,7 @@ func TestFromCapturesCRLF(t *testing.T) {
 		"lsof:" + macCaptures + "lsof-aUc-launchd_sim-appium-ios-simulator-2023.txt",
 		"lsof:" + macCaptures + "linux-lsof-U-F-local-debian12.txt",
 		"netstat:" + macCaptures + "netstat-jc-osx-10.14.6.txt",
-		"procnet:../testdata/linux/proc_net_unix.txt",
+		"procnet:../../testdata/linux/proc_net_unix.txt",
 	} {
 		t.Run(filepath.Base(spec), func(t *testing.T) {
 			kind, file, _ := strings.Cut(spec, ":")

@@ -1,6 +1,7 @@
-package platform
+package darwin
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/udsls/udsls/inspect"
-	"github.com/udsls/udsls/platform/darwin"
+	"github.com/udsls/udsls/platform/capture"
 	"github.com/udsls/udsls/platform/testserver"
 )
 
@@ -32,7 +33,7 @@ func TestLiveCaptureProcnetLsof(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := os.Getpid()
-	args := append(slices.Clone(darwin.LsofArgs), "-a", "-p", strconv.Itoa(pid))
+	args := append(slices.Clone(LsofArgs), "-a", "-p", strconv.Itoa(pid))
 	lsof, err := exec.Command("lsof", args...).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +43,14 @@ func TestLiveCaptureProcnetLsof(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	snap := snapshot(t, "procnet:"+filepath.Join(dir, "procnet"), "lsof:"+filepath.Join(dir, "lsof"))
+	src, err := capture.New([]string{"procnet:" + filepath.Join(dir, "procnet"), "lsof:" + filepath.Join(dir, "lsof")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := src.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	byID := map[inspect.SocketID]inspect.Socket{}
 	for _, s := range snap.Sockets {

@@ -1,4 +1,4 @@
-package darwin
+package capture
 
 import (
 	"fmt"
