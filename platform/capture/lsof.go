@@ -441,20 +441,12 @@ var tableHeader = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^COMMAND +PID +USER +FD +TYPE +DEVICE +(SIZE/OFF|SIZE|OFF) +NODE +NAME$`)
 })
 
-// ParseLsofTable parses lsof's table (`lsof -U`), with or without its
+// parseLsofTable parses lsof's table (`lsof -U`), with or without its
 // header. It serves captures that exist only in that form; the backend
 // uses -F. lsof sizes columns to fit, so NAME starts under the header's
 // NAME and is the rest of the line (spaces included); where a row is not
 // aligned with the header (hand-edited excerpts) NAME is what follows the
 // last column, leading blanks dropped.
-func ParseLsofTable(r io.Reader) (*Lsof, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	return parseLsofTable(data)
-}
-
 func parseLsofTable(data []byte) (*Lsof, error) {
 	out := &Lsof{Processes: map[int]inspect.Process{}}
 	nameCol, rows, badRow := -1, 0, 0

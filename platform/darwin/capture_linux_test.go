@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 
@@ -33,8 +32,7 @@ func TestLiveCaptureProcnetLsof(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := os.Getpid()
-	args := append(slices.Clone(LsofArgs), "-a", "-p", strconv.Itoa(pid))
-	lsof, err := exec.Command("lsof", args...).Output()
+	lsof, err := exec.Command("lsof", lsofArgs("-a", "-p", strconv.Itoa(pid))...).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

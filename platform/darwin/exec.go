@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"time"
 
@@ -26,17 +25,16 @@ import (
 // terminated. f is named because lsof 4.94 and later no longer add it.
 const LsofFields = "pcuLftdinT0"
 
-// LsofArgs select unix sockets (-U) without host, port or user lookups
-// and without warnings; -w keeps stderr for real failures.
-var LsofArgs = []string{"-U", "-n", "-P", "-w", "-F", LsofFields}
+// lsofArgs select unix sockets (-U) without host, port or user lookups
+// and without warnings; -w keeps stderr for real failures. extra follows
+// (tests narrow it to one pid).
+func lsofArgs(extra ...string) []string {
+	return append([]string{"-U", "-n", "-P", "-w", "-F", LsofFields}, extra...)
+}
 
-// NetstatArgs list only the unix section; -v adds so_state and
-// so_options on macOS 15 and later, which tell listeners for certain.
-var NetstatArgs = []string{"-f", "unix", "-n", "-v"}
-
-// Timeout bounds each command: lsof walks every process, which takes
+// timeout bounds each command: lsof walks every process, which takes
 // seconds on a busy Mac.
-var Timeout = 60 * time.Second
+const timeout = 60 * time.Second
 
 // exitError is a command that ran and failed.
 type exitError struct {
@@ -44,11 +42,11 @@ type exitError struct {
 	stderr string
 }
 
-// run runs a command with LC_ALL=C and Timeout. Its errors name the
+// run runs a command with LC_ALL=C for at most limit. Its errors name the
 // command and carry what it wrote on stderr; an *exitError is returned
 // with the output when the command exited non-zero.
-func run(parent context.Context, name string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(parent, Timeout)
+func run(parent context.Context, limit time.Duration, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(parent, limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
@@ -65,7 +63,7 @@ func run(parent context.Context, name string, args ...string) ([]byte, error) {
 	case parent.Err() != nil:
 		return nil, fmt.Errorf("%s: %w", name, parent.Err())
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("%s: no answer within %v", name, Timeout)
+		return nil, fmt.Errorf("%s: no answer within %v", name, limit)
 	case errors.As(err, &ee) && ee.Exited():
 		return stdout.Bytes(), &exitError{code: ee.ExitCode(), stderr: msg}
 	case msg != "":
@@ -81,12 +79,11 @@ func (e *exitError) Error() string {
 	return fmt.Sprintf("exit status %d: %s", e.code, e.stderr)
 }
 
-// readLsof runs lsof with LsofArgs and then extra (tests narrow it to one
-// pid). lsof exits 1 when some search item found nothing or some process
+// readLsof runs lsof with lsofArgs(extra...). lsof exits 1 when some search item found nothing or some process
 // could not be examined; with output that is a partial answer, so a
 // warning, and without output and without a message it is no socket at all.
 func readLsof(ctx context.Context, extra ...string) (*capture.Lsof, []string, error) {
-	out, err := run(ctx, "lsof", append(slices.Clone(LsofArgs), extra...)...)
+	out, err := run(ctx, timeout, "lsof", lsofArgs(extra...)...)
 	var warnings []string
 	var ee *exitError
 	if errors.As(err, &ee) && ee.code == 1 && (len(out) > 0 || ee.stderr == "") {

@@ -47,11 +47,17 @@ func (*Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	return snap, nil
 }
 
-// readNetstat runs netstat with NetstatArgs. A header it does not know
+// netstatArgs list only the unix section; -v adds so_state and
+// so_options on macOS 15 and later, which tell listeners for certain. -v
+// comes last: readNetstat drops it to ask again in the old layout.
+func netstatArgs() []string { return []string{"-f", "unix", "-n", "-v"} }
+
+// readNetstat runs netstat with netstatArgs. A header it does not know
 // (a -v layout newer than this code) makes it ask again without -v, whose
 // layout has not changed since 2011, and warn that states are guessed.
 func readNetstat(ctx context.Context) ([]capture.NetstatRow, []string, error) {
-	out, err := run(ctx, "netstat", NetstatArgs...)
+	args := netstatArgs()
+	out, err := run(ctx, timeout, "netstat", args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("netstat: %w", err)
 	}
@@ -59,8 +65,7 @@ func readNetstat(ctx context.Context) ([]capture.NetstatRow, []string, error) {
 	if err == nil {
 		return rows, nil, nil
 	}
-	plain := NetstatArgs[:len(NetstatArgs)-1]
-	out, err2 := run(ctx, "netstat", plain...)
+	out, err2 := run(ctx, timeout, "netstat", args[:len(args)-1]...)
 	if err2 != nil {
 		return nil, nil, fmt.Errorf("netstat: %w", err2)
 	}
