@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // A Unix socket's only access control is the file system: connect(2) needs
@@ -1115,79 +1114,4 @@ func eachAccountLine(r io.Reader, name string, fields, gidField int, fn func(f [
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
-}
-
-// AuditJSON is the document `udsls --audit -o json` prints. Like the
-// listing's, its fields are added, never renamed or removed.
-type AuditJSON struct {
-	Findings []FindingJSON `json:"findings"`
-	Warnings []string      `json:"warnings"`
-}
-
-// FindingJSON is one finding.
-type FindingJSON struct {
-	Path string `json:"path"`
-	// PathBytes carries the exact path when it is not valid UTF-8.
-	PathBytes []byte        `json:"path_bytes,omitempty"`
-	Severity  Severity      `json:"severity"`
-	Rule      string        `json:"rule"`
-	Detail    string        `json:"detail"`
-	Fix       string        `json:"fix"`
-	Holders   []ProcessJSON `json:"holders"`
-	Reach     []AccessJSON  `json:"reach,omitempty"`
-}
-
-// AccessJSON is one class of users' reach.
-type AccessJSON struct {
-	Who            string `json:"who"`
-	Class          string `json:"class"`
-	Server         bool   `json:"server"`
-	Connect        *bool  `json:"connect,omitempty"`
-	ConnectBecause string `json:"connect_because,omitempty"`
-	Replace        bool   `json:"replace"`
-	ReplaceBecause string `json:"replace_because"`
-}
-
-// WriteAuditJSON prints a report as one JSON document.
-func WriteAuditJSON(w io.Writer, r *AuditReport) error {
-	doc := AuditJSON{Findings: make([]FindingJSON, 0, len(r.Findings)), Warnings: r.Warnings}
-	if doc.Warnings == nil {
-		doc.Warnings = []string{}
-	}
-	for _, f := range r.Findings {
-		j := FindingJSON{Path: f.Path, Severity: f.Severity, Rule: f.Rule, Detail: f.Detail, Fix: f.Fix, Holders: processesJSON(f.Holders)}
-		for _, r := range f.Reach {
-			j.Reach = append(j.Reach, AccessJSON(r))
-		}
-		if !utf8.ValidString(f.Path) {
-			j.PathBytes = []byte(f.Path)
-		}
-		doc.Findings = append(doc.Findings, j)
-	}
-	return EncodeJSON(w, doc, true, true)
-}
-
-const ansiYellow = "\x1b[33m"
-
-// WriteAuditTable prints a report as a table, nothing when there are no
-// findings. Paths, names and the details that quote them pass through
-// Escape.
-func WriteAuditTable(w io.Writer, r *AuditReport, color bool) error {
-	if len(r.Findings) == 0 {
-		return nil
-	}
-	t := NewTable(w, []string{"SEVERITY", "RULE", "PATH", "PID/COMMAND", "USER", "DETAIL", "FIX"}, color)
-	for _, f := range r.Findings {
-		sev := f.Severity.String()
-		if color && f.Severity == SeverityHigh {
-			sev = ansiRed + sev + ansiReset
-		} else if color && f.Severity == SeverityMedium {
-			sev = ansiYellow + sev + ansiReset
-		}
-		pids, users, _ := holderCells(f.Holders)
-		if err := t.Append([]string{sev, f.Rule, Escape(f.Path), pids, users, Escape(f.Detail), Escape(f.Fix)}); err != nil {
-			return err
-		}
-	}
-	return t.Render()
 }

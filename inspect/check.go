@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,7 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
+
+	"github.com/udsls/udsls/inspect/internal/text"
 )
 
 // Verdict is the outcome of a health check, one word per cause.
@@ -122,7 +122,7 @@ func holderList(hs []Holder) string {
 		}
 		b.WriteString("pid " + strconv.Itoa(h.PID))
 		if h.Known {
-			b.WriteString(" (" + Escape(h.Command) + ")")
+			b.WriteString(" (" + text.Escape(h.Command) + ")")
 		}
 	}
 	return b.String()
@@ -260,7 +260,7 @@ func (c *Checker) check(ctx context.Context, p string, timeout time.Duration) Ch
 		r.Detail = "permission denied for " + c.self()
 		if r.File != nil {
 			r.Detail += fmt.Sprintf(": socket file is mode %s, owner %s:%s",
-				OctalMode(r.File.Mode), nameOr(r.File.Owner, r.File.UID), nameOr(r.File.Group, r.File.GID))
+				OctalMode(r.File.Mode), text.NameOr(r.File.Owner, r.File.UID), text.NameOr(r.File.Group, r.File.GID))
 		}
 	case ReachNotListening:
 		r.Verdict = VerdictRefused
@@ -355,10 +355,10 @@ func (c *Checker) compare(r *CheckResult) []Mismatch {
 		file("mode", want, OctalMode(fi.Mode), want == OctalMode(fi.Mode))
 	}
 	if e.UID != nil {
-		file("owner", nameOr(c.Resolver.userName(*e.UID), *e.UID), nameOr(fi.Owner, fi.UID), fi.UID == *e.UID)
+		file("owner", text.NameOr(c.Resolver.userName(*e.UID), *e.UID), text.NameOr(fi.Owner, fi.UID), fi.UID == *e.UID)
 	}
 	if e.GID != nil {
-		file("group", nameOr(c.Resolver.groupName(*e.GID), *e.GID), nameOr(fi.Group, fi.GID), fi.GID == *e.GID)
+		file("group", text.NameOr(c.Resolver.groupName(*e.GID), *e.GID), text.NameOr(fi.Group, fi.GID), fi.GID == *e.GID)
 	}
 	// The type is known only once something answered; an unanswered check
 	// is unhealthy already.
@@ -470,108 +470,4 @@ func heldButRefused(r *CheckResult) {
 	}
 	r.Verdict = VerdictRefused
 	r.Detail = e.Type.String() + " socket is bound but not listening (connection refused)"
-}
-
-// WriteChecks prints one line per result: the path (with its symlink
-// target), the verdict, and the reason.
-func WriteChecks(w io.Writer, results []CheckResult, color bool) error {
-	var b strings.Builder
-	for i := range results {
-		r := &results[i]
-		b.WriteString(Escape(r.Path))
-		if r.Target != "" {
-			b.WriteString(" -> " + Escape(r.Target))
-		}
-		v := string(r.Verdict)
-		if r.Verdict == VerdictNotSocket {
-			v = "not a socket"
-		}
-		if color {
-			c := ansiRed
-			if r.Healthy() {
-				c = ansiGreen
-			}
-			v = c + v + ansiReset
-		}
-		// The reason may quote an OS error, which embeds raw paths.
-		b.WriteString(": " + v + ": " + EscapeText(r.Reason()) + "\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// ChecksJSON is the document `udsls --check -o json` prints.
-type ChecksJSON struct {
-	Checks   []CheckJSON `json:"checks"`
-	Warnings []string    `json:"warnings"`
-}
-
-// CheckJSON is the verdict on one path. File fields are those of the file
-// a client reaches (a symlink's target) and null when there is none.
-type CheckJSON struct {
-	Path      string  `json:"path"`
-	PathBytes []byte  `json:"path_bytes,omitempty"`
-	Healthy   bool    `json:"healthy"`
-	Verdict   Verdict `json:"verdict"`
-	Reason    string  `json:"reason"`
-	Type      *Type   `json:"type"`
-	// Target is the resolved symlink target; null when Path is no symlink.
-	Target      *string       `json:"target"`
-	TargetBytes []byte        `json:"target_bytes,omitempty"`
-	Mode        *string       `json:"mode"`
-	Owner       *string       `json:"owner"`
-	Group       *string       `json:"group"`
-	UID         *uint32       `json:"uid"`
-	GID         *uint32       `json:"gid"`
-	Mismatches  []Mismatch    `json:"mismatches"`
-	Processes   []ProcessJSON `json:"processes"`
-}
-
-// CheckToJSON converts a result to its public form.
-func CheckToJSON(r *CheckResult) CheckJSON {
-	j := CheckJSON{
-		Path:       r.Path,
-		Healthy:    r.Healthy(),
-		Verdict:    r.Verdict,
-		Reason:     r.Reason(),
-		Mismatches: r.Mismatches,
-		Processes:  []ProcessJSON{},
-	}
-	if !utf8.ValidString(r.Path) {
-		j.PathBytes = []byte(r.Path)
-	}
-	if r.Type != 0 {
-		t := r.Type
-		j.Type = &t
-	}
-	if r.Target != "" {
-		t := r.Target
-		j.Target = &t
-		if !utf8.ValidString(t) {
-			j.TargetBytes = []byte(t)
-		}
-	}
-	if f := r.File; f != nil {
-		mode, owner, group, uid, gid := OctalMode(f.Mode), f.Owner, f.Group, f.UID, f.GID
-		j.Mode, j.Owner, j.Group, j.UID, j.GID = &mode, &owner, &group, &uid, &gid
-	}
-	if j.Mismatches == nil {
-		j.Mismatches = []Mismatch{}
-	}
-	if r.Entry != nil {
-		j.Processes = processesJSON(r.Entry.Holders)
-	}
-	return j
-}
-
-// WriteChecksJSON prints the results as one JSON document.
-func WriteChecksJSON(w io.Writer, results []CheckResult, warnings []string) error {
-	doc := ChecksJSON{Checks: make([]CheckJSON, 0, len(results)), Warnings: warnings}
-	if doc.Warnings == nil {
-		doc.Warnings = []string{}
-	}
-	for i := range results {
-		doc.Checks = append(doc.Checks, CheckToJSON(&results[i]))
-	}
-	return EncodeJSON(w, doc, true, true)
 }

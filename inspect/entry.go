@@ -3,6 +3,8 @@ package inspect
 import (
 	"io/fs"
 	"time"
+
+	"github.com/udsls/udsls/inspect/internal/text"
 )
 
 // Entry is a socket joined with everything udsls knows about it.
@@ -89,3 +91,6 @@ const (
 	FileRelative FileStatus = "relative" // bound by a relative path that could not be resolved
 	FileUnknown  FileStatus = "unknown"  // the path could not be examined
 )
+
+// OctalMode renders permission bits the way chmod takes them.
+func OctalMode(m fs.FileMode) string { return string(text.AppendOctalMode(nil, m)) }

@@ -2,8 +2,6 @@ package inspect
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"io/fs"
 	"math/rand/v2"
 	"slices"
@@ -49,48 +47,6 @@ func BenchmarkEntries(b *testing.B) {
 		r := fakeResolver(procs, files) // nothing cached
 		if es := r.Entries(context.Background(), snap, Query{View: ViewAll}); len(es) != len(snap.Sockets) {
 			b.Fatalf("%d entries, want %d", len(es), len(snap.Sockets))
-		}
-	}
-}
-
-// BenchmarkWriteJSON encodes 10k entries; "encoding-json" is the same
-// document through encoding/json, for comparison.
-func BenchmarkWriteJSON(b *testing.B) {
-	snap, procs, files := benchSnapshot(3333)
-	es := fakeResolver(procs, files).Entries(context.Background(), snap, Query{View: ViewAll})
-	b.Run("udsls", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := WriteJSON(io.Discard, es, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("encoding-json", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			doc := ListingJSON{Warnings: []string{}}
-			for i := range es {
-				doc.Sockets = append(doc.Sockets, ToJSON(&es[i]))
-			}
-			enc := json.NewEncoder(io.Discard)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(doc); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
-// BenchmarkWriteTable renders the same 10k entries as BenchmarkWriteJSON as the table
-// `udsls -a` prints: the two should cost about the same.
-func BenchmarkWriteTable(b *testing.B) {
-	snap, procs, files := benchSnapshot(3333)
-	es := fakeResolver(procs, files).Entries(context.Background(), snap, Query{View: ViewAll})
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := WriteTable(io.Discard, es, TableOptions{Peers: true}); err != nil {
-			b.Fatal(err)
 		}
 	}
 }

@@ -1,9 +1,7 @@
 package inspect
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"strings"
@@ -161,88 +159,5 @@ func TestEntriesMountNamespaceUnknown(t *testing.T) {
 	es := r.Entries(context.Background(), snap, Query{})
 	if len(es) != 2 || es[0].FileStatus != FileReplaced || es[1].FileStatus != FileOK {
 		t.Errorf("statuses %v, %v; want replaced (the host's file), ok", es[0].FileStatus, es[1].FileStatus)
-	}
-}
-
-func TestNetnsOutput(t *testing.T) {
-	snap, ft := mountSnapshot()
-	r := ft.resolver()
-	id := strings.Repeat("0123456789abcdef", 4)
-	r.Container = func(pid int) *Container {
-		if pid == 7 {
-			return &Container{ID: id, Runtime: "cri-o"}
-		}
-		return nil
-	}
-	es := r.Entries(context.Background(), snap, Query{})
-
-	t.Run("json", func(t *testing.T) {
-		var buf bytes.Buffer
-		if err := WriteJSON(&buf, es, nil); err != nil {
-			t.Fatal(err)
-		}
-		var doc struct {
-			Sockets []struct {
-				Inode     SocketID       `json:"inode"`
-				Netns     *uint64        `json:"netns"`
-				Container *ContainerJSON `json:"container"`
-			} `json:"sockets"`
-		}
-		if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-			t.Fatal(err)
-		}
-		u64 := func(v uint64) *uint64 { return &v }
-		type row struct {
-			Inode     SocketID
-			Netns     *uint64
-			Container *ContainerJSON
-		}
-		var got []row
-		for _, s := range doc.Sockets {
-			got = append(got, row(s))
-		}
-		want := []row{
-			{1, u64(4026532247), &ContainerJSON{ID: id, Runtime: "cri-o"}},
-			{2, u64(4026531833), nil},
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("sockets (-want +got):\n%s", diff)
-		}
-		// Unknown is null, not absent: the keys are always there.
-		for _, k := range []string{`"netns": null`, `"container": null`} {
-			var b bytes.Buffer
-			WriteJSON(&b, []Entry{{Socket: Socket{ID: 3}}}, nil)
-			if !strings.Contains(b.String(), k) {
-				t.Errorf("an entry without namespace lacks %s:\n%s", k, b.String())
-			}
-		}
-	})
-
-	tests := []struct {
-		name    string
-		entries []Entry
-		want    []string // the column's cells, header first; nil: no column
-	}{
-		{"two namespaces", es, []string{"NETNS/CONTAINER", "4026532247/cri-o:0123456789ab", "4026531833"}},
-		{"one namespace", es[:1], nil},
-		{"namespace unknown", []Entry{{Socket: Socket{ID: 5, Type: TypeStream}}}, nil},
-	}
-	for _, tt := range tests {
-		t.Run("table/"+tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := WriteTable(&buf, tt.entries, TableOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-			if col := strings.Index(lines[0], "NETNS/CONTAINER"); col >= 0 {
-				for _, l := range lines {
-					got = append(got, strings.Fields(l[col:])[0])
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("NETNS/CONTAINER column (-want +got):\n%s\n%s", diff, buf.String())
-			}
-		})
 	}
 }

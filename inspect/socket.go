@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/udsls/udsls/inspect/internal/text"
 )
 
 // SocketID identifies a socket within one snapshot: the socket inode on
@@ -179,3 +181,7 @@ type Process struct {
 	// table capture shows only the login name); UID is then meaningless.
 	UIDUnknown bool
 }
+
+// Hex is the ID as a "0x…" string in lowercase hex, as lsof prints kernel
+// addresses: exact in any JSON reader, unlike a number above 2^53.
+func (id SocketID) Hex() string { return string(text.AppendHex(nil, uint64(id))) }

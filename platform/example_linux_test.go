@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform"
 )
 
@@ -55,7 +56,7 @@ func Example_json() {
 		log.Fatal(err)
 	}
 	entries := inspect.NewResolver("/proc").Entries(ctx, snap, inspect.Query{View: inspect.ViewListening})
-	if err := inspect.WriteJSON(os.Stdout, entries, snap.Warnings); err != nil {
+	if err := render.WriteJSON(os.Stdout, entries, snap.Warnings); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 )
 
 func runAudit(ctx context.Context, o *options, e *env) (int, error) {
@@ -68,13 +69,13 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	}
 	switch {
 	case o.output == "json":
-		err = inspect.WriteAuditJSON(e.stdout, rep)
+		err = render.WriteAuditJSON(e.stdout, rep)
 	case len(rep.Findings) == 0:
 		if !rep.NothingAudited {
 			e.note("no audit findings")
 		}
 	default:
-		err = inspect.WriteAuditTable(e.stdout, rep, e.color)
+		err = render.WriteAuditTable(e.stdout, rep, e.color)
 	}
 	if err != nil {
 		return exitError, err

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testenv"
 )
 
@@ -41,7 +42,7 @@ func TestAuditLiteralNames(t *testing.T) {
 		t.Run(filepath.Base(arg), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run(context.Background(), []string{"--audit", "-o", "json", arg}, &stdout, &stderr)
-			var doc inspect.AuditJSON
+			var doc render.AuditJSON
 			if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 				t.Fatalf("stdout %q: %v", stdout.String(), err)
 			}

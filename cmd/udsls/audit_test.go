@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testenv"
 )
 
@@ -147,7 +148,7 @@ func TestAuditCLI(t *testing.T) {
 			if code != tt.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.code, stderr.String())
 			}
-			var doc inspect.AuditJSON
+			var doc render.AuditJSON
 			dec := json.NewDecoder(&stdout)
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&doc); err != nil {

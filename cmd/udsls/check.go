@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 )
 
 func runCheck(ctx context.Context, o *options, e *env) (int, error) {
@@ -63,7 +64,7 @@ func runCheck(ctx context.Context, o *options, e *env) (int, error) {
 	}
 	switch {
 	case o.output == "prometheus":
-		m := inspect.NewMetrics()
+		m := render.NewMetrics()
 		m.AddChecks(results)
 		if o.quiet && o.outputFile == "" {
 			break
@@ -71,9 +72,9 @@ func runCheck(ctx context.Context, o *options, e *env) (int, error) {
 		err = writeOutput(o, e, m.Write)
 	case o.quiet:
 	case o.output == "json":
-		err = inspect.WriteChecksJSON(e.stdout, results, warnings)
+		err = render.WriteChecksJSON(e.stdout, results, warnings)
 	default:
-		err = inspect.WriteChecks(e.stdout, results, e.color)
+		err = render.WriteChecks(e.stdout, results, e.color)
 	}
 	if err != nil {
 		return exitError, err

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -516,7 +517,7 @@ func (c *churner) list(n int) {
 	if !slices.Contains(args, "json") {
 		return
 	}
-	var doc inspect.ListingJSON
+	var doc render.ListingJSON
 	if err := json.Unmarshal(out, &doc); err != nil {
 		c.errorf("udsls %q: %v", args, err)
 		return
@@ -544,7 +545,7 @@ func (c *churner) list(n int) {
 }
 
 // contradictions lists what cannot all be true of one listed socket.
-func contradictions(s *inspect.SocketJSON, procfs bool) []string {
+func contradictions(s *render.SocketJSON, procfs bool) []string {
 	var bad []string
 	claim := func(ok bool, what string) {
 		if !ok {
@@ -592,7 +593,7 @@ func (c *churner) check() {
 		c.errorf("udsls --check: exit %d, want 0 or 1; stderr:\n%s", code, errOut)
 		return
 	}
-	var doc inspect.ChecksJSON
+	var doc render.ChecksJSON
 	if err := json.Unmarshal(out, &doc); err != nil {
 		c.errorf("udsls --check: %v", err)
 		return
@@ -627,14 +628,14 @@ func (c *churner) stale(n int) {
 	c.removed.Add(int64(countRemoved(doc)))
 }
 
-func (c *churner) runStale(args ...string) *inspect.StaleReportJSON {
+func (c *churner) runStale(args ...string) *render.StaleReportJSON {
 	code, out, errOut := c.udsls(args...)
 	c.staleRuns.Add(1)
 	if code != exitOK && code != exitNo {
 		c.errorf("udsls %q: exit %d, want 0 or 1; stderr:\n%s", args, code, errOut)
 		return nil
 	}
-	var doc inspect.StaleReportJSON
+	var doc render.StaleReportJSON
 	if err := json.Unmarshal(out, &doc); err != nil {
 		c.errorf("udsls %q: %v", args, err)
 		return nil
@@ -649,7 +650,7 @@ func (c *churner) runStale(args ...string) *inspect.StaleReportJSON {
 	return &doc
 }
 
-func countRemoved(doc *inspect.StaleReportJSON) int {
+func countRemoved(doc *render.StaleReportJSON) int {
 	if doc == nil {
 		return 0
 	}

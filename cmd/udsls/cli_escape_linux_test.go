@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testenv"
 )
 
@@ -211,7 +212,7 @@ func TestRelativeAtApartFromAbstract(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("json: exit %d", code)
 	}
-	var doc inspect.ListingJSON
+	var doc render.ListingJSON
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ func TestJSONExactBytes(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	var doc inspect.ListingJSON
+	var doc render.ListingJSON
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +287,7 @@ func TestJSONExactBytes(t *testing.T) {
 		switch {
 		case exactPath(s.Path, s.PathBytes) == sock && s.State == inspect.StateListening:
 			listener = true
-			if !slices.ContainsFunc(s.Processes, func(p inspect.ProcessJSON) bool {
+			if !slices.ContainsFunc(s.Processes, func(p render.ProcessJSON) bool {
 				return exactPath(p.Command, p.CommandBytes) == command
 			}) {
 				t.Errorf("listener holders %+v, want one whose command_bytes give %q", s.Processes, command)
@@ -318,7 +319,7 @@ func TestCaptureIDsSurviveDoubles(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	var exact inspect.ListingJSON
+	var exact render.ListingJSON
 	if err := json.Unmarshal([]byte(out), &exact); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -172,7 +173,7 @@ func requireRows(t *testing.T, what, out string, names []string, prefix string) 
 		return
 	}
 	for _, n := range names {
-		want := prefix + inspect.Escape(n) + " "
+		want := prefix + render.Escape(n) + " "
 		if !slices.ContainsFunc(lines[1:], func(l string) bool { return strings.HasPrefix(l+" ", want) }) {
 			t.Errorf("%s: no row starts with %q", what, want)
 		}
@@ -237,7 +238,7 @@ func TestHostileNames(t *testing.T) {
 			if !json.Valid([]byte(out)) || !utf8.ValidString(out) {
 				t.Fatalf("invalid JSON:\n%q", out)
 			}
-			var doc inspect.ListingJSON
+			var doc render.ListingJSON
 			if err := json.Unmarshal([]byte(out), &doc); err != nil {
 				t.Fatal(err)
 			}
@@ -251,7 +252,7 @@ func TestHostileNames(t *testing.T) {
 				if s.Abstract != strings.HasPrefix(p, "@") {
 					t.Errorf("%q: abstract %v", p, s.Abstract)
 				}
-				if !slices.ContainsFunc(s.Processes, func(p inspect.ProcessJSON) bool { return p.PID == os.Getpid() }) {
+				if !slices.ContainsFunc(s.Processes, func(p render.ProcessJSON) bool { return p.PID == os.Getpid() }) {
 					t.Errorf("%q: holders %+v lack this process", p, s.Processes)
 				}
 			}
@@ -293,7 +294,7 @@ func TestHostileNames(t *testing.T) {
 		if !json.Valid([]byte(out)) {
 			t.Fatalf("invalid JSON:\n%q", out)
 		}
-		var doc inspect.ChecksJSON
+		var doc render.ChecksJSON
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +320,7 @@ func TestHostileNames(t *testing.T) {
 			t.Fatalf("%d lines for %d paths:\n%s", len(lines), len(paths), out)
 		}
 		for i, p := range paths {
-			if want := inspect.Escape(p) + ": up: "; !strings.HasPrefix(lines[i], want) {
+			if want := render.Escape(p) + ": up: "; !strings.HasPrefix(lines[i], want) {
 				t.Errorf("line %d is %q, want it to start with %q", i+1, lines[i], want)
 			}
 		}
@@ -363,7 +364,7 @@ func TestHostileNames(t *testing.T) {
 			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 			var wantLines []string
 			for _, f := range sorted(files) {
-				wantLines = append(wantLines, "removed "+inspect.Escape(f))
+				wantLines = append(wantLines, "removed "+render.Escape(f))
 			}
 			slices.Sort(lines)
 			slices.Sort(wantLines)

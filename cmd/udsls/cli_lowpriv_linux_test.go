@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,9 +59,9 @@ func listenAt(t *testing.T, path string, mode os.FileMode) {
 	}
 }
 
-func decodeListingJSON(t *testing.T, out string) *inspect.ListingJSON {
+func decodeListingJSON(t *testing.T, out string) *render.ListingJSON {
 	t.Helper()
-	var doc inspect.ListingJSON
+	var doc render.ListingJSON
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
@@ -158,7 +159,7 @@ func TestLowPriv(t *testing.T) {
 		if code != exitNo {
 			t.Errorf("exit %d, want %d; stderr %q", code, exitNo, errOut)
 		}
-		var doc inspect.ChecksJSON
+		var doc render.ChecksJSON
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
 			t.Fatalf("%v:\n%s", err, out)
 		}

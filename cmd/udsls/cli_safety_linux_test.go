@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testenv"
 	"github.com/udsls/udsls/platform/testserver"
 )
@@ -507,7 +507,7 @@ func removedIn(t *testing.T, output string, r interruption) (got []string, ok bo
 		if r.stdout == "" {
 			break
 		}
-		var doc inspect.StaleReportJSON
+		var doc render.StaleReportJSON
 		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 			t.Fatalf("stdout is not the JSON report: %v", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 )
 
 func listQuery(o *options) (inspect.Query, error) {
@@ -79,15 +80,15 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		if shown == 0 {
 			break // stdout stays empty; explainEmpty says why on stderr
 		}
-		to := inspect.TableOptions{Color: e.color, Peers: o.peers, Extended: o.extended, Addresses: snap.Addresses}
+		to := render.TableOptions{Color: e.color, Peers: o.peers, Extended: o.extended, Addresses: snap.Addresses}
 		if !o.wide {
 			to.Width = e.width
 		}
-		err = inspect.WriteTable(e.stdout, entries, to)
+		err = render.WriteTable(e.stdout, entries, to)
 	case "json":
 		// Each entry is written as it is made: a large listing is never
 		// held whole, and the output starts before the join ends.
-		jw := inspect.NewJSONWriter(e.stdout)
+		jw := render.NewJSONWriter(e.stdout)
 		err = r.EachEntry(ctx, snap, q, func(en *inspect.Entry) error {
 			shown++
 			orphans = orphans || len(en.Holders) == 0
@@ -104,7 +105,7 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		}
 		shown, orphans = len(entries), anyOrphan(entries)
 		warn()
-		m := inspect.NewMetrics()
+		m := render.NewMetrics()
 		m.AddListing(snap, entries)
 		err = writeOutput(o, e, m.Write)
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/udsls/udsls/inspect"
@@ -34,11 +35,11 @@ func TestLiveListingMatchesServer(t *testing.T) {
 			if code := run(context.Background(), []string{"-a", "-o", "json", "--source", source}, &out, &errOut); code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut.String())
 			}
-			var doc inspect.ListingJSON
+			var doc render.ListingJSON
 			if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 				t.Fatal(err)
 			}
-			byInode := map[inspect.SocketID]inspect.SocketJSON{}
+			byInode := map[inspect.SocketID]render.SocketJSON{}
 			for _, s := range doc.Sockets {
 				byInode[s.Inode] = s
 			}
@@ -85,7 +86,7 @@ func TestLiveListingMatchesServer(t *testing.T) {
 	}
 }
 
-func checkFile(t *testing.T, role, path string, got inspect.SocketJSON) {
+func checkFile(t *testing.T, role, path string, got render.SocketJSON) {
 	t.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Lstat(path, &st); err != nil {
@@ -117,7 +118,7 @@ func TestLiveListingAgreesWithSS(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	after := ssInodes(t)
-	var doc inspect.ListingJSON
+	var doc render.ListingJSON
 	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}

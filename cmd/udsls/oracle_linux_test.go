@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform"
 	"github.com/udsls/udsls/platform/testenv"
 	"github.com/udsls/udsls/platform/testserver"
@@ -721,13 +722,13 @@ func (w *world) ssIn(t *testing.T, ss, nsenter string, pid int) map[uint64]ssRow
 }
 
 // list runs udsls in this process with -o json.
-func (w *world) list(t *testing.T, args ...string) []inspect.SocketJSON {
+func (w *world) list(t *testing.T, args ...string) []render.SocketJSON {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), append(args, "-o", "json"), &stdout, &stderr); code != exitOK {
 		t.Fatalf("udsls %v: exit %d: %s", args, code, stderr.String())
 	}
-	var doc inspect.ListingJSON
+	var doc render.ListingJSON
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -745,7 +746,7 @@ type view struct {
 var ssStates = map[string]inspect.State{"LISTEN": inspect.StateListening, "ESTAB": inspect.StateConnected, "UNCONN": inspect.StateUnconnected, "SYN-SENT": inspect.StateConnecting}
 var ssTypes = map[string]inspect.Type{"u_str": inspect.TypeStream, "u_dgr": inspect.TypeDgram, "u_seq": inspect.TypeSeqpacket}
 
-func jsonPath(s *inspect.SocketJSON) string {
+func jsonPath(s *render.SocketJSON) string {
 	if s.PathBytes != nil {
 		return string(s.PathBytes)
 	}
@@ -754,7 +755,7 @@ func jsonPath(s *inspect.SocketJSON) string {
 
 // compare requires the listing to agree with ss on every socket a process
 // of the world holds (ss shows no other), and with the makers' knowledge.
-func (w *world) compare(t *testing.T, got []inspect.SocketJSON, ss map[uint64]ssRow, v view) {
+func (w *world) compare(t *testing.T, got []render.SocketJSON, ss map[uint64]ssRow, v view) {
 	ours := map[int]bool{}
 	for _, p := range w.pids {
 		ours[p] = true
@@ -767,7 +768,7 @@ func (w *world) compare(t *testing.T, got []inspect.SocketJSON, ss map[uint64]ss
 		}
 		return false
 	}
-	byIno := map[uint64]*inspect.SocketJSON{}
+	byIno := map[uint64]*render.SocketJSON{}
 	mismatches := 0
 	kinds := map[string]int{} // reported of each kind, at most 8
 	bad := func(format string, args ...any) {
@@ -977,7 +978,7 @@ func (w *world) compare(t *testing.T, got []inspect.SocketJSON, ss map[uint64]ss
 
 // compareFile requires file and file_status to say what lstat says of
 // the path, in the mount namespace of the socket's maker.
-func (w *world) compareFile(s *inspect.SocketJSON, m *made, v view, bad func(string, ...any)) {
+func (w *world) compareFile(s *render.SocketJSON, m *made, v view, bad func(string, ...any)) {
 	switch {
 	case m.path == "" || m.path[0] == '@':
 		if s.File != nil || s.FileStatus != nil {
@@ -997,7 +998,7 @@ func (w *world) compareFile(s *inspect.SocketJSON, m *made, v view, bad func(str
 		bad("inode %d %q: lstat: %v", m.ino, m.path, err)
 		return
 	}
-	want := inspect.FileJSON{Mode: fmt.Sprintf("%04o", st.Mode&0o7777), UID: st.Uid, GID: st.Gid, Owner: "root", Group: "root"}
+	want := render.FileJSON{Mode: fmt.Sprintf("%04o", st.Mode&0o7777), UID: st.Uid, GID: st.Gid, Owner: "root", Group: "root"}
 	status := inspect.FileOK
 	if m.replaced {
 		if v.procfs {
@@ -1049,7 +1050,7 @@ func (w *world) checkVerdicts(t *testing.T, nobody bool) {
 	} else {
 		run(context.Background(), args, &stdout, &stderr)
 	}
-	var doc inspect.ChecksJSON
+	var doc render.ChecksJSON
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatalf("%v: %s %s", err, stdout.String(), stderr.String())
 	}

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testserver"
 )
 
@@ -96,7 +96,7 @@ func serveError(err error) error {
 func printManifest(w io.Writer, o *options, m testserver.Manifest) error {
 	var err error
 	if o.output == "json" {
-		err = inspect.EncodeJSON(w, m, false, false)
+		err = render.EncodeJSON(w, m, false, false)
 	} else {
 		err = writeManifestTable(w, m, o)
 	}
@@ -116,11 +116,11 @@ func writeManifestTable(w io.Writer, m testserver.Manifest, o *options) error {
 		until = "for " + o.serveFor.String()
 	}
 	if _, err := fmt.Fprintf(w, "serving %d sockets from pid %d in %s %s\n",
-		len(m.Sockets), m.PID, inspect.Escape(m.Dir), until); err != nil {
+		len(m.Sockets), m.PID, render.Escape(m.Dir), until); err != nil {
 		return err
 	}
 	sets := 0
-	t := inspect.NewTable(w, []string{"ROLE", "TYPE", "STATE", "INODE", "FD", "PEER", "QUEUED", "PATH"}, false)
+	t := render.NewTable(w, []string{"ROLE", "TYPE", "STATE", "INODE", "FD", "PEER", "QUEUED", "PATH"}, false)
 	for _, s := range m.Sockets {
 		if s.Role == testserver.RoleSetListener {
 			sets++
@@ -128,7 +128,7 @@ func writeManifestTable(w io.Writer, m testserver.Manifest, o *options) error {
 		if o.count > maxTableSets && sets > shownSets {
 			break
 		}
-		path := inspect.Escape(s.Path)
+		path := render.Escape(s.Path)
 		if path == "" {
 			path = "(unnamed)"
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform"
 )
 
@@ -81,7 +82,7 @@ func runStale(ctx context.Context, o *options, e *env) (int, error) {
 					remaining++
 				}
 				if o.output == "table" {
-					if _, err := fmt.Fprintln(e.stdout, verb+inspect.Escape(f.Path)); err != nil {
+					if _, err := fmt.Fprintln(e.stdout, verb+render.Escape(f.Path)); err != nil {
 						// Nothing more is removed that could not be reported.
 						reportRemoved(e, rep)
 						return exitError, err
@@ -158,18 +159,18 @@ func staleOutput(ctx context.Context, o *options, e *env, rep *inspect.StaleRepo
 	var err error
 	switch {
 	case o.output == "json":
-		err = inspect.WriteStaleJSON(e.stdout, rep, warnings)
+		err = render.WriteStaleJSON(e.stdout, rep, warnings)
 	case o.output == "prometheus":
-		m := inspect.NewMetrics()
+		m := render.NewMetrics()
 		m.AddStale(rep)
 		err = writeOutput(o, e, m.Write)
 	case o.remove:
 		// The removals were printed as they happened.
 		if len(rep.Unreachable) > 0 || len(rep.Unknown) > 0 {
-			err = inspect.WriteStaleTable(e.stdout, &inspect.StaleReport{Unknown: rep.Unknown, Unreachable: rep.Unreachable}, time.Now(), e.color)
+			err = render.WriteStaleTable(e.stdout, &inspect.StaleReport{Unknown: rep.Unknown, Unreachable: rep.Unreachable}, time.Now(), e.color)
 		}
 	default:
-		err = inspect.WriteStaleTable(e.stdout, rep, time.Now(), e.color)
+		err = render.WriteStaleTable(e.stdout, rep, time.Now(), e.color)
 	}
 	if err != nil && (o.output != "table" || !o.remove) {
 		// A table's removals were printed, or reported, as they happened.
@@ -186,7 +187,7 @@ func staleOutput(ctx context.Context, o *options, e *env, rep *inspect.StaleRepo
 func reportRemoved(e *env, rep *inspect.StaleReport) {
 	for i := range rep.Stale {
 		if rep.Stale[i].Removed {
-			e.warn("removed %s, but the output listing it could not be written", inspect.Escape(rep.Stale[i].Path))
+			e.warn("removed %s, but the output listing it could not be written", render.Escape(rep.Stale[i].Path))
 		}
 	}
 }

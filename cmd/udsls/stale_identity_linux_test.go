@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -144,7 +145,7 @@ func TestStaleIdentityMounts(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("listing: exit %d, stderr %q", code, errOut)
 			}
-			var listing inspect.ListingJSON
+			var listing render.ListingJSON
 			if err := json.Unmarshal([]byte(out), &listing); err != nil {
 				t.Fatal(err)
 			}
@@ -263,7 +264,7 @@ func TestStaleProcfsRelative(t *testing.T) {
 	childBind(t, dir, "rel.sock")
 	rel := filepath.Join(dir, "rel.sock")
 	code, out, errOut := runUdsls("--stale", "--source", "procfs", "-o", "json", dir)
-	var doc inspect.StaleReportJSON
+	var doc render.StaleReportJSON
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v: %s %s", err, out, errOut)
 	}
@@ -381,7 +382,7 @@ func TestDgramServerState(t *testing.T) {
 	// /proc/net/unix shows the same state and no peer to tell by.
 	for _, source := range []string{"netlink"} {
 		code, out, errOut := runUdsls("-a", "--source", source, "-o", "json", p)
-		var listing inspect.ListingJSON
+		var listing render.ListingJSON
 		if err := json.Unmarshal([]byte(out), &listing); err != nil || code != exitOK {
 			t.Fatalf("%s: exit %d %v: %s %s", source, code, err, out, errOut)
 		}

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
 )
 
 // stderr is the only way udsls writes to its standard error. Messages
@@ -23,9 +23,9 @@ type stderr struct {
 func newStderr(w io.Writer) *stderr { return &stderr{w: w, tty: isTerminal(w)} }
 
 // say writes one "udsls: KIND: TEXT" line, TEXT escaped so that it is one
-// line of visible characters (inspect.EscapeText).
+// line of visible characters (render.EscapeText).
 func (s *stderr) say(kind, text string) {
-	fmt.Fprintf(s.w, "udsls: %s: %s\n", kind, inspect.EscapeText(text))
+	fmt.Fprintf(s.w, "udsls: %s: %s\n", kind, render.EscapeText(text))
 }
 
 func (s *stderr) error(err error) { s.say("error", errorText(err)) }
@@ -33,13 +33,13 @@ func (s *stderr) error(err error) { s.say("error", errorText(err)) }
 func (s *stderr) hint(text string) { s.say("hint", text) }
 
 // note is a line with no kind: what an empty or clean result means.
-func (s *stderr) note(text string) { fmt.Fprintf(s.w, "udsls: %s\n", inspect.EscapeText(text)) }
+func (s *stderr) note(text string) { fmt.Fprintf(s.w, "udsls: %s\n", render.EscapeText(text)) }
 
 // progress draws text over the previous progress line; erase removes it.
 // They write only on a terminal.
 func (s *stderr) progress(text string) {
 	if s.tty {
-		fmt.Fprintf(s.w, "\rudsls: %s\x1b[K", inspect.EscapeText(text))
+		fmt.Fprintf(s.w, "\rudsls: %s\x1b[K", render.EscapeText(text))
 	}
 }
 

@@ -1,4 +1,4 @@
-package inspect
+package render
 
 import (
 	"bytes"
@@ -10,13 +10,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/internal/text"
 )
 
 func TestWriteJSON(t *testing.T) {
 	snap := testSnapshot()
-	snap.Sockets = append(snap.Sockets, Socket{ID: 60, Path: "/tmp/bad\xffname\n.sock", Type: TypeDgram, State: StateUnconnected})
+	snap.Sockets = append(snap.Sockets, inspect.Socket{ID: 60, Path: "/tmp/bad\xffname\n.sock", Type: inspect.TypeDgram, State: inspect.StateUnconnected})
 	r := fakeResolver(testProcs(), testFiles())
-	es := r.Entries(context.Background(), snap, Query{View: ViewAll})
+	es := r.Entries(context.Background(), snap, inspect.Query{View: inspect.ViewAll})
 	var buf bytes.Buffer
 	if err := WriteJSON(&buf, es, nil); err != nil {
 		t.Fatal(err)
@@ -30,21 +32,21 @@ func TestWriteJSON(t *testing.T) {
 	if doc.Warnings == nil || len(doc.Sockets) != len(es) {
 		t.Fatalf("warnings %v, %d sockets; want [] and %d", doc.Warnings, len(doc.Sockets), len(es))
 	}
-	by := map[SocketID]SocketJSON{}
+	by := map[inspect.SocketID]SocketJSON{}
 	for _, s := range doc.Sockets {
 		by[s.Inode] = s
 	}
 	u32 := func(v uint32) *uint32 { return &v }
-	st := func(v FileStatus) *FileStatus { return &v }
+	st := func(v inspect.FileStatus) *inspect.FileStatus { return &v }
 	zero := uint32(0)
 	want := SocketJSON{
-		Path: "/run/app.sock", Type: TypeStream, State: StateListening, Inode: 10, ID: "0xa",
+		Path: "/run/app.sock", Type: inspect.TypeStream, State: inspect.StateListening, Inode: 10, ID: "0xa",
 		Processes: []ProcessJSON{
 			{PID: 100, Command: "appd", User: "root", UID: &zero, FD: 3},
 			{PID: 101, Command: "appd", User: "root", UID: &zero, FD: 3},
 		},
 		File:        &FileJSON{Mode: "0660", UID: 0, GID: 100, Owner: "root", Group: "users"},
-		FileStatus:  st(FileOK),
+		FileStatus:  st(inspect.FileOK),
 		Connections: func() *int { n := 1; return &n }(),
 		Pending:     u32(0), Backlog: u32(128),
 	}
@@ -55,7 +57,7 @@ func TestWriteJSON(t *testing.T) {
 		t.Errorf("client = %+v", got)
 	}
 	bad := by[60]
-	if string(bad.PathBytes) != "/tmp/bad\xffname\n.sock" || bad.RecvQueue != nil || bad.FileStatus == nil || *bad.FileStatus != FileGone {
+	if string(bad.PathBytes) != "/tmp/bad\xffname\n.sock" || bad.RecvQueue != nil || bad.FileStatus == nil || *bad.FileStatus != inspect.FileGone {
 		t.Errorf("invalid UTF-8 path: %+v", bad)
 	}
 }
@@ -65,15 +67,15 @@ func TestWriteTableEscapes(t *testing.T) {
 		"/tmp/new\nline.sock", "/tmp/\x1b[2J\x1b[31mred.sock", "/tmp/\x1b]0;title\x07.sock",
 		"/tmp/\u202ekcos.exe", "/tmp/zw\u200bj.sock", "/tmp/\xff\xfe.sock", "@abs\x00nul",
 	}
-	snap := &Snapshot{}
+	snap := &inspect.Snapshot{}
 	for i, p := range hostile {
-		snap.Sockets = append(snap.Sockets, Socket{ID: SocketID(i + 1), Path: p, Abstract: p[0] == '@', Type: TypeStream, State: StateListening})
+		snap.Sockets = append(snap.Sockets, inspect.Socket{ID: inspect.SocketID(i + 1), Path: p, Abstract: p[0] == '@', Type: inspect.TypeStream, State: inspect.StateListening})
 	}
-	snap.Owners = []Owner{{ID: 1, PID: 9, FD: 3}}
-	procs := map[int]Process{9: {PID: 9, Command: "evil\x1b[0m\ncmd", UID: 0}}
+	snap.Owners = []inspect.Owner{{ID: 1, PID: 9, FD: 3}}
+	procs := map[int]inspect.Process{9: {PID: 9, Command: "evil\x1b[0m\ncmd", UID: 0}}
 	var buf bytes.Buffer
 	r := fakeResolver(procs, nil)
-	if err := WriteTable(&buf, r.Entries(context.Background(), snap, Query{}), TableOptions{}); err != nil {
+	if err := WriteTable(&buf, r.Entries(context.Background(), snap, inspect.Query{}), TableOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -87,7 +89,7 @@ func TestWriteTableEscapes(t *testing.T) {
 		}
 	}
 	for _, c := range out {
-		if (c < 0x20 && c != '\n') || c == 0x7f || hidden(c) || c == 0xfffd {
+		if (c < 0x20 && c != '\n') || c == 0x7f || text.Hidden(c) || c == 0xfffd {
 			t.Errorf("table holds %U:\n%q", c, out)
 		}
 	}
@@ -128,13 +130,13 @@ func TestTableFit(t *testing.T) {
 // TestTableUnknownVersusNone: a procfs listing cannot know queues or peers ("?"), while a
 // socket with no peer has none ("-"); a listener's accept queue is its own column.
 func TestTableUnknownVersusNone(t *testing.T) {
-	snap := &Snapshot{Sockets: []Socket{
-		{ID: 1, Path: "@a", Abstract: true, Type: TypeStream, State: StateListening, Known: KnownQueues | KnownPeer, RecvQueue: 3, SendQueue: 128},
-		{ID: 2, Path: "@b", Abstract: true, Type: TypeDgram, State: StateUnconnected, Known: KnownQueues | KnownPeer, RecvQueue: 5},
-		{ID: 3, Path: "@c", Abstract: true, Type: TypeDgram, State: StateUnconnected},
+	snap := &inspect.Snapshot{Sockets: []inspect.Socket{
+		{ID: 1, Path: "@a", Abstract: true, Type: inspect.TypeStream, State: inspect.StateListening, Known: inspect.KnownQueues | inspect.KnownPeer, RecvQueue: 3, SendQueue: 128},
+		{ID: 2, Path: "@b", Abstract: true, Type: inspect.TypeDgram, State: inspect.StateUnconnected, Known: inspect.KnownQueues | inspect.KnownPeer, RecvQueue: 5},
+		{ID: 3, Path: "@c", Abstract: true, Type: inspect.TypeDgram, State: inspect.StateUnconnected},
 	}}
 	var buf bytes.Buffer
-	es := fakeResolver(nil, nil).Entries(context.Background(), snap, Query{View: ViewAll})
+	es := fakeResolver(nil, nil).Entries(context.Background(), snap, inspect.Query{View: inspect.ViewAll})
 	if err := WriteTable(&buf, es, TableOptions{Peers: true, Extended: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,10 +159,10 @@ func TestTableUnknownVersusNone(t *testing.T) {
 // TestWriteTableUnknownConnections: where the source cannot count a
 // listener's or datagram socket's connections, CONNS says "?", not 0.
 func TestWriteTableUnknownConnections(t *testing.T) {
-	es := []Entry{
-		{Socket: Socket{ID: 1, Path: "/run/known.sock", Type: TypeStream, State: StateListening}, Connections: 2},
-		{Socket: Socket{ID: 2, Path: "/run/guess.sock", Type: TypeStream, State: StateListening}, ConnectionsUnknown: true},
-		{Socket: Socket{ID: 3, Path: "/run/dgram.sock", Type: TypeDgram, State: StateUnconnected}, ConnectionsUnknown: true},
+	es := []inspect.Entry{
+		{Socket: inspect.Socket{ID: 1, Path: "/run/known.sock", Type: inspect.TypeStream, State: inspect.StateListening}, Connections: 2},
+		{Socket: inspect.Socket{ID: 2, Path: "/run/guess.sock", Type: inspect.TypeStream, State: inspect.StateListening}, ConnectionsUnknown: true},
+		{Socket: inspect.Socket{ID: 3, Path: "/run/dgram.sock", Type: inspect.TypeDgram, State: inspect.StateUnconnected}, ConnectionsUnknown: true},
 	}
 	var buf bytes.Buffer
 	if err := WriteTable(&buf, es, TableOptions{}); err != nil {

@@ -1,4 +1,4 @@
-package inspect
+package text
 
 import (
 	"strings"
@@ -148,3 +148,7 @@ func hidden(r rune) bool {
 	}
 	return unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
 }
+
+// Hidden reports whether Escape writes r as an escape for not being
+// plainly visible, so that tests of printers can check their output.
+func Hidden(r rune) bool { return hidden(r) }

@@ -1,4 +1,4 @@
-package inspect
+package render
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/clipperhouse/displaywidth"
+	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/internal/text"
 )
 
 // TableOptions shape the human-readable listing.
@@ -28,10 +30,11 @@ type TableOptions struct {
 }
 
 const (
-	ansiReset = "\x1b[0m"
-	ansiBold  = "\x1b[1m"
-	ansiRed   = "\x1b[31m"
-	ansiGreen = "\x1b[32m"
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
 )
 
 // Table is a borderless, left-aligned table in the style of ss and ps: cells are
@@ -239,7 +242,7 @@ var ListingFit = []FitStep{
 
 // WriteTable prints entries as a table. Every name passes through Escape. A cell is "-"
 // where there is nothing (no holder, not a listener) and "?" where the source cannot know.
-func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
+func WriteTable(w io.Writer, entries []inspect.Entry, o TableOptions) error {
 	header := []string{"PATH", "TYPE", "STATE", "RECV-Q", "SEND-Q", "BACKLOG", "CONNS", "PID/COMMAND", "USER", "FD", "MODE", "OWNER"}
 	netns := manyNetns(entries)
 	if netns {
@@ -264,7 +267,7 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 		row = append(row, recvq, sendq, backlog)
 		conns := "-"
 		switch {
-		case !e.Listening() && (e.Type != TypeDgram || !e.Named()):
+		case !e.Listening() && (e.Type != inspect.TypeDgram || !e.Named()):
 		case e.ConnectionsUnknown:
 			conns = "?"
 		default:
@@ -273,8 +276,8 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 		pids, users, fds := holderCells(e.Holders)
 		mode, owner := "-", "-"
 		if e.File != nil {
-			mode = OctalMode(e.File.Mode)
-			owner = nameOr(e.File.Owner, e.File.UID) + ":" + nameOr(e.File.Group, e.File.GID)
+			mode = inspect.OctalMode(e.File.Mode)
+			owner = text.NameOr(e.File.Owner, e.File.UID) + ":" + text.NameOr(e.File.Group, e.File.GID)
 		}
 		row = append(row, conns, pids, users, fds, mode, owner)
 		if netns {
@@ -296,9 +299,9 @@ func WriteTable(w io.Writer, entries []Entry, o TableOptions) error {
 // queueCells are RECV-Q and SEND-Q in bytes, and for a listener BACKLOG as
 // pending/backlog: the kernel reports a listener's accept queue in the queue fields,
 // which ss prints as if they were bytes.
-func queueCells(e *Entry) (recvq, sendq, backlog string) {
+func queueCells(e *inspect.Entry) (recvq, sendq, backlog string) {
 	switch {
-	case !e.Known.Has(KnownQueues):
+	case !e.Known.Has(inspect.KnownQueues):
 		if e.Listening() {
 			return "-", "-", "?"
 		}
@@ -311,7 +314,7 @@ func queueCells(e *Entry) (recvq, sendq, backlog string) {
 
 // idCell is an inode in decimal, as ss and /proc print it, or a kernel address in hex, as
 // lsof and netstat print it.
-func idCell(id SocketID, addresses bool) string {
+func idCell(id inspect.SocketID, addresses bool) string {
 	switch {
 	case id == 0:
 		return "?"
@@ -321,9 +324,9 @@ func idCell(id SocketID, addresses bool) string {
 	return strconv.FormatUint(uint64(id), 10)
 }
 
-func peerIDCell(e *Entry, addresses bool) string {
+func peerIDCell(e *inspect.Entry, addresses bool) string {
 	switch {
-	case !e.Known.Has(KnownPeer):
+	case !e.Known.Has(inspect.KnownPeer):
 		return "?"
 	case e.Peer == 0:
 		return "-"
@@ -333,12 +336,12 @@ func peerIDCell(e *Entry, addresses bool) string {
 
 // manyNetns reports whether the entries come from more than one network
 // namespace, the only time their namespace tells rows apart.
-func manyNetns(entries []Entry) bool {
+func manyNetns(entries []inspect.Entry) bool {
 	first, seen := uint64(0), false
 	for i := range entries {
 		e := &entries[i]
 		switch {
-		case !e.Known.Has(KnownNetns):
+		case !e.Known.Has(inspect.KnownNetns):
 		case !seen:
 			first, seen = e.Netns, true
 		case e.Netns != first:
@@ -350,9 +353,9 @@ func manyNetns(entries []Entry) bool {
 
 // netnsCell is the namespace inode, then the holder's container as
 // runtime:short-id (the 12 digits docker ps shows).
-func netnsCell(e *Entry) string {
+func netnsCell(e *inspect.Entry) string {
 	s := "-"
-	if e.Known.Has(KnownNetns) {
+	if e.Known.Has(inspect.KnownNetns) {
 		s = strconv.FormatUint(e.Netns, 10)
 	}
 	if c := e.Container; c != nil {
@@ -365,20 +368,20 @@ func netnsCell(e *Entry) string {
 	return s
 }
 
-func displayPath(e *Entry) string {
+func displayPath(e *inspect.Entry) string {
 	if e.Path == "" {
 		return "(unnamed)"
 	}
 	return EscapeName(e.Path, e.Abstract)
 }
 
-func stateCell(e *Entry, color bool) string {
+func stateCell(e *inspect.Entry, color bool) string {
 	s := e.State.String()
 	var marks []string
 	switch e.FileStatus {
-	case FileGone:
+	case inspect.FileGone:
 		marks = append(marks, "file gone")
-	case FileReplaced:
+	case inspect.FileReplaced:
 		marks = append(marks, "file replaced")
 	}
 	if e.Full() {
@@ -397,7 +400,7 @@ func stateCell(e *Entry, color bool) string {
 
 // holderCells joins holders compactly: every pid/command, the distinct
 // users, and the fds in holder order.
-func holderCells(hs []Holder) (pids, users, fds string) {
+func holderCells(hs []inspect.Holder) (pids, users, fds string) {
 	if len(hs) == 0 {
 		return "-", "-", "-"
 	}
@@ -406,7 +409,7 @@ func holderCells(hs []Holder) (pids, users, fds string) {
 		cmd := "?"
 		if h.Known {
 			cmd = Escape(h.Command)
-			name := nameOr(h.User, h.UID)
+			name := text.NameOr(h.User, h.UID)
 			if h.User == "" && h.UIDUnknown {
 				name = "?"
 			}
@@ -423,14 +426,14 @@ func holderCells(hs []Holder) (pids, users, fds string) {
 	return strings.Join(p, ","), strings.Join(u, ","), strings.Join(f, ",")
 }
 
-func peerCell(e *Entry, addresses bool) string {
-	var ps []Peer
+func peerCell(e *inspect.Entry, addresses bool) string {
+	var ps []inspect.Peer
 	if e.Remote != nil {
 		ps = append(ps, *e.Remote)
 	}
 	ps = append(ps, e.Clients...)
 	if len(ps) == 0 {
-		if !e.Known.Has(KnownPeer) {
+		if !e.Known.Has(inspect.KnownPeer) {
 			return "?"
 		}
 		return "-"
@@ -454,11 +457,4 @@ func peerCell(e *Entry, addresses bool) string {
 		}
 	}
 	return strings.Join(out, ",")
-}
-
-func nameOr(name string, id uint32) string {
-	if name != "" {
-		return Escape(name)
-	}
-	return strconv.FormatUint(uint64(id), 10)
 }

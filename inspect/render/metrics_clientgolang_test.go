@@ -1,4 +1,4 @@
-package inspect
+package render
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+	"github.com/udsls/udsls/inspect"
 )
 
 // TestMetricsLikeClientGolang: the text Metrics writes is byte for byte
@@ -15,16 +16,16 @@ import (
 // udsls's start-up.
 func TestMetricsLikeClientGolang(t *testing.T) {
 	m := NewMetrics()
-	m.AddListing(&Snapshot{Sockets: []Socket{
-		{ID: 1, Type: TypeStream, State: StateListening, Path: "/run/b.sock"},
-		{ID: 2, Type: TypeStream, State: StateListening, Path: "/run/a.sock"},
-		{ID: 3, Type: TypeDgram, State: StateUnconnected},
-	}}, []Entry{
-		{Socket: Socket{ID: 1, Type: TypeStream, State: StateListening, Path: "/run/b.sock", RecvQueue: 3, SendQueue: 128, Known: KnownQueues | KnownNetns, Netns: 4026531840}, Connections: 2},
-		{Socket: Socket{ID: 2, Type: TypeStream, State: StateListening, Path: "/run/a.sock", Known: KnownQueues | KnownNetns, Netns: 4026531840}, Connections: 1e7},
+	m.AddListing(&inspect.Snapshot{Sockets: []inspect.Socket{
+		{ID: 1, Type: inspect.TypeStream, State: inspect.StateListening, Path: "/run/b.sock"},
+		{ID: 2, Type: inspect.TypeStream, State: inspect.StateListening, Path: "/run/a.sock"},
+		{ID: 3, Type: inspect.TypeDgram, State: inspect.StateUnconnected},
+	}}, []inspect.Entry{
+		{Socket: inspect.Socket{ID: 1, Type: inspect.TypeStream, State: inspect.StateListening, Path: "/run/b.sock", RecvQueue: 3, SendQueue: 128, Known: inspect.KnownQueues | inspect.KnownNetns, Netns: 4026531840}, Connections: 2},
+		{Socket: inspect.Socket{ID: 2, Type: inspect.TypeStream, State: inspect.StateListening, Path: "/run/a.sock", Known: inspect.KnownQueues | inspect.KnownNetns, Netns: 4026531840}, Connections: 1e7},
 	})
-	m.AddChecks([]CheckResult{{Path: "/run/z.sock"}, {Path: "/run/\"q\"\\\n.sock"}})
-	m.AddStale(&StaleReport{Dirs: []string{"/tmp", "/run/x"}, Sockets: 5, Unchecked: 1})
+	m.AddChecks([]inspect.CheckResult{{Path: "/run/z.sock"}, {Path: "/run/\"q\"\\\n.sock"}})
+	m.AddStale(&inspect.StaleReport{Dirs: []string{"/tmp", "/run/x"}, Sockets: 5, Unchecked: 1})
 	odd := m.gauge("udsls_test_odd", "Help with \\ and\nnewline.", "z", "a", "m")
 	for i, v := range []float64{0.5, -1, 1e21, math.NaN(), math.Inf(1), math.Inf(-1), 123456789, 0} {
 		m.set(odd, v, string(rune('a'+i%3)), `va"l\ue`+"\n", string(rune('c'-i%2)))

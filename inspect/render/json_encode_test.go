@@ -1,4 +1,4 @@
-package inspect
+package render
 
 import (
 	"bytes"
@@ -10,11 +10,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/udsls/udsls/inspect"
 )
 
 // encodingJSON is what WriteJSON must print: the document encoding/json
 // makes of the public types.
-func encodingJSON(t testing.TB, entries []Entry, warnings []string) string {
+func encodingJSON(t testing.TB, entries []inspect.Entry, warnings []string) string {
 	t.Helper()
 	doc := ListingJSON{Sockets: []SocketJSON{}, Warnings: warnings}
 	if doc.Warnings == nil {
@@ -54,31 +55,31 @@ var oddStrings = []string{
 
 // jsonTestEntries are entries that between them set every field of the
 // JSON types, with every odd string in every string field.
-func jsonTestEntries() []Entry {
-	uid := func(known bool) []Holder {
-		return []Holder{{PID: 1, FD: 3, Command: "a", User: "root", UID: 0, Known: known}, {PID: 70000, FD: 1 << 20, Command: "b\xff", User: "u\xfe", UID: 4294967295, Known: true}}
+func jsonTestEntries() []inspect.Entry {
+	uid := func(known bool) []inspect.Holder {
+		return []inspect.Holder{{PID: 1, FD: 3, Command: "a", User: "root", UID: 0, Known: known}, {PID: 70000, FD: 1 << 20, Command: "b\xff", User: "u\xfe", UID: 4294967295, Known: true}}
 	}
-	var es []Entry
+	var es []inspect.Entry
 	for i, s := range oddStrings {
-		es = append(es, Entry{
-			Socket: Socket{
-				ID: SocketID(i + 1), Path: s, Abstract: i%2 == 0, Type: Type(i % 7), State: State(i % 12),
-				Known: KnownPeer | KnownQueues | KnownBound | KnownUID | KnownNetns,
-				Peer:  SocketID(1 << 40), RecvQueue: uint32(i), SendQueue: 4294967295, UID: uint32(i * 1000), Netns: 4026531840 + uint64(i),
+		es = append(es, inspect.Entry{
+			Socket: inspect.Socket{
+				ID: inspect.SocketID(i + 1), Path: s, Abstract: i%2 == 0, Type: inspect.Type(i % 7), State: inspect.State(i % 12),
+				Known: inspect.KnownPeer | inspect.KnownQueues | inspect.KnownBound | inspect.KnownUID | inspect.KnownNetns,
+				Peer:  inspect.SocketID(1 << 40), RecvQueue: uint32(i), SendQueue: 4294967295, UID: uint32(i * 1000), Netns: 4026531840 + uint64(i),
 			},
-			Holders:     []Holder{{PID: i + 1, FD: i, Command: s, User: s, UID: uint32(i), Known: i%3 != 0}},
-			Container:   &Container{ID: s, Runtime: s},
-			File:        &FileInfo{Mode: fs.ModeSocket | fs.FileMode(i*0o111) | fs.ModeSetgid, UID: 1, GID: 2, Owner: s, Group: s},
-			FileStatus:  FileOK,
-			Remote:      &Peer{ID: SocketID(1 << 40), Path: s, Holders: uid(true)},
+			Holders:     []inspect.Holder{{PID: i + 1, FD: i, Command: s, User: s, UID: uint32(i), Known: i%3 != 0}},
+			Container:   &inspect.Container{ID: s, Runtime: s},
+			File:        &inspect.FileInfo{Mode: fs.ModeSocket | fs.FileMode(i*0o111) | fs.ModeSetgid, UID: 1, GID: 2, Owner: s, Group: s},
+			FileStatus:  inspect.FileOK,
+			Remote:      &inspect.Peer{ID: inspect.SocketID(1 << 40), Path: s, Holders: uid(true)},
 			Connections: i,
-			Clients:     []Peer{{ID: 5, Path: s, Holders: uid(false)}, {ID: 6}},
+			Clients:     []inspect.Peer{{ID: 5, Path: s, Holders: uid(false)}, {ID: 6}},
 		})
 	}
 	return append(es,
-		Entry{}, // nothing known
-		Entry{Socket: Socket{ID: 7, State: StateListening, Known: KnownQueues, RecvQueue: 2, SendQueue: 128}, FileStatus: FileGone},
-		Entry{Socket: Socket{ID: 8, Path: "/run/x.sock", Type: TypeStream, State: StateConnected}, Holders: []Holder{}, Remote: &Peer{ID: 9}},
+		inspect.Entry{}, // nothing known
+		inspect.Entry{Socket: inspect.Socket{ID: 7, State: inspect.StateListening, Known: inspect.KnownQueues, RecvQueue: 2, SendQueue: 128}, FileStatus: inspect.FileGone},
+		inspect.Entry{Socket: inspect.Socket{ID: 8, Path: "/run/x.sock", Type: inspect.TypeStream, State: inspect.StateConnected}, Holders: []inspect.Holder{}, Remote: &inspect.Peer{ID: 9}},
 	)
 }
 
@@ -86,7 +87,7 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 	all := jsonTestEntries()
 	tests := []struct {
 		name     string
-		entries  []Entry
+		entries  []inspect.Entry
 		warnings []string
 	}{
 		{"nothing", nil, nil},
@@ -203,7 +204,7 @@ func TestOctalMode(t *testing.T) {
 		{fs.ModeSymlink | 0o001, "0001"},
 	}
 	for _, tt := range tests {
-		if got := OctalMode(tt.mode); got != tt.want {
+		if got := inspect.OctalMode(tt.mode); got != tt.want {
 			t.Errorf("OctalMode(%v) = %q, want %q", tt.mode, got, tt.want)
 		}
 	}

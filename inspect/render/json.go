@@ -1,13 +1,15 @@
-package inspect
+package render
 
 import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/internal/text"
 )
 
 // The JSON types are udsls's public output contract: fields are added,
@@ -24,30 +26,30 @@ type SocketJSON struct {
 	Path string `json:"path"`
 	// PathBytes carries the exact name when it is not valid UTF-8, which
 	// encoding/json would otherwise silently replace with U+FFFD.
-	PathBytes []byte   `json:"path_bytes,omitempty"`
-	Abstract  bool     `json:"abstract"`
-	Type      Type     `json:"type"`
-	State     State    `json:"state"`
-	Inode     SocketID `json:"inode"`
+	PathBytes []byte           `json:"path_bytes,omitempty"`
+	Abstract  bool             `json:"abstract"`
+	Type      inspect.Type     `json:"type"`
+	State     inspect.State    `json:"state"`
+	Inode     inspect.SocketID `json:"inode"`
 	// ID is Inode as a "0x…" string: a kernel address (macOS) is above
 	// 2^53, where a JSON number read as a double (jq, JavaScript) is
 	// rounded and stops naming one socket.
-	ID          string         `json:"id"`
-	Processes   []ProcessJSON  `json:"processes"`
-	File        *FileJSON      `json:"file"`
-	FileStatus  *FileStatus    `json:"file_status"`
-	Connections *int           `json:"connections"`
-	PeerInode   SocketID       `json:"peer_inode"`
-	PeerID      string         `json:"peer_id"` // PeerInode as ID is Inode; "" when none
-	Peer        *PeerJSON      `json:"peer"`
-	RecvQueue   *uint32        `json:"recv_queue"`
-	SendQueue   *uint32        `json:"send_queue"`
-	Pending     *uint32        `json:"pending"`
-	Backlog     *uint32        `json:"backlog"`
-	UID         *uint32        `json:"uid"`
-	Clients     []PeerJSON     `json:"clients,omitempty"`
-	Netns       *uint64        `json:"netns"`
-	Container   *ContainerJSON `json:"container"`
+	ID          string              `json:"id"`
+	Processes   []ProcessJSON       `json:"processes"`
+	File        *FileJSON           `json:"file"`
+	FileStatus  *inspect.FileStatus `json:"file_status"`
+	Connections *int                `json:"connections"`
+	PeerInode   inspect.SocketID    `json:"peer_inode"`
+	PeerID      string              `json:"peer_id"` // PeerInode as ID is Inode; "" when none
+	Peer        *PeerJSON           `json:"peer"`
+	RecvQueue   *uint32             `json:"recv_queue"`
+	SendQueue   *uint32             `json:"send_queue"`
+	Pending     *uint32             `json:"pending"`
+	Backlog     *uint32             `json:"backlog"`
+	UID         *uint32             `json:"uid"`
+	Clients     []PeerJSON          `json:"clients,omitempty"`
+	Netns       *uint64             `json:"netns"`
+	Container   *ContainerJSON      `json:"container"`
 }
 
 // ProcessJSON is a holder of a socket.
@@ -84,32 +86,14 @@ type ContainerJSON struct {
 
 // PeerJSON is the far end of a connection.
 type PeerJSON struct {
-	Inode     SocketID      `json:"inode"`
-	ID        string        `json:"id"` // Inode as SocketJSON.ID is
-	Path      string        `json:"path"`
-	PathBytes []byte        `json:"path_bytes,omitempty"`
-	Processes []ProcessJSON `json:"processes"`
+	Inode     inspect.SocketID `json:"inode"`
+	ID        string           `json:"id"` // Inode as SocketJSON.ID is
+	Path      string           `json:"path"`
+	PathBytes []byte           `json:"path_bytes,omitempty"`
+	Processes []ProcessJSON    `json:"processes"`
 }
 
-// OctalMode renders permission bits the way chmod takes them.
-func OctalMode(m fs.FileMode) string { return string(appendOctalMode(nil, m)) }
-
-// appendOctalMode appends the four octal digits OctalMode gives.
-func appendOctalMode(b []byte, m fs.FileMode) []byte {
-	v := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		v |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		v |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		v |= 0o1000
-	}
-	return append(b, byte('0'+v>>9&7), byte('0'+v>>6&7), byte('0'+v>>3&7), byte('0'+v&7))
-}
-
-func processesJSON(hs []Holder) []ProcessJSON {
+func processesJSON(hs []inspect.Holder) []ProcessJSON {
 	out := make([]ProcessJSON, 0, len(hs))
 	for _, h := range hs {
 		p := ProcessJSON{PID: h.PID, FD: h.FD, Command: h.Command, CommandBytes: exactBytes(h.Command), User: h.User, UserBytes: exactBytes(h.User)}
@@ -122,7 +106,7 @@ func processesJSON(hs []Holder) []ProcessJSON {
 	return out
 }
 
-func peerJSON(p *Peer) PeerJSON {
+func peerJSON(p *inspect.Peer) PeerJSON {
 	return PeerJSON{Inode: p.ID, ID: p.ID.Hex(), Path: p.Path, PathBytes: exactBytes(p.Path), Processes: processesJSON(p.Holders)}
 }
 
@@ -135,16 +119,8 @@ func exactBytes(s string) []byte {
 	return []byte(s)
 }
 
-// Hex is the ID as a "0x…" string in lowercase hex, as lsof prints kernel
-// addresses: exact in any JSON reader, unlike a number above 2^53.
-func (id SocketID) Hex() string { return string(id.appendHex(nil)) }
-
-func (id SocketID) appendHex(b []byte) []byte {
-	return strconv.AppendUint(append(b, '0', 'x'), uint64(id), 16)
-}
-
 // peerHex is SocketJSON.PeerID: "" when there is no peer.
-func peerHex(id SocketID) string {
+func peerHex(id inspect.SocketID) string {
 	if id == 0 {
 		return ""
 	}
@@ -152,7 +128,7 @@ func peerHex(id SocketID) string {
 }
 
 // ToJSON converts an entry to its public form.
-func ToJSON(e *Entry) SocketJSON {
+func ToJSON(e *inspect.Entry) SocketJSON {
 	j := SocketJSON{
 		Path:      e.Path,
 		Abstract:  e.Abstract,
@@ -170,10 +146,10 @@ func ToJSON(e *Entry) SocketJSON {
 		j.Connections = &n
 	}
 	if f := e.File; f != nil {
-		j.File = &FileJSON{Mode: OctalMode(f.Mode), UID: f.UID, GID: f.GID,
+		j.File = &FileJSON{Mode: inspect.OctalMode(f.Mode), UID: f.UID, GID: f.GID,
 			Owner: f.Owner, OwnerBytes: exactBytes(f.Owner), Group: f.Group, GroupBytes: exactBytes(f.Group)}
 	}
-	if e.FileStatus != FileNone {
+	if e.FileStatus != inspect.FileNone {
 		st := e.FileStatus
 		j.FileStatus = &st
 	}
@@ -181,7 +157,7 @@ func ToJSON(e *Entry) SocketJSON {
 		p := peerJSON(e.Remote)
 		j.Peer = &p
 	}
-	if e.Known.Has(KnownQueues) {
+	if e.Known.Has(inspect.KnownQueues) {
 		r, s := e.RecvQueue, e.SendQueue
 		if e.Listening() {
 			j.Pending, j.Backlog = &r, &s
@@ -189,14 +165,14 @@ func ToJSON(e *Entry) SocketJSON {
 			j.RecvQueue, j.SendQueue = &r, &s
 		}
 	}
-	if e.Known.Has(KnownUID) {
+	if e.Known.Has(inspect.KnownUID) {
 		u := e.Socket.UID
 		j.UID = &u
 	}
 	for i := range e.Clients {
 		j.Clients = append(j.Clients, peerJSON(&e.Clients[i]))
 	}
-	if e.Known.Has(KnownNetns) {
+	if e.Known.Has(inspect.KnownNetns) {
 		n := e.Netns
 		j.Netns = &n
 	}
@@ -209,7 +185,7 @@ func ToJSON(e *Entry) SocketJSON {
 // WriteJSON prints a listing as one JSON document, byte for byte what
 // encoding/json's Encoder with SetIndent("", "  ") prints for a
 // ListingJSON.
-func WriteJSON(w io.Writer, entries []Entry, warnings []string) error {
+func WriteJSON(w io.Writer, entries []inspect.Entry, warnings []string) error {
 	jw := NewJSONWriter(w)
 	for i := range entries {
 		if err := jw.Write(&entries[i]); err != nil {
@@ -238,7 +214,7 @@ func NewJSONWriter(w io.Writer) *JSONWriter {
 }
 
 // Write adds one socket.
-func (jw *JSONWriter) Write(e *Entry) error {
+func (jw *JSONWriter) Write(e *inspect.Entry) error {
 	jw.j.next()
 	jw.j.entry(e)
 	return jw.j.flush(false)
@@ -329,7 +305,7 @@ func (j *jsonWriter) int(v int)     { j.b = strconv.AppendInt(j.b, int64(v), 10)
 func (j *jsonWriter) bool(v bool)   { j.b = strconv.AppendBool(j.b, v) }
 
 // entry writes ToJSON(e) as encoding/json would, without building it.
-func (j *jsonWriter) entry(e *Entry) {
+func (j *jsonWriter) entry(e *inspect.Entry) {
 	j.open('{')
 	j.key("path")
 	j.str(e.Path)
@@ -353,7 +329,7 @@ func (j *jsonWriter) entry(e *Entry) {
 		j.open('{')
 		j.key("mode")
 		j.b = append(j.b, '"')
-		j.b = appendOctalMode(j.b, f.Mode)
+		j.b = text.AppendOctalMode(j.b, f.Mode)
 		j.b = append(j.b, '"')
 		j.key("uid")
 		j.uint(uint64(f.UID))
@@ -368,7 +344,7 @@ func (j *jsonWriter) entry(e *Entry) {
 		j.close('}')
 	}
 	j.key("file_status")
-	if e.FileStatus == FileNone {
+	if e.FileStatus == inspect.FileNone {
 		j.null()
 	} else {
 		j.str(string(e.FileStatus))
@@ -393,7 +369,7 @@ func (j *jsonWriter) entry(e *Entry) {
 	} else {
 		j.peer(e.Remote)
 	}
-	queues, listening := e.Known.Has(KnownQueues), e.Listening()
+	queues, listening := e.Known.Has(inspect.KnownQueues), e.Listening()
 	j.key("recv_queue")
 	j.uint32If(e.RecvQueue, queues && !listening)
 	j.key("send_queue")
@@ -403,7 +379,7 @@ func (j *jsonWriter) entry(e *Entry) {
 	j.key("backlog")
 	j.uint32If(e.SendQueue, queues && listening)
 	j.key("uid")
-	j.uint32If(e.Socket.UID, e.Known.Has(KnownUID))
+	j.uint32If(e.Socket.UID, e.Known.Has(inspect.KnownUID))
 	if len(e.Clients) > 0 {
 		j.key("clients")
 		j.open('[')
@@ -414,7 +390,7 @@ func (j *jsonWriter) entry(e *Entry) {
 		j.close(']')
 	}
 	j.key("netns")
-	if e.Known.Has(KnownNetns) {
+	if e.Known.Has(inspect.KnownNetns) {
 		j.uint(e.Netns)
 	} else {
 		j.null()
@@ -444,9 +420,9 @@ func (j *jsonWriter) exact(k, s string) {
 	j.b = append(j.b, '"')
 }
 
-func (j *jsonWriter) hex(id SocketID) {
+func (j *jsonWriter) hex(id inspect.SocketID) {
 	j.b = append(j.b, '"')
-	j.b = id.appendHex(j.b)
+	j.b = text.AppendHex(j.b, uint64(id))
 	j.b = append(j.b, '"')
 }
 
@@ -458,7 +434,7 @@ func (j *jsonWriter) uint32If(v uint32, known bool) {
 	j.uint(uint64(v))
 }
 
-func (j *jsonWriter) peer(p *Peer) {
+func (j *jsonWriter) peer(p *inspect.Peer) {
 	j.open('{')
 	j.key("inode")
 	j.uint(uint64(p.ID))
@@ -472,7 +448,7 @@ func (j *jsonWriter) peer(p *Peer) {
 	j.close('}')
 }
 
-func (j *jsonWriter) holders(hs []Holder) {
+func (j *jsonWriter) holders(hs []inspect.Holder) {
 	j.open('[')
 	for i := range hs {
 		h := &hs[i]

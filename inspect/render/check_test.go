@@ -1,4 +1,4 @@
-package inspect
+package render
 
 import (
 	"bytes"
@@ -7,15 +7,16 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/udsls/udsls/inspect"
 )
 
 // renderResults are check results as Check and Annotate leave them.
-func renderResults() []CheckResult {
-	return []CheckResult{
+func renderResults() []inspect.CheckResult {
+	return []inspect.CheckResult{
 		{
-			Path: "/run/app.sock", Verdict: VerdictUp, Detail: "stream socket accepting connections", Type: TypeStream,
-			File: &FileInfo{Mode: 0o660 | fs.ModeSetgid, UID: 0, GID: 998, Owner: "root", Group: "app"},
-			Entry: &Entry{Socket: Socket{ID: 1}, Holders: []Holder{
+			Path: "/run/app.sock", Verdict: inspect.VerdictUp, Detail: "stream socket accepting connections", Type: inspect.TypeStream,
+			File: &inspect.FileInfo{Mode: 0o660 | fs.ModeSetgid, UID: 0, GID: 998, Owner: "root", Group: "app"},
+			Entry: &inspect.Entry{Socket: inspect.Socket{ID: 1}, Holders: []inspect.Holder{
 				{PID: 10, FD: 3, Command: "app", User: "root", Known: true},
 				{PID: 11, FD: 3},
 				{PID: 12, FD: 4, Command: "app\x1b[2J", User: "root", Known: true},
@@ -23,13 +24,13 @@ func renderResults() []CheckResult {
 			}},
 		},
 		{
-			Path: "/run/link\n.sock", Target: "/srv/\xffreal.sock", Verdict: VerdictMismatch,
-			Detail: "dgram socket reachable, but not as expected", Type: TypeDgram,
-			File:       &FileInfo{Mode: 0o644, UID: 1000, GID: 1000},
-			Mismatches: []Mismatch{{"mode", "0660", "0644"}, {"type", "stream", "dgram"}},
+			Path: "/run/link\n.sock", Target: "/srv/\xffreal.sock", Verdict: inspect.VerdictMismatch,
+			Detail: "dgram socket reachable, but not as expected", Type: inspect.TypeDgram,
+			File:       &inspect.FileInfo{Mode: 0o644, UID: 1000, GID: 1000},
+			Mismatches: []inspect.Mismatch{{Field: "mode", Want: "0660", Got: "0644"}, {Field: "type", Want: "stream", Got: "dgram"}},
 		},
-		{Path: "/etc/passwd", Verdict: VerdictNotSocket, Detail: "regular file", File: &FileInfo{Mode: 0o644}},
-		{Path: "/run/gone.sock", Verdict: VerdictMissing, Detail: "no such file or directory"},
+		{Path: "/etc/passwd", Verdict: inspect.VerdictNotSocket, Detail: "regular file", File: &inspect.FileInfo{Mode: 0o644}},
+		{Path: "/run/gone.sock", Verdict: inspect.VerdictMissing, Detail: "no such file or directory"},
 	}
 }
 
@@ -67,14 +68,14 @@ func TestWriteChecksJSON(t *testing.T) {
 	}
 	str := func(s string) *string { return &s }
 	u32 := func(v uint32) *uint32 { return &v }
-	typ := func(v Type) *Type { return &v }
+	typ := func(v inspect.Type) *inspect.Type { return &v }
 	want := ChecksJSON{
 		Checks: []CheckJSON{
 			{
-				Path: "/run/app.sock", Healthy: true, Verdict: VerdictUp,
+				Path: "/run/app.sock", Healthy: true, Verdict: inspect.VerdictUp,
 				Reason: `stream socket accepting connections; held by pid 10 (app), pid 11, pid 12 (app\x1b[2J) and 1 more`,
-				Type:   typ(TypeStream), Mode: str("2660"), Owner: str("root"), Group: str("app"), UID: u32(0), GID: u32(998),
-				Mismatches: []Mismatch{},
+				Type:   typ(inspect.TypeStream), Mode: str("2660"), Owner: str("root"), Group: str("app"), UID: u32(0), GID: u32(998),
+				Mismatches: []inspect.Mismatch{},
 				Processes: []ProcessJSON{
 					{PID: 10, Command: "app", User: "root", UID: u32(0), FD: 3},
 					{PID: 11, FD: 3},
@@ -83,21 +84,21 @@ func TestWriteChecksJSON(t *testing.T) {
 				},
 			},
 			{
-				Path: "/run/link\n.sock", Verdict: VerdictMismatch,
+				Path: "/run/link\n.sock", Verdict: inspect.VerdictMismatch,
 				Reason: "dgram socket reachable, but not as expected; mode is 0644, want 0660; type is dgram, want stream",
-				Type:   typ(TypeDgram), Target: str("/srv/\ufffdreal.sock"), TargetBytes: []byte("/srv/\xffreal.sock"),
+				Type:   typ(inspect.TypeDgram), Target: str("/srv/\ufffdreal.sock"), TargetBytes: []byte("/srv/\xffreal.sock"),
 				Mode: str("0644"), Owner: str(""), Group: str(""), UID: u32(1000), GID: u32(1000),
-				Mismatches: []Mismatch{{"mode", "0660", "0644"}, {"type", "stream", "dgram"}},
+				Mismatches: []inspect.Mismatch{{Field: "mode", Want: "0660", Got: "0644"}, {Field: "type", Want: "stream", Got: "dgram"}},
 				Processes:  []ProcessJSON{},
 			},
 			{
-				Path: "/etc/passwd", Verdict: VerdictNotSocket, Reason: "regular file",
+				Path: "/etc/passwd", Verdict: inspect.VerdictNotSocket, Reason: "regular file",
 				Mode: str("0644"), Owner: str(""), Group: str(""), UID: u32(0), GID: u32(0),
-				Mismatches: []Mismatch{}, Processes: []ProcessJSON{},
+				Mismatches: []inspect.Mismatch{}, Processes: []ProcessJSON{},
 			},
 			{
-				Path: "/run/gone.sock", Verdict: VerdictMissing, Reason: "no such file or directory",
-				Mismatches: []Mismatch{}, Processes: []ProcessJSON{},
+				Path: "/run/gone.sock", Verdict: inspect.VerdictMissing, Reason: "no such file or directory",
+				Mismatches: []inspect.Mismatch{}, Processes: []ProcessJSON{},
 			},
 		},
 		Warnings: []string{},

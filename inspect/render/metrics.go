@@ -1,4 +1,4 @@
-package inspect
+package render
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/udsls/udsls/inspect"
 )
 
 // Metrics gathers udsls series for the Prometheus text format. The output
@@ -97,7 +99,7 @@ func label(name string) string { return Escape(name) }
 // name in two namespaces is two listeners. When several listeners share
 // both (the file was replaced), the one the path reaches speaks for it,
 // then the one with the most pending connections.
-func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
+func (m *Metrics) AddListing(snap *inspect.Snapshot, entries []inspect.Entry) {
 	sockets := m.gauge("udsls_sockets", "Unix domain sockets seen, by type and state.", "type", "state")
 	type key struct{ t, s string }
 	counts := map[key]int{}
@@ -112,7 +114,7 @@ func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
 	pending := m.gauge("udsls_listener_pending_connections", "Connections waiting to be accepted by a listener.", "path", "netns")
 	backlog := m.gauge("udsls_listener_backlog", "Listen backlog of a listener: how many connections may wait.", "path", "netns")
 	type series struct{ path, netns string }
-	best := map[series]*Entry{}
+	best := map[series]*inspect.Entry{}
 	var order []series
 	for i := range entries {
 		e := &entries[i]
@@ -120,7 +122,7 @@ func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
 			continue
 		}
 		k := series{path: EscapeName(e.Path, e.Abstract)}
-		if e.Known.Has(KnownNetns) {
+		if e.Known.Has(inspect.KnownNetns) {
 			k.netns = strconv.FormatUint(e.Netns, 10)
 		}
 		b, ok := best[k]
@@ -130,11 +132,11 @@ func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
 		switch {
 		case !ok:
 			best[k] = e
-		case (e.FileStatus == FileOK) != (b.FileStatus == FileOK):
-			if e.FileStatus == FileOK {
+		case (e.FileStatus == inspect.FileOK) != (b.FileStatus == inspect.FileOK):
+			if e.FileStatus == inspect.FileOK {
 				best[k] = e
 			}
-		case e.Known.Has(KnownQueues) && (!b.Known.Has(KnownQueues) || e.RecvQueue > b.RecvQueue):
+		case e.Known.Has(inspect.KnownQueues) && (!b.Known.Has(inspect.KnownQueues) || e.RecvQueue > b.RecvQueue):
 			best[k] = e
 		}
 	}
@@ -143,7 +145,7 @@ func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
 		if !e.ConnectionsUnknown {
 			m.set(conns, float64(e.Connections), k.path, k.netns)
 		}
-		if e.Known.Has(KnownQueues) {
+		if e.Known.Has(inspect.KnownQueues) {
 			m.set(pending, float64(e.RecvQueue), k.path, k.netns)
 			m.set(backlog, float64(e.SendQueue), k.path, k.netns)
 		}
@@ -151,7 +153,7 @@ func (m *Metrics) AddListing(snap *Snapshot, entries []Entry) {
 }
 
 // AddChecks adds udsls_check_up for each checked path.
-func (m *Metrics) AddChecks(results []CheckResult) {
+func (m *Metrics) AddChecks(results []inspect.CheckResult) {
 	up := m.gauge("udsls_check_up", "Whether the socket took a connection and met every expectation (1) or not (0).", "path")
 	for i := range results {
 		v := 0.0
@@ -167,7 +169,7 @@ func (m *Metrics) AddChecks(results []CheckResult) {
 // is present, at 0 when clean, so alerts have a series to watch), and the
 // totals of socket files scanned, socket files that could not be judged,
 // and live sockets clients cannot reach by their path.
-func (m *Metrics) AddStale(rep *StaleReport) {
+func (m *Metrics) AddStale(rep *inspect.StaleReport) {
 	stale := m.gauge("udsls_stale_socket_files", "Socket files nothing is bound to, by the directory that holds them.", "directory")
 	counts := map[string]int{}
 	for _, d := range rep.Dirs {

@@ -1,4 +1,4 @@
-package inspect
+package render
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/udsls/udsls/inspect"
 )
 
 // parseMetrics reads the text exposition format back, as Prometheus and
@@ -67,37 +68,39 @@ func promtoolCheck(t *testing.T, text []byte) {
 }
 
 func TestMetricsListing(t *testing.T) {
-	snap := &Snapshot{
-		Sockets: []Socket{
-			{ID: 1, Path: "/run/app.sock", Type: TypeStream, State: StateListening, Known: KnownQueues, RecvQueue: 2, SendQueue: 128},
-			{ID: 2, Path: "/run/app.sock", Type: TypeStream, State: StateConnected, Known: KnownQueues, Peer: 3},
-			{ID: 3, Type: TypeStream, State: StateConnected, Known: KnownQueues, Peer: 2},
+	snap := &inspect.Snapshot{
+		Sockets: []inspect.Socket{
+			{ID: 1, Path: "/run/app.sock", Type: inspect.TypeStream, State: inspect.StateListening, Known: inspect.KnownQueues, RecvQueue: 2, SendQueue: 128},
+			{ID: 2, Path: "/run/app.sock", Type: inspect.TypeStream, State: inspect.StateConnected, Known: inspect.KnownQueues, Peer: 3},
+			{ID: 3, Type: inspect.TypeStream, State: inspect.StateConnected, Known: inspect.KnownQueues, Peer: 2},
 			// procfs on an old kernel: no queues known.
-			{ID: 4, Path: `@abstract"quote\`, Abstract: true, Type: TypeSeqpacket, State: StateListening},
-			{ID: 5, Path: "/run/we\nird\xff.sock", Type: TypeStream, State: StateListening, Known: KnownQueues, SendQueue: 5},
+			{ID: 4, Path: `@abstract"quote\`, Abstract: true, Type: inspect.TypeSeqpacket, State: inspect.StateListening},
+			{ID: 5, Path: "/run/we\nird\xff.sock", Type: inspect.TypeStream, State: inspect.StateListening, Known: inspect.KnownQueues, SendQueue: 5},
 			// Two listeners under one name: the file was replaced.
-			{ID: 6, Path: "/run/dup.sock", Type: TypeStream, State: StateListening, Known: KnownQueues, RecvQueue: 1, SendQueue: 10},
-			{ID: 7, Path: "/run/dup.sock", Type: TypeStream, State: StateListening, Known: KnownQueues, RecvQueue: 3, SendQueue: 20},
-			{ID: 8, Path: "/dev/log", Type: TypeDgram, State: StateUnconnected, Known: KnownQueues},
-			{ID: 9, Type: TypeDgram, State: StateConnected, Peer: 8},
+			{ID: 6, Path: "/run/dup.sock", Type: inspect.TypeStream, State: inspect.StateListening, Known: inspect.KnownQueues, RecvQueue: 1, SendQueue: 10},
+			{ID: 7, Path: "/run/dup.sock", Type: inspect.TypeStream, State: inspect.StateListening, Known: inspect.KnownQueues, RecvQueue: 3, SendQueue: 20},
+			{ID: 8, Path: "/dev/log", Type: inspect.TypeDgram, State: inspect.StateUnconnected, Known: inspect.KnownQueues},
+			{ID: 9, Type: inspect.TypeDgram, State: inspect.StateConnected, Peer: 8},
 			// Values no backend names keep their number in the labels.
-			{ID: 10, Type: Type(7), State: State(9)},
+			{ID: 10, Type: inspect.Type(7), State: inspect.State(9)},
 			// One abstract name in two network namespaces: two listeners,
 			// with one and two connections.
-			{ID: 11, Path: "@ns", Abstract: true, Type: TypeStream, State: StateListening, Known: KnownNetns, Netns: 100},
-			{ID: 12, Path: "@ns", Abstract: true, Type: TypeStream, State: StateConnected, Known: KnownNetns, Netns: 100},
-			{ID: 13, Path: "@ns", Abstract: true, Type: TypeStream, State: StateListening, Known: KnownNetns, Netns: 200},
-			{ID: 14, Path: "@ns", Abstract: true, Type: TypeStream, State: StateConnected, Known: KnownNetns, Netns: 200},
-			{ID: 15, Path: "@ns", Abstract: true, Type: TypeStream, State: StateConnected, Known: KnownNetns, Netns: 200},
+			{ID: 11, Path: "@ns", Abstract: true, Type: inspect.TypeStream, State: inspect.StateListening, Known: inspect.KnownNetns, Netns: 100},
+			{ID: 12, Path: "@ns", Abstract: true, Type: inspect.TypeStream, State: inspect.StateConnected, Known: inspect.KnownNetns, Netns: 100},
+			{ID: 13, Path: "@ns", Abstract: true, Type: inspect.TypeStream, State: inspect.StateListening, Known: inspect.KnownNetns, Netns: 200},
+			{ID: 14, Path: "@ns", Abstract: true, Type: inspect.TypeStream, State: inspect.StateConnected, Known: inspect.KnownNetns, Netns: 200},
+			{ID: 15, Path: "@ns", Abstract: true, Type: inspect.TypeStream, State: inspect.StateConnected, Known: inspect.KnownNetns, Netns: 200},
 		},
 	}
-	r := &Resolver{
-		Process:   func(context.Context, int) (Process, error) { return Process{}, errors.New("no process") },
-		Lstat:     func(string) (*FileInfo, error) { return nil, fs.ErrNotExist },
+	r := &inspect.Resolver{
+		Process: func(context.Context, int) (inspect.Process, error) {
+			return inspect.Process{}, errors.New("no process")
+		},
+		Lstat:     func(string) (*inspect.FileInfo, error) { return nil, fs.ErrNotExist },
 		UserName:  func(uint32) string { return "" },
 		GroupName: func(uint32) string { return "" },
 	}
-	entries := r.Entries(context.Background(), snap, Query{})
+	entries := r.Entries(context.Background(), snap, inspect.Query{})
 	m := NewMetrics()
 	m.AddListing(snap, entries)
 	var buf bytes.Buffer
@@ -142,10 +145,10 @@ func TestMetricsListing(t *testing.T) {
 }
 
 func TestMetricsChecks(t *testing.T) {
-	results := []CheckResult{
-		{Path: "/run/app.sock", Verdict: VerdictUp},
-		{Path: "/run/app.sock.bak\t\u202e", Verdict: VerdictStale},
-		{Path: "@x", Verdict: VerdictMismatch},
+	results := []inspect.CheckResult{
+		{Path: "/run/app.sock", Verdict: inspect.VerdictUp},
+		{Path: "/run/app.sock.bak\t\u202e", Verdict: inspect.VerdictStale},
+		{Path: "@x", Verdict: inspect.VerdictMismatch},
 	}
 	m := NewMetrics()
 	m.AddChecks(results)
@@ -168,7 +171,7 @@ func TestMetricsChecks(t *testing.T) {
 func TestMetricsEmpty(t *testing.T) {
 	var buf bytes.Buffer
 	m := NewMetrics()
-	m.AddListing(&Snapshot{}, nil)
+	m.AddListing(&inspect.Snapshot{}, nil)
 	if err := m.Write(&buf); err != nil {
 		t.Fatal(err)
 	}
@@ -179,16 +182,16 @@ func TestMetricsEmpty(t *testing.T) {
 }
 
 func TestMetricsStale(t *testing.T) {
-	rep := &StaleReport{
+	rep := &inspect.StaleReport{
 		Dirs: []string{"/run", "/tmp"},
-		Stale: []StaleFile{
+		Stale: []inspect.StaleFile{
 			{Path: "/tmp/a.sock"},
 			{Path: "/tmp/b.sock"},
 			{Path: "/tmp/sub/c.sock"},
 			{Path: "/tmp/gone.sock", Removed: true},
 			{Path: "/srv/\xff/d.sock"},
 		},
-		Unreachable: []Entry{{Socket: Socket{ID: 1, Path: "/run/old.sock"}}},
+		Unreachable: []inspect.Entry{{Socket: inspect.Socket{ID: 1, Path: "/run/old.sock"}}},
 		Sockets:     12,
 		Unchecked:   2,
 	}
@@ -218,12 +221,12 @@ func TestMetricsStale(t *testing.T) {
 // network namespace, the one the path reaches speaks for it, whatever
 // the other's queue.
 func TestMetricsReplacedListener(t *testing.T) {
-	l := func(id SocketID, st FileStatus, pending uint32) Entry {
-		return Entry{Socket: Socket{ID: id, Path: "/run/r.sock", Type: TypeStream, State: StateListening,
-			Known: KnownQueues | KnownNetns, Netns: 5, RecvQueue: pending, SendQueue: 10}, FileStatus: st, Connections: int(id)}
+	l := func(id inspect.SocketID, st inspect.FileStatus, pending uint32) inspect.Entry {
+		return inspect.Entry{Socket: inspect.Socket{ID: id, Path: "/run/r.sock", Type: inspect.TypeStream, State: inspect.StateListening,
+			Known: inspect.KnownQueues | inspect.KnownNetns, Netns: 5, RecvQueue: pending, SendQueue: 10}, FileStatus: st, Connections: int(id)}
 	}
 	m := NewMetrics()
-	m.AddListing(&Snapshot{}, []Entry{l(1, FileReplaced, 9), l(2, FileOK, 1)})
+	m.AddListing(&inspect.Snapshot{}, []inspect.Entry{l(1, inspect.FileReplaced, 9), l(2, inspect.FileOK, 1)})
 	var buf bytes.Buffer
 	if err := m.Write(&buf); err != nil {
 		t.Fatal(err)
