@@ -80,37 +80,130 @@ type options struct {
 
 	// --audit.
 	failOn string
+
+	// parsed holds what flags say before parseFlags makes sense of it.
+	parsed struct {
+		serve, stale, check, audit bool
+		pids                       []string
+	}
 }
 
-// modeFlags names the flags that belong to one mode, so that a flag given
-// without its mode is a usage error rather than silently ignored.
-var modeFlags = map[string]mode{
-	"all": modeList, "listening": modeList, "pid": modeList, "user": modeList,
-	"type": modeList, "peers": modeList, "wide": modeList, "extended": modeList,
-	"for": modeServe, "count": modeServe,
-	"remove": modeStale, "dry-run": modeStale, "cross-fs": modeStale, "max-depth": modeStale,
-	"timeout": modeCheck, "wait": modeCheck, "expect-mode": modeCheck, "expect-owner": modeCheck,
-	"expect-group": modeCheck, "expect-type": modeCheck,
-	"fail-on": modeAudit,
+// kind is the type of a flag's value, as pflag parses it.
+type kind int
+
+const (
+	kindBool        kind = iota
+	kindString           // one value
+	kindStrings          // comma-separated, repeatable
+	kindStringArray      // repeatable, never split (paths may hold commas)
+	kindInt
+	kindDuration
+)
+
+// section is a block of the help text. A section owned by a mode holds
+// that mode's flags: giving one without the mode is a usage error.
+type section struct {
+	title string
+	owner mode
+	owned bool
+	// column is where descriptions start in --help, when not helpColumn.
+	column int
 }
 
-// sourceFlags say where sockets come from; they mean nothing to modes that
-// take no snapshot, or that act on this machine's files (a capture's
-// paths are another machine's).
-var sourceFlags = map[string][]mode{
-	"from":      {modeList},
-	"source":    {modeList, modeStale, modeCheck, modeAudit},
-	"fd-source": {modeList, modeStale, modeCheck, modeAudit},
-	"verbose":   {modeList, modeStale, modeCheck, modeAudit},
-	"all-netns": {modeList, modeStale},
-	"netns":     {modeList, modeStale, modeCheck},
+var (
+	secModes   = &section{} // --serve, --stale …: named in the Usage lines
+	secList    = &section{title: "Listing", owner: modeList, owned: true}
+	secOutput  = &section{title: "Output"}
+	secSources = &section{title: "Sources"}
+	secStale   = &section{title: "Stale files (--stale)", owner: modeStale, owned: true}
+	secCheck   = &section{title: "Health checks (--check)", owner: modeCheck, owned: true, column: 31}
+	secAudit   = &section{title: "Audit (--audit)", owner: modeAudit, owned: true}
+	secServe   = &section{title: "Test server (--serve)", owner: modeServe, owned: true}
+	secMisc    = &section{} // --help, --version: untitled, last
+)
+
+// sections is the order of the help text.
+var sections = []*section{secList, secOutput, secSources, secStale, secCheck, secAudit, secServe, secMisc}
+
+// flagSpec is one flag: how it parses, how --help shows it and which
+// modes it goes with. Parsing, the mode checks and the help text are all
+// made from flagTable, so they cannot disagree.
+type flagSpec struct {
+	name, short string
+	kind        kind
+	def         string // default, as typed on the command line; "" for the zero value
+	arg         string // placeholder for the value in --help
+	help        string // lines after the first are indented under it
+	sec         *section
+	// modes limits a flag of an unowned section; nil means every mode.
+	modes []mode
+	// why explains a refusal by modes that is not obvious.
+	why map[mode]string
+	// needs names a flag without which this one means nothing.
+	needs string
+	ptr   func(*options) any
 }
 
-// sourceWhy explains the refusals of sourceFlags that are not obvious.
-var sourceWhy = map[string]string{
-	"all-netns " + modeNames[modeCheck]: "; name one namespace with --netns",
-	"all-netns " + modeNames[modeAudit]: ", which judges paths in this machine's file system",
-	"netns " + modeNames[modeAudit]:     ", which judges paths in this machine's file system",
+// snapshotModes are the modes that take a snapshot of this machine's sockets.
+var snapshotModes = []mode{modeList, modeStale, modeCheck, modeAudit}
+
+// fsWhy is why a namespace flag has no place in --audit.
+const fsWhy = ", which judges paths in this machine's file system"
+
+var flagTable = []flagSpec{
+	{name: "serve", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.serve }},
+	{name: "stale", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.stale }},
+	{name: "check", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.check }},
+	{name: "audit", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.audit }},
+
+	{name: "all", short: "a", kind: kindBool, sec: secList, help: "every socket: also connections, clients, socketpairs", ptr: func(o *options) any { return &o.all }},
+	{name: "listening", short: "l", kind: kindBool, sec: secList, help: "listeners only", ptr: func(o *options) any { return &o.listening }},
+	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, help: "held by this process (repeatable, or comma-separated)", ptr: func(o *options) any { return &o.parsed.pids }},
+	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, help: "held by a process of this user (name or uid)", ptr: func(o *options) any { return &o.users }},
+	{name: "type", short: "t", kind: kindStrings, arg: "TYPE", sec: secList, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.types }},
+	{name: "peers", kind: kindBool, sec: secList, help: "show who is on the other end (a listener's clients)", ptr: func(o *options) any { return &o.peers }},
+	{name: "extended", short: "e", kind: kindBool, sec: secList, help: "add INODE and PEER-INODE, to pair the ends of connections", ptr: func(o *options) any { return &o.extended }},
+	{name: "wide", short: "W", kind: kindBool, sec: secList, help: "never narrow the table to the terminal's width", ptr: func(o *options) any { return &o.wide }},
+
+	{name: "output", short: "o", kind: kindString, def: "table", arg: "FORMAT", sec: secOutput, help: "table (default), json, or prometheus", ptr: func(o *options) any { return &o.output }},
+	{name: "output-file", kind: kindString, arg: "PATH", sec: secOutput, help: "with -o prometheus: write atomically (textfile collector)", ptr: func(o *options) any { return &o.outputFile }},
+	{name: "color", kind: kindString, def: "auto", arg: "WHEN", sec: secOutput, help: "auto (default), always, never; NO_COLOR is honoured", ptr: func(o *options) any { return &o.color }},
+	{name: "quiet", short: "q", kind: kindBool, sec: secOutput, help: "no warnings or notes on stderr; --check prints nothing", ptr: func(o *options) any { return &o.quiet }},
+
+	{name: "source", kind: kindString, arg: "NAME", sec: secSources, modes: snapshotModes, help: "Linux: netlink (default, with fallback) or procfs", ptr: func(o *options) any { return &o.source }},
+	{name: "fd-source", kind: kindString, def: "auto", arg: "NAME", sec: secSources, modes: snapshotModes,
+		help: "Linux: how holders are found: auto (default), bpf\n(an iterator, needs CAP_BPF+CAP_PERFMON) or procfs", ptr: func(o *options) any { return &o.fdSource }},
+	{name: "verbose", short: "v", kind: kindBool, sec: secSources, modes: snapshotModes, help: "say on stderr which sources were used", ptr: func(o *options) any { return &o.verbose }},
+	// A capture's paths are another machine's: only the listing reads one.
+	{name: "from", kind: kindStringArray, arg: "KIND:FILE", sec: secSources, modes: []mode{modeList},
+		help: "analyse a saved capture: lsof:FILE, netstat:FILE, or\nprocnet:FILE (a copy of /proc/net/unix); repeatable", ptr: func(o *options) any { return &o.from }},
+	{name: "all-netns", short: "N", kind: kindBool, sec: secSources, modes: []mode{modeList, modeStale},
+		why:  map[mode]string{modeCheck: "; name one namespace with --netns", modeAudit: fsWhy},
+		help: "every network namespace (containers)", ptr: func(o *options) any { return &o.allNetns }},
+	{name: "netns", kind: kindString, arg: "PID|PATH", sec: secSources, modes: []mode{modeList, modeStale, modeCheck},
+		why:  map[mode]string{modeAudit: fsWhy},
+		help: "one network namespace", ptr: func(o *options) any { return &o.netns }},
+	{name: "proc-root", kind: kindString, def: "/proc", arg: "DIR", sec: secSources, help: "procfs to read (default /proc; /host/proc in a container)", ptr: func(o *options) any { return &o.procRoot }},
+
+	{name: "remove", kind: kindBool, sec: secStale, help: "delete the stale files found (re-checked right before)", ptr: func(o *options) any { return &o.remove }},
+	{name: "dry-run", kind: kindBool, sec: secStale, needs: "remove", help: "with --remove: say what would be removed", ptr: func(o *options) any { return &o.dryRun }},
+	{name: "cross-fs", kind: kindBool, sec: secStale, help: "descend into other filesystems", ptr: func(o *options) any { return &o.crossFS }},
+	{name: "max-depth", kind: kindInt, def: "16", arg: "N", sec: secStale, help: "how deep to walk (default 16)", ptr: func(o *options) any { return &o.maxDepth }},
+
+	{name: "timeout", kind: kindDuration, def: "1s", arg: "DUR", sec: secCheck, help: "bound each connect (default 1s)", ptr: func(o *options) any { return &o.timeout }},
+	{name: "wait", kind: kindDuration, arg: "DUR", sec: secCheck, help: "retry until healthy or DUR has passed", ptr: func(o *options) any { return &o.wait }},
+	{name: "expect-mode", kind: kindString, arg: "MODE", sec: secCheck, help: "e.g. 0660", ptr: func(o *options) any { return &o.expectMode }},
+	{name: "expect-owner", kind: kindString, arg: "USER", sec: secCheck, help: "name or uid", ptr: func(o *options) any { return &o.expectOwner }},
+	{name: "expect-group", kind: kindString, arg: "GROUP", sec: secCheck, help: "name or gid", ptr: func(o *options) any { return &o.expectGroup }},
+	{name: "expect-type", kind: kindString, arg: "TYPE", sec: secCheck, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.expectType }},
+
+	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 for findings at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn }},
+
+	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, help: "stop after DUR (default: until interrupted)", ptr: func(o *options) any { return &o.serveFor }},
+	{name: "count", kind: kindInt, arg: "N", sec: secServe, help: "open N more listener+connection sets", ptr: func(o *options) any { return &o.count }},
+
+	{name: "help", short: "h", kind: kindBool, sec: secMisc, help: "show this help", ptr: func(o *options) any { return &o.help }},
+	{name: "version", kind: kindBool, sec: secMisc, help: "print the version", ptr: func(o *options) any { return &o.version }},
 }
 
 // exclusive are the pairs of flags that contradict each other in any mode.
@@ -122,9 +215,64 @@ var exclusive = []struct{ a, b, why string }{
 	{"from", "netns", "--netns reads the live system; it does not apply to --from captures"},
 }
 
-// requires are the boolean flags that mean nothing without another.
-var requires = []struct{ flag, needs string }{
-	{"dry-run", "remove"},
+// newFlagSet registers every flag of flagTable, bound to o.
+func newFlagSet(o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("udsls", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	for _, f := range flagTable {
+		// The help text comes from flagTable, not from pflag.
+		switch p := f.ptr(o).(type) {
+		case *bool:
+			fs.BoolVarP(p, f.name, f.short, false, "")
+		case *string:
+			fs.StringVarP(p, f.name, f.short, "", "")
+		case *[]string:
+			if f.kind == kindStringArray {
+				fs.StringArrayVarP(p, f.name, f.short, nil, "")
+			} else {
+				fs.StringSliceVarP(p, f.name, f.short, nil, "")
+			}
+		case *int:
+			fs.IntVarP(p, f.name, f.short, 0, "")
+		case *time.Duration:
+			fs.DurationVarP(p, f.name, f.short, 0, "")
+		default:
+			panic(fmt.Sprintf("flag --%s: no flag type for %T", f.name, p))
+		}
+		if f.def != "" {
+			// Value.Set, unlike FlagSet.Set, leaves the flag not Changed.
+			pf := fs.Lookup(f.name)
+			if err := pf.Value.Set(f.def); err != nil {
+				panic(fmt.Sprintf("flag --%s: default %q: %v", f.name, f.def, err))
+			}
+			pf.DefValue = f.def
+		}
+	}
+	return fs
+}
+
+// modeRefusal says why flag f, given, does not go with mode m, or "".
+func (f *flagSpec) modeRefusal(m mode) string {
+	switch {
+	case f.sec.owned && f.sec.owner == m, !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
+		return ""
+	case !f.sec.owned:
+		return fmt.Sprintf("--%s does not apply to %s%s", f.name, modeNames[m], f.why[m])
+	case f.sec.owner == modeList:
+		return fmt.Sprintf("--%s applies to the listing, not to %s", f.name, modeNames[m])
+	default:
+		return fmt.Sprintf("--%s requires %s", f.name, modeNames[f.sec.owner])
+	}
+}
+
+func lookupSpec(name string) *flagSpec {
+	for i := range flagTable {
+		if flagTable[i].name == name {
+			return &flagTable[i]
+		}
+	}
+	return nil
 }
 
 var modeNames = map[mode]string{
@@ -144,57 +292,7 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 
 func parseFlags(args []string) (*options, error) {
 	o := &options{}
-	fs := pflag.NewFlagSet("udsls", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.SortFlags = false
-
-	var serve, stale, check, audit bool
-	fs.BoolVar(&serve, "serve", false, "")
-	fs.BoolVar(&stale, "stale", false, "")
-	fs.BoolVar(&check, "check", false, "")
-	fs.BoolVar(&audit, "audit", false, "")
-
-	fs.StringVarP(&o.output, "output", "o", "table", "")
-	fs.StringVar(&o.outputFile, "output-file", "", "")
-	fs.StringVar(&o.color, "color", "auto", "")
-	fs.StringVar(&o.procRoot, "proc-root", "/proc", "")
-	fs.StringVar(&o.source, "source", "", "")
-	fs.StringVar(&o.fdSource, "fd-source", "auto", "")
-	fs.BoolVarP(&o.verbose, "verbose", "v", false, "")
-	fs.StringArrayVar(&o.from, "from", nil, "")
-	fs.BoolVarP(&o.allNetns, "all-netns", "N", false, "")
-	fs.StringVar(&o.netns, "netns", "", "")
-	fs.BoolVarP(&o.help, "help", "h", false, "")
-	fs.BoolVar(&o.version, "version", false, "")
-
-	fs.BoolVarP(&o.all, "all", "a", false, "")
-	fs.BoolVarP(&o.listening, "listening", "l", false, "")
-	var pids []string
-	fs.StringSliceVarP(&pids, "pid", "p", nil, "")
-	fs.StringSliceVarP(&o.users, "user", "u", nil, "")
-	fs.StringSliceVarP(&o.types, "type", "t", nil, "")
-	fs.BoolVar(&o.peers, "peers", false, "")
-	fs.BoolVarP(&o.wide, "wide", "W", false, "")
-	fs.BoolVarP(&o.extended, "extended", "e", false, "")
-
-	fs.DurationVar(&o.serveFor, "for", 0, "")
-	fs.IntVar(&o.count, "count", 0, "")
-
-	fs.BoolVar(&o.remove, "remove", false, "")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "")
-	fs.BoolVar(&o.crossFS, "cross-fs", false, "")
-	fs.IntVar(&o.maxDepth, "max-depth", 16, "")
-
-	fs.DurationVar(&o.timeout, "timeout", time.Second, "")
-	fs.DurationVar(&o.wait, "wait", 0, "")
-	fs.StringVar(&o.expectMode, "expect-mode", "", "")
-	fs.StringVar(&o.expectOwner, "expect-owner", "", "")
-	fs.StringVar(&o.expectGroup, "expect-group", "", "")
-	fs.StringVar(&o.expectType, "expect-type", "", "")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "")
-
-	fs.StringVar(&o.failOn, "fail-on", "high", "")
-
+	fs := newFlagSet(o)
 	if err := fs.Parse(args); err != nil {
 		return nil, usagef("%v", err)
 	}
@@ -215,10 +313,10 @@ func parseFlags(args []string) (*options, error) {
 		return nil, usagef("--user: empty user name in %q", strings.Join(o.users, ","))
 	}
 	// A split value loses what was typed: "1,,2" would read as --pid "".
-	if slices.Contains(pids, "") {
+	if pids := o.parsed.pids; slices.Contains(pids, "") {
 		return nil, usagef("--pid: empty process id in %q", strings.Join(pids, ","))
 	}
-	for _, p := range pids {
+	for _, p := range o.parsed.pids {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 {
 			return nil, usagef("invalid --pid %q: want a positive process id", p)
@@ -234,7 +332,7 @@ func parseFlags(args []string) (*options, error) {
 	for _, m := range []struct {
 		on bool
 		m  mode
-	}{{serve, modeServe}, {stale, modeStale}, {check, modeCheck}, {audit, modeAudit}} {
+	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}} {
 		if m.on {
 			n++
 			o.mode = m.m
@@ -245,15 +343,8 @@ func parseFlags(args []string) (*options, error) {
 	}
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
-		if ms, ok := sourceFlags[f.Name]; ok && !slices.Contains(ms, o.mode) && err == nil {
-			err = usagef("--%s does not apply to %s%s", f.Name, modeNames[o.mode], sourceWhy[f.Name+" "+modeNames[o.mode]])
-		}
-		if m, ok := modeFlags[f.Name]; ok && m != o.mode && err == nil {
-			if m == modeList {
-				err = usagef("--%s applies to the listing, not to %s", f.Name, modeNames[o.mode])
-			} else {
-				err = usagef("--%s requires %s", f.Name, modeNames[m])
-			}
+		if msg := lookupSpec(f.Name).modeRefusal(o.mode); msg != "" && err == nil {
+			err = usagef("%s", msg)
 		}
 	})
 	if err != nil {
@@ -269,9 +360,9 @@ func parseFlags(args []string) (*options, error) {
 			return nil, usagef("%s", x.why)
 		}
 	}
-	for _, r := range requires {
-		if set(r.flag) && !set(r.needs) {
-			return nil, usagef("--%s goes with --%s", r.flag, r.needs)
+	for _, f := range flagTable {
+		if f.needs != "" && set(f.name) && !set(f.needs) {
+			return nil, usagef("--%s goes with --%s", f.name, f.needs)
 		}
 	}
 	// `udsls --check "$SOCK"` with SOCK unset checked the working

@@ -3,13 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -45,47 +41,9 @@ func newResolver(o *options, src inspect.Source) *inspect.Resolver {
 	return r
 }
 
-// netnsPID is the process --netns names, as a pid or as its
-// /proc/PID/ns/net; 0 for a namespace file such as /var/run/netns/NAME.
-func netnsPID(o *options) int {
-	s := o.netns
-	for _, root := range []string{o.procRoot, "/proc"} {
-		if rest, ok := strings.CutPrefix(filepath.Clean(s), filepath.Clean(root)+"/"); ok {
-			if pid, ok := strings.CutSuffix(rest, "/ns/net"); ok {
-				s = pid
-				break
-			}
-		}
-	}
-	pid, err := strconv.Atoi(s)
-	if err != nil || pid <= 0 || strconv.Itoa(pid) != s {
-		return 0
-	}
-	return pid
-}
-
-// netnsRoot says where --netns puts the file system for --check and
-// --stale: the root directory of the process it names when that process
-// is in another mount namespace (a container), else "" for our own. A
-// namespace file names no process, so paths stay ours, as `ip netns exec`
-// keeps them.
-func netnsRoot(o *options, r *inspect.Resolver) (string, error) {
-	pid := netnsPID(o)
-	if pid == 0 {
-		if _, err := os.Stat(o.netns); err != nil {
-			return "", fmt.Errorf("network namespace %q: %w", o.netns, unwrapPathError(err))
-		}
-		return "", nil
-	}
-	// The mount namespace must be readable, or the paths would silently
-	// be judged in ours.
-	if _, err := os.Readlink(filepath.Join(o.procRoot, strconv.Itoa(pid), "ns", "mnt")); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("network namespace of pid %d: no such process", pid)
-		}
-		return "", fmt.Errorf("file system of pid %d: %w", pid, unwrapPathError(err))
-	}
-	return r.MountRoot(pid), nil
+// netnsOptions names the namespace --netns names to platform.
+func netnsOptions(o *options) platform.Options {
+	return platform.Options{ProcRoot: o.procRoot, Netns: o.netns}
 }
 
 // checkInNetns points the checker at the namespace --netns names: a path
@@ -98,7 +56,7 @@ func checkInNetns(o *options, c *inspect.Checker) ([]string, func([]inspect.Chec
 	if err := netnsUsage(o); err != nil || o.netns == "" {
 		return o.args, keep, err
 	}
-	root, err := netnsRoot(o, c.Resolver)
+	root, err := platform.NetnsRoot(netnsOptions(o), c.Resolver.MountRoot)
 	if err != nil {
 		return nil, keep, err
 	}
@@ -110,7 +68,7 @@ func checkInNetns(o *options, c *inspect.Checker) ([]string, func([]inspect.Chec
 			return probe(ctx, p, timeout)
 		}
 		var res inspect.ProbeResult
-		err := platform.InNetns(platform.Options{ProcRoot: o.procRoot, Netns: o.netns}, func() error {
+		err := platform.InNetns(netnsOptions(o), func() error {
 			res = probe(ctx, p, timeout)
 			return nil
 		})
@@ -159,7 +117,7 @@ func staleRoot(o *options) (string, error) {
 	if err := netnsUsage(o); err != nil || o.netns == "" {
 		return "", err
 	}
-	return netnsRoot(o, inspect.NewResolver(o.procRoot))
+	return platform.NetnsRoot(netnsOptions(o), inspect.NewResolver(o.procRoot).MountRoot)
 }
 
 func unwrapPathError(err error) error {

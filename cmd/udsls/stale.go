@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -135,14 +134,7 @@ func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
 	}
 	// Without --netns, ours: the unreachable listeners shown stay those
 	// of the namespace udsls runs in, as before.
-	file := filepath.Join(o.procRoot, "self", "ns", "net")
-	if o.netns != "" {
-		file = o.netns
-		if pid := netnsPID(o); pid != 0 {
-			file = filepath.Join(o.procRoot, strconv.Itoa(pid), "ns", "net")
-		}
-	}
-	fi, err := os.Stat(file)
+	fi, err := os.Stat(platform.NetnsFile(netnsOptions(o)))
 	switch {
 	case err != nil && o.netns != "":
 		return nil, 0, fmt.Errorf("network namespace %q: %w", o.netns, unwrapPathError(err))

@@ -1,6 +1,11 @@
 package main
 
-const usage = `udsls: show everything about the Unix domain sockets on this machine
+import (
+	"cmp"
+	"strings"
+)
+
+const usageHead = `udsls: show everything about the Unix domain sockets on this machine
 
 Usage:
   udsls [options] [PATTERN...]          list sockets (listeners and bound sockets)
@@ -12,58 +17,9 @@ Usage:
 PATTERN is a shell glob matched against the socket path ('/run/*'); a
 pattern without a slash also matches the file name ('*.sock'). Abstract
 names start with '@'.
+`
 
-Listing:
-  -a, --all              every socket: also connections, clients, socketpairs
-  -l, --listening        listeners only
-  -p, --pid PID          held by this process (repeatable, or comma-separated)
-  -u, --user USER        held by a process of this user (name or uid)
-  -t, --type TYPE        stream, dgram or seqpacket
-      --peers            show who is on the other end (a listener's clients)
-  -e, --extended         add INODE and PEER-INODE, to pair the ends of connections
-  -W, --wide             never narrow the table to the terminal's width
-
-Output:
-  -o, --output FORMAT    table (default), json, or prometheus
-      --output-file PATH with -o prometheus: write atomically (textfile collector)
-      --color WHEN       auto (default), always, never; NO_COLOR is honoured
-  -q, --quiet            no warnings or notes on stderr; --check prints nothing
-
-Sources:
-      --source NAME      Linux: netlink (default, with fallback) or procfs
-      --fd-source NAME   Linux: how holders are found: auto (default), bpf
-                         (an iterator, needs CAP_BPF+CAP_PERFMON) or procfs
-  -v, --verbose          say on stderr which sources were used
-      --from KIND:FILE   analyse a saved capture: lsof:FILE, netstat:FILE, or
-                         procnet:FILE (a copy of /proc/net/unix); repeatable
-  -N, --all-netns        every network namespace (containers)
-      --netns PID|PATH   one network namespace
-      --proc-root DIR    procfs to read (default /proc; /host/proc in a container)
-
-Stale files (--stale):
-      --remove           delete the stale files found (re-checked right before)
-      --dry-run          with --remove: say what would be removed
-      --cross-fs         descend into other filesystems
-      --max-depth N      how deep to walk (default 16)
-
-Health checks (--check):
-      --timeout DUR      bound each connect (default 1s)
-      --wait DUR         retry until healthy or DUR has passed
-      --expect-mode MODE       e.g. 0660
-      --expect-owner USER      name or uid
-      --expect-group GROUP     name or gid
-      --expect-type TYPE       stream, dgram or seqpacket
-
-Audit (--audit):
-      --fail-on SEVERITY exit 1 for findings at or above: low, medium, high (default)
-
-Test server (--serve):
-      --for DUR          stop after DUR (default: until interrupted)
-      --count N          open N more listener+connection sets
-
-  -h, --help             show this help
-      --version          print the version
-
+const usageTail = `
 Exit status: 0 found / healthy / nothing stale; 1 a filter matched nothing,
 a check failed, stale files or findings remain; 2 usage or operational error.
 
@@ -75,3 +31,44 @@ Examples:
   udsls --check /run/app.sock --wait 10s && run-tests
   udsls --stale /tmp --remove       clean up orphaned socket files
 `
+
+// helpColumn is where the description of a flag starts in --help.
+const helpColumn = 25
+
+// usage is the --help text; its option sections are made from flagTable.
+var usage = usageText()
+
+func usageText() string {
+	var b strings.Builder
+	b.WriteString(usageHead)
+	for _, sec := range sections {
+		b.WriteString("\n")
+		if sec.title != "" {
+			b.WriteString(sec.title + ":\n")
+		}
+		for _, f := range flagTable {
+			if f.sec == sec {
+				writeFlagHelp(&b, &f, cmp.Or(sec.column, helpColumn))
+			}
+		}
+	}
+	b.WriteString(usageTail)
+	return b.String()
+}
+
+func writeFlagHelp(b *strings.Builder, f *flagSpec, column int) {
+	left := "      --" + f.name
+	if f.short != "" {
+		left = "  -" + f.short + ", --" + f.name
+	}
+	if f.arg != "" {
+		left += " " + f.arg
+	}
+	// A long flag and placeholder push the description one space past it.
+	pad := max(column-len(left), 1)
+	lines := strings.Split(f.help, "\n")
+	b.WriteString(left + strings.Repeat(" ", pad) + lines[0] + "\n")
+	for _, l := range lines[1:] {
+		b.WriteString(strings.Repeat(" ", column) + l + "\n")
+	}
+}
