@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/user"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -93,28 +92,12 @@ type Container struct {
 	Runtime string // docker, containerd, cri-o, podman, or kubepods when the runtime is not named
 }
 
-// NewResolver returns a resolver that reads the live system, with procfs
-// mounted at procRoot (Linux; ignored elsewhere).
+// NewResolver returns a resolver that examines the live system's files,
+// with procfs mounted at procRoot (Linux; ignored elsewhere). It leaves
+// Process, UserName and GroupName nil: platform/sys.NewResolver adds this
+// machine's processes and account names.
 func NewResolver(procRoot string) *Resolver {
-	r := &Resolver{ProcRoot: procRoot, Lstat: lstat, Readlink: os.Readlink}
-	r.Process = func(ctx context.Context, pid int) (Process, error) {
-		return liveProcess(ctx, procRoot, pid)
-	}
-	r.UserName = func(uid uint32) string {
-		u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
-		if err != nil {
-			return ""
-		}
-		return u.Username
-	}
-	r.GroupName = func(gid uint32) string {
-		g, err := user.LookupGroupId(strconv.FormatUint(uint64(gid), 10))
-		if err != nil {
-			return ""
-		}
-		return g.Name
-	}
-	return r
+	return &Resolver{ProcRoot: procRoot, Lstat: lstat, Readlink: os.Readlink}
 }
 
 // NewCaptureResolver returns a resolver for a capture taken on another

@@ -15,6 +15,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform"
+	"github.com/udsls/udsls/platform/sys"
 )
 
 // netnsUsage rejects -N and --netns where they cannot apply.
@@ -36,7 +37,7 @@ func netnsUsage(o *options) error {
 // newResolver is the resolver for the live sockets from src, labelling
 // holders with their containers where the backend can tell them.
 func newResolver(o *options, src inspect.Source) *inspect.Resolver {
-	r := inspect.NewResolver(o.procRoot)
+	r := sys.NewResolver(o.procRoot)
 	if c, ok := src.(interface {
 		Container(pid int) *inspect.Container
 	}); ok {
@@ -159,7 +160,7 @@ func staleRoot(o *options) (string, error) {
 	if err := netnsUsage(o); err != nil || o.netns == "" {
 		return "", err
 	}
-	return netnsRoot(o, inspect.NewResolver(o.procRoot))
+	return netnsRoot(o, sys.NewResolver(o.procRoot))
 }
 
 func unwrapPathError(err error) error {
