@@ -1,6 +1,6 @@
 // Package sys gives inspect's logic its view of the running machine:
-// process metadata (from procfs on Linux, through gopsutil elsewhere) and
-// account names. It wires them into inspect's resolvers and auditors,
+// process metadata (from procfs on Linux, through gopsutil elsewhere),
+// account names, and the file facts an audit needs (ACLs, mount roots). It wires them into inspect's resolvers and auditors,
 // whose function fields inspect leaves to the caller.
 package sys
 
@@ -26,10 +26,12 @@ func NewResolver(procRoot string) *inspect.Resolver {
 }
 
 // NewAuditor returns an auditor of the live system whose resolver is
-// NewResolver's.
+// NewResolver's, and which looks for ACLs and mount roots where it can.
 func NewAuditor(procRoot string) *inspect.Auditor {
 	a := inspect.NewAuditor(procRoot)
 	a.Resolver = NewResolver(procRoot)
+	a.HasACL = hasACL
+	a.MountRoot = isMountRoot
 	return a
 }
 
