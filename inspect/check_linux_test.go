@@ -467,3 +467,20 @@ func TestParseMode(t *testing.T) {
 		})
 	}
 }
+
+// listenRaw listens on path with the given backlog, which package net
+// does not let a test choose.
+func listenRaw(t *testing.T, path string, backlog int) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}

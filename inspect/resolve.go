@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // View chooses which sockets a listing shows before filters apply.
@@ -76,6 +77,14 @@ type Resolver struct {
 	// Container names the container a holder runs in, nil when none; a nil
 	// func labels nothing.
 	Container func(pid int) *Container
+	// Probe connects to the socket at path, trying stream, seqpacket and
+	// dgram in turn (a socket of another type answers EPROTOTYPE), and
+	// closes the connection at once without sending anything. The timeout
+	// bounds the wait on a listener whose backlog is full. It follows a
+	// final symlink, as clients do; callers that must not follow one lstat
+	// first. Stale-file detection and checks need it; a nil Probe proves
+	// nothing (ReachError).
+	Probe func(ctx context.Context, path string, timeout time.Duration) ProbeResult
 
 	mu         sync.Mutex
 	procs      map[int]*Process
@@ -94,8 +103,8 @@ type Container struct {
 
 // NewResolver returns a resolver that examines the live system's files,
 // with procfs mounted at procRoot (Linux; ignored elsewhere). It leaves
-// Process, UserName and GroupName nil: platform/sys.NewResolver adds this
-// machine's processes and account names.
+// Process, UserName, GroupName and Probe nil: platform/sys.NewResolver adds
+// this machine's processes, account names and connect probe.
 func NewResolver(procRoot string) *Resolver {
 	return &Resolver{ProcRoot: procRoot, Lstat: lstat, Readlink: os.Readlink}
 }

@@ -443,7 +443,7 @@ func TestRemoveStale(t *testing.T) {
 				return err
 			})
 		}, func(t *testing.T, root string) {
-			if r := Probe(context.Background(), filepath.Join(root, "sub", "s.sock"), 0); r.Reach != ReachUp {
+			if r := LiveProbe(context.Background(), filepath.Join(root, "sub", "s.sock"), 0); r.Reach != ReachUp {
 				t.Errorf("the new listener is unreachable: %v %v", r.Reach, r.Err)
 			}
 		}, ErrChanged},

@@ -8,4 +8,5 @@ import (
 func init() {
 	inspect.LiveResolver = sys.NewResolver
 	inspect.LiveAuditor = sys.NewAuditor
+	inspect.LiveProbe = sys.Probe
 }

@@ -1,6 +1,7 @@
 // Package sys gives inspect's logic its view of the running machine:
 // process metadata (from procfs on Linux, through gopsutil elsewhere),
-// account names, and the file facts an audit needs (ACLs, mount roots). It wires them into inspect's resolvers and auditors,
+// account names, the connect probe, and the file facts an audit needs
+// (ACLs, mount roots). It wires them into inspect's resolvers and auditors,
 // whose function fields inspect leaves to the caller.
 package sys
 
@@ -14,7 +15,7 @@ import (
 
 // NewResolver returns a resolver of the live system, with procfs mounted
 // at procRoot (Linux; ignored elsewhere): inspect's file view plus the
-// processes and account names of this machine.
+// processes, account names and connect probe of this machine.
 func NewResolver(procRoot string) *inspect.Resolver {
 	r := inspect.NewResolver(procRoot)
 	r.Process = func(ctx context.Context, pid int) (inspect.Process, error) {
@@ -22,6 +23,7 @@ func NewResolver(procRoot string) *inspect.Resolver {
 	}
 	r.UserName = UserName
 	r.GroupName = GroupName
+	r.Probe = Probe
 	return r
 }
 
