@@ -175,8 +175,10 @@ type Auditor struct {
 	MountRoot func(path string) bool
 }
 
-// NewAuditor returns an auditor of the live system, with procfs mounted at
-// procRoot (Linux; ignored elsewhere).
+// NewAuditor returns an auditor of the live system's files, with procfs
+// mounted at procRoot (Linux; ignored elsewhere). Its resolver is
+// NewResolver's, which names no process or account, and it sees no ACL and
+// no mount root: platform/sys.NewAuditor adds them.
 func NewAuditor(procRoot string) *Auditor {
 	// Unreadable, it counts as off: symlinks then grant more reach, never
 	// less.
@@ -187,8 +189,6 @@ func NewAuditor(procRoot string) *Auditor {
 		GroupFile:         "/etc/group",
 		PasswdFile:        "/etc/passwd",
 		ProtectedSymlinks: procRoot != "" && strings.TrimSpace(string(b)) == "1",
-		HasACL:            hasACL,
-		MountRoot:         isMountRoot,
 	}
 }
 

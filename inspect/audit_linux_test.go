@@ -107,7 +107,7 @@ func TestAuditLive(t *testing.T) {
 	var again liveSockets
 	again.rootListen(t, p("root/repl-root.sock"), 0o600)
 
-	rep, err := NewAuditor("/proc").Audit(context.Background(), snap, nil)
+	rep, err := LiveAuditor("/proc").Audit(context.Background(), snap, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestAuditLiveGroups(t *testing.T) {
 	l.nobodyListen(t, map[string]fs.FileMode{p("nobody/wide660.sock"): 0o660})
 	chown(t, p("nobody/wide660.sock"), nobody, wide)
 
-	rep, err := NewAuditor("/proc").Audit(context.Background(), l.snapshot(t), nil)
+	rep, err := LiveAuditor("/proc").Audit(context.Background(), l.snapshot(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestAuditWalk(t *testing.T) {
 		{name: "not a directory", path: "file/s.sock", err: errNotDir},
 		{name: "missing", path: "missing/s.sock", err: fs.ErrNotExist},
 	}
-	au := &audit{Auditor: NewAuditor("/proc")}
+	au := &audit{Auditor: LiveAuditor("/proc")}
 	rel := func(s string) string { return strings.TrimPrefix(strings.TrimPrefix(s, b), "/") }
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -595,7 +595,7 @@ func TestAuditACLWarns(t *testing.T) {
 	}
 	t.Cleanup(func() { ln.Close() })
 	l.add(t, dir+"/s.sock", os.Getpid())
-	rep, err := NewAuditor("/proc").Audit(context.Background(), l.snapshot(t), nil)
+	rep, err := LiveAuditor("/proc").Audit(context.Background(), l.snapshot(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

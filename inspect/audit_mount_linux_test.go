@@ -37,7 +37,7 @@ func TestAuditMountPoint(t *testing.T) {
 	for _, s := range []string{"open/tmpfs/t.sock", "open/bind/b.sock", "open/plain/p.sock"} {
 		l.rootListen(t, p(s), 0o600)
 	}
-	rep, err := NewAuditor("/proc").Audit(context.Background(), l.snapshot(t), nil)
+	rep, err := LiveAuditor("/proc").Audit(context.Background(), l.snapshot(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

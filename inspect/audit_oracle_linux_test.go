@@ -488,7 +488,7 @@ func TestAuditOracle(t *testing.T) {
 	}
 
 	// The audit's own decisions, account by account.
-	a := NewAuditor("/proc")
+	a := LiveAuditor("/proc")
 	au := &audit{Auditor: a, found: map[findingKey]*Finding{}}
 	mismatches := 0
 	for _, tg := range targets {

@@ -63,7 +63,7 @@ func TestAuditProcSelf(t *testing.T) {
 		t.Skip("this process has the directory at fd 3 too")
 	}
 
-	r := NewResolver("/proc")
+	r := LiveResolver("/proc")
 	es := r.Entries(context.Background(), l.snapshot(t), Query{})
 	for _, e := range es {
 		if e.FileStatus != FileOK || e.File == nil || e.FilePath != bound[e.Path] {
@@ -71,7 +71,7 @@ func TestAuditProcSelf(t *testing.T) {
 		}
 	}
 
-	rep, err := NewAuditor("/proc").Audit(context.Background(), l.snapshot(t), nil)
+	rep, err := LiveAuditor("/proc").Audit(context.Background(), l.snapshot(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,11 +147,11 @@ type Checker struct {
 }
 
 // NewChecker returns a checker for the live system with a one-second
-// connect timeout.
+// connect timeout, probing with r.Probe.
 func NewChecker(r *Resolver) *Checker {
 	return &Checker{
 		Timeout:  time.Second,
-		Probe:    Probe,
+		Probe:    probeFunc(r.Probe).do,
 		Lstat:    lstat,
 		Resolver: r,
 		UID:      os.Geteuid(),

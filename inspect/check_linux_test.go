@@ -156,7 +156,7 @@ func TestCheckVerdicts(t *testing.T) {
 		{"path longer than a socket address", long, checkView{Verdict: VerdictUp, Detail: "stream socket accepting connections", Type: TypeStream}},
 		{"full backlog", p("full.sock"), checkView{Verdict: VerdictTimeout, Detail: "listener's backlog is full: connect timed out after 100ms", Type: TypeStream}},
 	}
-	c := NewChecker(NewResolver("/proc"))
+	c := NewChecker(LiveResolver("/proc"))
 	c.Timeout = timeout
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +221,7 @@ func TestCheckExpect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := NewChecker(NewResolver("/proc"))
+			c := NewChecker(LiveResolver("/proc"))
 			c.Expect = tt.expect
 			got := c.Check(context.Background(), tt.path)
 			if got.Verdict != tt.verdict {
@@ -263,7 +263,7 @@ func countingLstat(c *Checker, hook func(n int64)) *atomic.Int64 {
 
 func TestCheckWaitAppears(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "late.sock")
-	c := NewChecker(NewResolver("/proc"))
+	c := NewChecker(LiveResolver("/proc"))
 	checked := make(chan struct{})
 	calls := countingLstat(c, func(n int64) {
 		if n == 1 {
@@ -299,7 +299,7 @@ func TestCheckWaitGivesUp(t *testing.T) {
 	live := filepath.Join(dir, "live.sock")
 	listen(t, "unix", live)
 	never := filepath.Join(dir, "never.sock")
-	c := NewChecker(NewResolver("/proc"))
+	c := NewChecker(LiveResolver("/proc"))
 	var neverCalls, liveCalls atomic.Int64
 	real := c.Lstat
 	c.Lstat = func(path string) (*FileInfo, error) {
@@ -329,7 +329,7 @@ func TestCheckWaitGivesUp(t *testing.T) {
 
 func TestCheckWaitCancelled(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "never.sock")
-	c := NewChecker(NewResolver("/proc"))
+	c := NewChecker(LiveResolver("/proc"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	countingLstat(c, func(n int64) {
@@ -369,7 +369,7 @@ func TestCheckAnnotate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := NewResolver("/proc")
+	r := LiveResolver("/proc")
 	fileID := func(p string) FileID {
 		fi, err := r.Lstat(p)
 		if err != nil {
@@ -466,4 +466,21 @@ func TestParseMode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// listenRaw listens on path with the given backlog, which package net
+// does not let a test choose.
+func listenRaw(t *testing.T, path string, backlog int) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		t.Fatal(err)
+	}
+	return fd
 }

@@ -4,8 +4,11 @@
 // It prints nothing: inspect/render turns its results into tables, JSON
 // and Prometheus metrics.
 //
-// It performs no syscalls of its own except through injectable function
-// fields with real defaults, so its logic is tested on literal snapshots
-// and on real sockets in temporary directories alike. Backends live in
-// platform/ and import this package, never the reverse.
+// It reaches the system through function fields (Resolver.Process,
+// UserName, GroupName and Probe; Auditor.HasACL and MountRoot) that
+// platform/sys fills with this machine's, so its logic is tested on
+// literal snapshots and fakes. The stale walker and remover and the file
+// view (lstat, statx, mount identity) still make their own syscalls here
+// until they move to platform too. Backends live in platform/ and import
+// this package, never the reverse.
 package inspect

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 )
@@ -45,7 +46,7 @@ func (r Reach) String() string {
 	return "reach(" + strconv.Itoa(int(r)) + ")"
 }
 
-// ProbeResult is the outcome of Probe.
+// ProbeResult is the outcome of a connect probe (Resolver.Probe).
 type ProbeResult struct {
 	Reach Reach
 	// Type is the socket type that connected, for ReachUp and ReachTimeout,
@@ -55,11 +56,13 @@ type ProbeResult struct {
 	Err error
 }
 
-// Probe connects to the socket at path, trying stream, seqpacket and dgram
-// in turn (a socket of another type answers EPROTOTYPE), and closes the
-// connection at once without sending anything. The timeout bounds the wait
-// on a listener whose backlog is full. Probe follows a final symlink, as
-// clients do; callers that must not follow one lstat first.
-func Probe(ctx context.Context, path string, timeout time.Duration) ProbeResult {
-	return probe(ctx, path, timeout)
+// probeFunc is a Resolver.Probe carried to where stale files are probed.
+type probeFunc func(ctx context.Context, path string, timeout time.Duration) ProbeResult
+
+// do probes path with p; without a probe nothing is proved.
+func (p probeFunc) do(ctx context.Context, path string, timeout time.Duration) ProbeResult {
+	if p == nil {
+		return ProbeResult{Reach: ReachError, Err: errors.New("no connect probe")}
+	}
+	return p(ctx, path, timeout)
 }

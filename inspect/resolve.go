@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/user"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // View chooses which sockets a listing shows before filters apply.
@@ -77,6 +77,14 @@ type Resolver struct {
 	// Container names the container a holder runs in, nil when none; a nil
 	// func labels nothing.
 	Container func(pid int) *Container
+	// Probe connects to the socket at path, trying stream, seqpacket and
+	// dgram in turn (a socket of another type answers EPROTOTYPE), and
+	// closes the connection at once without sending anything. The timeout
+	// bounds the wait on a listener whose backlog is full. It follows a
+	// final symlink, as clients do; callers that must not follow one lstat
+	// first. Stale-file detection and checks need it; a nil Probe proves
+	// nothing (ReachError).
+	Probe func(ctx context.Context, path string, timeout time.Duration) ProbeResult
 
 	mu         sync.Mutex
 	procs      map[int]*Process
@@ -93,28 +101,12 @@ type Container struct {
 	Runtime string // docker, containerd, cri-o, podman, or kubepods when the runtime is not named
 }
 
-// NewResolver returns a resolver that reads the live system, with procfs
-// mounted at procRoot (Linux; ignored elsewhere).
+// NewResolver returns a resolver that examines the live system's files,
+// with procfs mounted at procRoot (Linux; ignored elsewhere). It leaves
+// Process, UserName, GroupName and Probe nil: platform/sys.NewResolver adds
+// this machine's processes, account names and connect probe.
 func NewResolver(procRoot string) *Resolver {
-	r := &Resolver{ProcRoot: procRoot, Lstat: lstat, Readlink: os.Readlink}
-	r.Process = func(ctx context.Context, pid int) (Process, error) {
-		return liveProcess(ctx, procRoot, pid)
-	}
-	r.UserName = func(uid uint32) string {
-		u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
-		if err != nil {
-			return ""
-		}
-		return u.Username
-	}
-	r.GroupName = func(gid uint32) string {
-		g, err := user.LookupGroupId(strconv.FormatUint(uint64(gid), 10))
-		if err != nil {
-			return ""
-		}
-		return g.Name
-	}
-	return r
+	return &Resolver{ProcRoot: procRoot, Lstat: lstat, Readlink: os.Readlink}
 }
 
 // NewCaptureResolver returns a resolver for a capture taken on another

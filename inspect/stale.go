@@ -62,6 +62,9 @@ type StaleFile struct {
 	changed time.Time
 	// root is the walk's StaleOptions.Root, under which Path lies.
 	root string
+	// probe is FindStale's Resolver.Probe, which RemoveStale probes with
+	// again.
+	probe probeFunc
 	// shared names the file's filesystem when it is one whose files a
 	// socket may be bound to through another view (sharedFS).
 	shared string
@@ -118,6 +121,9 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	files, err := walkSockets(ctx, starts, &o, rep)
 	if err != nil {
 		return nil, err
+	}
+	for i := range files {
+		files[i].probe = r.Probe
 	}
 	snap, err := src.Snapshot(ctx)
 	if err != nil {

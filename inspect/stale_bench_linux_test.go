@@ -76,7 +76,7 @@ func BenchmarkStaleWalk(b *testing.B) {
 	})
 	b.Run("search", func(b *testing.B) {
 		for b.Loop() {
-			rep, err := FindStale(context.Background(), &staticSource{}, NewResolver("/proc"),
+			rep, err := FindStale(context.Background(), &staticSource{}, LiveResolver("/proc"),
 				StaleOptions{Dirs: []string{root}, Explicit: true, MaxDepth: 16})
 			if err != nil || len(rep.Stale) != 1000 {
 				b.Fatalf("search: %v, %d stale", err, len(rep.Stale))

@@ -45,7 +45,7 @@ func TestFindStaleSnapshotMisses(t *testing.T) {
 	src := &missingOnce{snap: Snapshot{Sockets: []Socket{{
 		ID: 1, Path: path, Type: TypeStream, State: StateUnconnected, Known: KnownBound, Bound: fi.ID,
 	}}}}
-	rep, err := FindStale(context.Background(), src, NewResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+	rep, err := FindStale(context.Background(), src, LiveResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

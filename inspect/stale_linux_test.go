@@ -268,7 +268,7 @@ func TestFindStale(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := FindStale(context.Background(), tr.snapshot(tt.identity), NewResolver("/proc"),
+			rep, err := FindStale(context.Background(), tr.snapshot(tt.identity), LiveResolver("/proc"),
 				StaleOptions{Dirs: []string{tr.root}, Explicit: true, MaxDepth: tt.maxDepth})
 			if err != nil {
 				t.Fatal(err)
@@ -283,7 +283,7 @@ func TestFindStale(t *testing.T) {
 	}
 
 	t.Run("unreachable", func(t *testing.T) {
-		rep, err := FindStale(context.Background(), tr.snapshot(true), NewResolver("/proc"),
+		rep, err := FindStale(context.Background(), tr.snapshot(true), LiveResolver("/proc"),
 			StaleOptions{Dirs: []string{tr.root}, Explicit: true, MaxDepth: 16})
 		if err != nil {
 			t.Fatal(err)
@@ -301,7 +301,7 @@ func TestFindStale(t *testing.T) {
 		}
 		// Elsewhere they are information only, and outside given
 		// directories not shown.
-		rep, err = FindStale(context.Background(), tr.snapshot(true), NewResolver("/proc"),
+		rep, err = FindStale(context.Background(), tr.snapshot(true), LiveResolver("/proc"),
 			StaleOptions{Dirs: []string{tr.p("a")}, Explicit: true, MaxDepth: 16})
 		if err != nil {
 			t.Fatal(err)
@@ -312,7 +312,7 @@ func TestFindStale(t *testing.T) {
 	})
 
 	t.Run("owner and mode", func(t *testing.T) {
-		rep, err := FindStale(context.Background(), tr.snapshot(true), NewResolver("/proc"),
+		rep, err := FindStale(context.Background(), tr.snapshot(true), LiveResolver("/proc"),
 			StaleOptions{Dirs: []string{tr.p("a/b")}, Explicit: true, MaxDepth: 16})
 		if err != nil {
 			t.Fatal(err)
@@ -344,7 +344,7 @@ func TestFindStaleStartDirs(t *testing.T) {
 
 	// A start directory that is a symlink to another is walked once,
 	// under its real name; a nested start directory adds nothing.
-	rep, err := FindStale(context.Background(), src, NewResolver("/proc"), StaleOptions{
+	rep, err := FindStale(context.Background(), src, LiveResolver("/proc"), StaleOptions{
 		Dirs: []string{filepath.Join(root, "link"), filepath.Join(root, "real"), root}, Explicit: true, MaxDepth: 16,
 	})
 	if err != nil {
@@ -356,19 +356,19 @@ func TestFindStaleStartDirs(t *testing.T) {
 	}
 
 	missing := filepath.Join(root, "missing")
-	_, err = FindStale(context.Background(), src, NewResolver("/proc"), StaleOptions{Dirs: []string{missing}, Explicit: true, MaxDepth: 16})
+	_, err = FindStale(context.Background(), src, LiveResolver("/proc"), StaleOptions{Dirs: []string{missing}, Explicit: true, MaxDepth: 16})
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing explicit directory: error %v, want one wrapping ErrNotExist", err)
 	}
-	rep, err = FindStale(context.Background(), src, NewResolver("/proc"), StaleOptions{Dirs: []string{missing, root}, MaxDepth: 16})
+	rep, err = FindStale(context.Background(), src, LiveResolver("/proc"), StaleOptions{Dirs: []string{missing, root}, MaxDepth: 16})
 	if err != nil || len(rep.Stale) != 1 || len(rep.Warnings) != 0 {
 		t.Errorf("missing default directory: %v, %d stale, warnings %q; want it skipped quietly", err, len(rep.Stale), rep.Warnings)
 	}
-	_, err = FindStale(context.Background(), src, NewResolver("/proc"), StaleOptions{Dirs: []string{filepath.Join(root, "real", "s.sock")}, Explicit: true, MaxDepth: 16})
+	_, err = FindStale(context.Background(), src, LiveResolver("/proc"), StaleOptions{Dirs: []string{filepath.Join(root, "real", "s.sock")}, Explicit: true, MaxDepth: 16})
 	if err == nil {
 		t.Error("a socket file as start directory: no error")
 	}
-	rep, err = FindStale(context.Background(), src, NewResolver("/proc"), StaleOptions{Dirs: []string{"/proc/self"}, Explicit: true, MaxDepth: 16})
+	rep, err = FindStale(context.Background(), src, LiveResolver("/proc"), StaleOptions{Dirs: []string{"/proc/self"}, Explicit: true, MaxDepth: 16})
 	if err != nil || len(rep.Dirs) != 0 || len(rep.Warnings) != 1 {
 		t.Errorf("/proc: %v, dirs %q, warnings %q; want skipped with one warning", err, rep.Dirs, rep.Warnings)
 	}
@@ -378,7 +378,7 @@ func TestFindStaleStartDirs(t *testing.T) {
 // between the scan and the removal, and returns RemoveStale's error.
 func findAndRemove(t *testing.T, dir, name string, change func()) error {
 	t.Helper()
-	rep, err := FindStale(context.Background(), &staticSource{}, NewResolver("/proc"),
+	rep, err := FindStale(context.Background(), &staticSource{}, LiveResolver("/proc"),
 		StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 16})
 	if err != nil {
 		t.Fatal(err)
@@ -407,7 +407,7 @@ func TestRemoveStale(t *testing.T) {
 		dir := t.TempDir()
 		p := filepath.Join(dir, "s.sock")
 		makeStaleSocket(t, p, unix.SOCK_STREAM)
-		rep, err := FindStale(context.Background(), &staticSource{}, NewResolver("/proc"),
+		rep, err := FindStale(context.Background(), &staticSource{}, LiveResolver("/proc"),
 			StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 16})
 		if err != nil || len(rep.Stale) != 1 {
 			t.Fatalf("scan: %v, %d stale", err, len(rep.Stale))
@@ -443,7 +443,7 @@ func TestRemoveStale(t *testing.T) {
 				return err
 			})
 		}, func(t *testing.T, root string) {
-			if r := Probe(context.Background(), filepath.Join(root, "sub", "s.sock"), 0); r.Reach != ReachUp {
+			if r := LiveProbe(context.Background(), filepath.Join(root, "sub", "s.sock"), 0); r.Reach != ReachUp {
 				t.Errorf("the new listener is unreachable: %v %v", r.Reach, r.Err)
 			}
 		}, ErrChanged},
@@ -497,7 +497,7 @@ func replace(t *testing.T, root string, put func(p string) error) {
 
 func TestFindStaleSnapshotError(t *testing.T) {
 	boom := errors.New("boom")
-	_, err := FindStale(t.Context(), errSource{boom}, NewResolver(""), StaleOptions{Dirs: []string{t.TempDir()}, Explicit: true, MaxDepth: 1})
+	_, err := FindStale(t.Context(), errSource{boom}, LiveResolver(""), StaleOptions{Dirs: []string{t.TempDir()}, Explicit: true, MaxDepth: 1})
 	if !errors.Is(err, boom) {
 		t.Errorf("FindStale: %v, want the snapshot's error", err)
 	}

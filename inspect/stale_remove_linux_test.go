@@ -24,7 +24,7 @@ func TestRemoveStaleRace(t *testing.T) {
 			dir := t.TempDir()
 			p := filepath.Join(dir, "app\n\x1b[31m.sock")
 			makeStaleSocket(t, p, unix.SOCK_STREAM)
-			rep, err := FindStale(context.Background(), &staticSource{}, NewResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+			rep, err := FindStale(context.Background(), &staticSource{}, LiveResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 			if err != nil || len(rep.Stale) != 1 {
 				t.Fatalf("FindStale: %v, %+v", err, rep)
 			}
@@ -88,7 +88,7 @@ func TestRemoveStaleLongName(t *testing.T) {
 	if err := unix.Renameat(int(d.Fd()), name[:60], int(d.Fd()), name); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := FindStale(context.Background(), &staticSource{}, NewResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+	rep, err := FindStale(context.Background(), &staticSource{}, LiveResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 	if err != nil || len(rep.Stale) != 1 || rep.Unchecked != 0 {
 		t.Fatalf("FindStale: %v, %+v", err, rep)
 	}
@@ -118,7 +118,7 @@ func TestFindStaleUnproven(t *testing.T) {
 		{"other mount namespace", Snapshot{Sockets: []Socket{{ID: 9, Path: "/run/app.sock", Type: TypeStream, State: StateUnconnected}}}, `at "/run/app.sock"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := FindStale(context.Background(), &staticSource{snap: tt.snap}, NewResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+			rep, err := FindStale(context.Background(), &staticSource{snap: tt.snap}, LiveResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func TestFindStaleUnproven(t *testing.T) {
 	// A listener without identity elsewhere by the same name proves
 	// nothing either way: the refused connect already rules it out.
 	rep, err := FindStale(context.Background(), &staticSource{snap: Snapshot{Sockets: []Socket{{ID: 9, Path: "/run/app.sock", Type: TypeStream, State: StateListening}}}},
-		NewResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+		LiveResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 	if err != nil || len(rep.Stale) != 1 || len(rep.Unknown) != 0 {
 		t.Errorf("%v: stale %+v, unknown %+v", err, rep.Stale, rep.Unknown)
 	}

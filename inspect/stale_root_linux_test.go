@@ -36,7 +36,7 @@ func TestFindStaleRoot(t *testing.T) {
 	// root's path is not.
 	makeStaleSocket(t, filepath.Join(root, "proc", "hidden.sock"), unix.SOCK_STREAM)
 
-	r := NewResolver("")
+	r := LiveResolver("")
 	r.UserName = func(uint32) string { return "" }
 	r.GroupName = func(uint32) string { return "" }
 	for _, dir := range []string{"/var/run", "/"} {

@@ -307,7 +307,7 @@ func checkStale(ctx context.Context, f *StaleFile, timeout time.Duration, unlink
 	if err := same(); err != nil {
 		return ProbeResult{}, err
 	}
-	res := probeFile(ctx, dirfd, pin, f.root+f.Path, name, f.File.ID, timeout)
+	res := probeFile(ctx, f.probe, dirfd, pin, f.root+f.Path, name, f.File.ID, timeout)
 	if err := same(); err != nil {
 		return ProbeResult{}, err
 	}
@@ -357,7 +357,7 @@ func removeAt(ctx context.Context, dirfd, pin int, name string, f *StaleFile, ti
 			// which cannot be another file's, tells it apart.
 			return fmt.Errorf("%w: a different socket file was put there", ErrChanged)
 		}
-		res := probeFile(ctx, dirfd, pin, filepath.Join(filepath.Dir(f.root+f.Path), tmp), tmp, f.File.ID, timeout)
+		res := probeFile(ctx, f.probe, dirfd, pin, filepath.Join(filepath.Dir(f.root+f.Path), tmp), tmp, f.File.ID, timeout)
 		if res.Reach != ReachRefused {
 			return fmt.Errorf("%w: a connect is no longer refused (%v)", ErrChanged, res.Reach)
 		}
@@ -388,14 +388,14 @@ func privateName() (string, error) {
 // probeFile probes the file held open at pin, through its /proc/self/fd
 // name, which is short and leads to that very file; without one (pin < 0,
 // no procfs) it probes by name, as probeAt does.
-func probeFile(ctx context.Context, dirfd, pin int, path, name string, id FileID, timeout time.Duration) ProbeResult {
+func probeFile(ctx context.Context, probe probeFunc, dirfd, pin int, path, name string, id FileID, timeout time.Duration) ProbeResult {
 	if pin >= 0 {
-		res := Probe(ctx, fdPath(pin, ""), timeout)
+		res := probe.do(ctx, fdPath(pin, ""), timeout)
 		if res.Reach != ReachMissing {
 			return res
 		}
 	}
-	return probeAt(ctx, dirfd, path, name, id, timeout)
+	return probeAt(ctx, probe, dirfd, path, name, id, timeout)
 }
 
 // probeAt probes the file name in the directory open at dirfd. connect(2)
@@ -403,9 +403,9 @@ func probeFile(ctx context.Context, dirfd, pin int, path, name string, id FileID
 // /proc/self/fd name where there is one (Linux); otherwise through the
 // full path, trusted only if lstat finds the same file there before and
 // after, which shows the probe did not land on another file.
-func probeAt(ctx context.Context, dirfd int, path, name string, id FileID, timeout time.Duration) ProbeResult {
+func probeAt(ctx context.Context, probe probeFunc, dirfd int, path, name string, id FileID, timeout time.Duration) ProbeResult {
 	if p := fdPath(dirfd, name); p != "" && len(p) < len(unix.RawSockaddrUnix{}.Path) {
-		res := Probe(ctx, p, timeout)
+		res := probe.do(ctx, p, timeout)
 		if res.Reach != ReachMissing {
 			return res
 		}
@@ -430,7 +430,7 @@ func probeAt(ctx context.Context, dirfd int, path, name string, id FileID, timeo
 	if err := at(); err != nil {
 		return failed(err)
 	}
-	res := Probe(ctx, path, timeout)
+	res := probe.do(ctx, path, timeout)
 	if err := at(); err != nil {
 		return failed(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform"
+	"github.com/udsls/udsls/platform/sys"
 )
 
 // Example lists the Unix sockets under a directory with their holders, as a Go program
@@ -37,7 +38,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	q := inspect.Query{Patterns: []string{filepath.Join(dir, "*")}}
-	for _, e := range inspect.NewResolver("/proc").Entries(ctx, snap, q) {
+	for _, e := range sys.NewResolver("/proc").Entries(ctx, snap, q) {
 		h := e.Holders[0]
 		fmt.Println(filepath.Base(e.Path), e.Type, e.State, e.FileStatus, h.PID == os.Getpid(), h.FD > 2)
 	}
@@ -55,7 +56,7 @@ func Example_json() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	entries := inspect.NewResolver("/proc").Entries(ctx, snap, inspect.Query{View: inspect.ViewListening})
+	entries := sys.NewResolver("/proc").Entries(ctx, snap, inspect.Query{View: inspect.ViewListening})
 	if err := render.WriteJSON(os.Stdout, entries, snap.Warnings); err != nil {
 		log.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/platform/sys"
 )
 
 func runAudit(ctx context.Context, o *options, e *env) (int, error) {
@@ -55,7 +56,7 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	rep, err := inspect.NewAuditor(o.procRoot).AuditUnder(ctx, snap, patterns, dirs)
+	rep, err := sys.NewAuditor(o.procRoot).AuditUnder(ctx, snap, patterns, dirs)
 	if err == nil {
 		// A cancelled audit may have seen only some sockets.
 		err = ctx.Err()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/platform/sys"
 )
 
 func runCheck(ctx context.Context, o *options, e *env) (int, error) {
@@ -24,7 +25,7 @@ func runCheck(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	r := inspect.NewResolver(o.procRoot)
+	r := sys.NewResolver(o.procRoot)
 	c := inspect.NewChecker(r)
 	c.Timeout, c.Expect = o.timeout, exp
 	paths, asGiven, err := checkInNetns(o, c)

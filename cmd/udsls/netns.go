@@ -11,6 +11,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform"
+	"github.com/udsls/udsls/platform/sys"
 )
 
 // netnsUsage rejects -N and --netns where they cannot apply.
@@ -32,7 +33,7 @@ func netnsUsage(o *options) error {
 // newResolver is the resolver for the live sockets from src, labelling
 // holders with their containers where the backend can tell them.
 func newResolver(o *options, src inspect.Source) *inspect.Resolver {
-	r := inspect.NewResolver(o.procRoot)
+	r := sys.NewResolver(o.procRoot)
 	if c, ok := src.(interface {
 		Container(pid int) *inspect.Container
 	}); ok {
@@ -117,7 +118,7 @@ func staleRoot(o *options) (string, error) {
 	if err := netnsUsage(o); err != nil || o.netns == "" {
 		return "", err
 	}
-	return platform.NetnsRoot(netnsOptions(o), inspect.NewResolver(o.procRoot).MountRoot)
+	return platform.NetnsRoot(netnsOptions(o), sys.NewResolver(o.procRoot).MountRoot)
 }
 
 func unwrapPathError(err error) error {

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/sys"
 )
 
 // netnsDirEnv names the directory helperNetnsServe mounts its own tmpfs on.
@@ -211,7 +212,7 @@ func TestLiveNetns(t *testing.T) {
 
 			// The holder is found, and the file is judged as the helper
 			// sees it: its socket, not the host's regular file.
-			r := inspect.NewResolver("/proc")
+			r := sys.NewResolver("/proc")
 			var e *inspect.Entry
 			es := r.Entries(t.Context(), snap, inspect.Query{Patterns: []string{appPath}})
 			for i := range es {
@@ -318,7 +319,7 @@ func TestLiveNetns(t *testing.T) {
 		id := fakeDockerCgroup(t, h.pid)
 		src := &Source{Sockets: SocketsAuto, AllNetns: true}
 		snap, _ := snapshot(t, src)
-		r := inspect.NewResolver("/proc")
+		r := sys.NewResolver("/proc")
 		r.Container = src.Container
 		var got []*inspect.Container
 		for _, e := range r.Entries(t.Context(), snap, inspect.Query{}) {

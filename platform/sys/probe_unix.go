@@ -1,6 +1,6 @@
 //go:build unix
 
-package inspect
+package sys
 
 import (
 	"context"
@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/udsls/udsls/inspect"
 )
 
-func probe(ctx context.Context, path string, timeout time.Duration) ProbeResult {
+func Probe(ctx context.Context, path string, timeout time.Duration) inspect.ProbeResult {
 	if len(path) >= len(unix.RawSockaddrUnix{}.Path) && !longAbstract(path) {
 		// A client reaches a path of any length through a shorter name
 		// for the same file, and so does the probe.
@@ -22,17 +24,17 @@ func probe(ctx context.Context, path string, timeout time.Duration) ProbeResult 
 		defer done()
 		path = short
 	}
-	last := ProbeResult{Reach: ReachError, Err: unix.EPROTOTYPE}
-	var refused Type // the type that answered ECONNREFUSED
-	wrongType := 0   // how many types answered EPROTOTYPE
-	for _, t := range []Type{TypeStream, TypeSeqpacket, TypeDgram} {
+	last := inspect.ProbeResult{Reach: inspect.ReachError, Err: unix.EPROTOTYPE}
+	var refused inspect.Type // the type that answered ECONNREFUSED
+	wrongType := 0           // how many types answered EPROTOTYPE
+	for _, t := range []inspect.Type{inspect.TypeStream, inspect.TypeSeqpacket, inspect.TypeDgram} {
 		if err := ctx.Err(); err != nil {
-			return ProbeResult{Reach: ReachError, Err: err}
+			return inspect.ProbeResult{Reach: inspect.ReachError, Err: err}
 		}
 		err := connectOnce(ctx, path, t, timeout)
 		switch {
 		case err == nil:
-			return ProbeResult{Reach: ReachUp, Type: t}
+			return inspect.ProbeResult{Reach: inspect.ReachUp, Type: t}
 		case errors.Is(err, unix.EPROTOTYPE):
 			wrongType++
 			continue
@@ -41,40 +43,40 @@ func probe(ctx context.Context, path string, timeout time.Duration) ProbeResult 
 		case errors.Is(err, unix.ECONNREFUSED):
 			// A live socket of another type may still be there: keep trying,
 			// and call it refused only when every type was refused.
-			last, refused = ProbeResult{Reach: ReachRefused, Err: err}, t
+			last, refused = inspect.ProbeResult{Reach: inspect.ReachRefused, Err: err}, t
 			continue
-		case t == TypeDgram && errors.Is(err, unix.EPERM):
+		case t == inspect.TypeDgram && errors.Is(err, unix.EPERM):
 			// A datagram socket connected to someone else refuses new peers
 			// (unix_may_send): it is bound and alive, but no client of ours
 			// can send to it.
-			return ProbeResult{Reach: ReachBusy, Type: t, Err: err}
+			return inspect.ProbeResult{Reach: inspect.ReachBusy, Type: t, Err: err}
 		case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-			return ProbeResult{Reach: ReachDenied, Err: err}
+			return inspect.ProbeResult{Reach: inspect.ReachDenied, Err: err}
 		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
-			return ProbeResult{Reach: ReachMissing, Err: err}
+			return inspect.ProbeResult{Reach: inspect.ReachMissing, Err: err}
 		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.ETIMEDOUT), errors.Is(err, unix.EINPROGRESS):
-			return ProbeResult{Reach: ReachTimeout, Type: t, Err: err}
+			return inspect.ProbeResult{Reach: inspect.ReachTimeout, Type: t, Err: err}
 		default:
-			return ProbeResult{Reach: ReachError, Err: err}
+			return inspect.ProbeResult{Reach: inspect.ReachError, Err: err}
 		}
 	}
-	if last.Reach == ReachRefused && wrongType == 2 {
+	if last.Reach == inspect.ReachRefused && wrongType == 2 {
 		// Refused by one type, wrong type for both others: a socket of
 		// that type is bound there and does not listen.
-		return ProbeResult{Reach: ReachNotListening, Type: refused, Err: last.Err}
+		return inspect.ProbeResult{Reach: inspect.ReachNotListening, Type: refused, Err: last.Err}
 	}
 	return last
 }
 
 // failedOpen is the verdict on a path that could not be opened.
-func failedOpen(err error) ProbeResult {
+func failedOpen(err error) inspect.ProbeResult {
 	switch {
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return ProbeResult{Reach: ReachDenied, Err: err}
+		return inspect.ProbeResult{Reach: inspect.ReachDenied, Err: err}
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
-		return ProbeResult{Reach: ReachMissing, Err: err}
+		return inspect.ProbeResult{Reach: inspect.ReachMissing, Err: err}
 	}
-	return ProbeResult{Reach: ReachError, Err: err}
+	return inspect.ProbeResult{Reach: inspect.ReachError, Err: err}
 }
 
 // connectOnce makes one connect whose wait is bounded by timeout. It
@@ -86,7 +88,7 @@ func failedOpen(err error) ProbeResult {
 // thread Go picks, so it seldom interrupts this one. An interrupted or
 // timed-out slice leaves the socket unconnected, and the next slice
 // continues towards the same deadline.
-func connectOnce(ctx context.Context, path string, t Type, timeout time.Duration) error {
+func connectOnce(ctx context.Context, path string, t inspect.Type, timeout time.Duration) error {
 	// Not every Unix has SOCK_CLOEXEC; the fork lock keeps a concurrent
 	// exec from inheriting the descriptor, as package net does.
 	syscall.ForkLock.RLock()

@@ -1,4 +1,4 @@
-package inspect
+package sys
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/udsls/udsls/inspect"
 )
 
 func TestProbe(t *testing.T) {
@@ -68,18 +70,18 @@ func TestProbe(t *testing.T) {
 
 	tests := []struct {
 		path  string
-		reach Reach
-		typ   Type
+		reach inspect.Reach
+		typ   inspect.Type
 	}{
-		{p("stream.sock"), ReachUp, TypeStream},
-		{p("seq.sock"), ReachUp, TypeSeqpacket},
-		{p("dgram.sock"), ReachUp, TypeDgram},
-		{p("link.sock"), ReachUp, TypeStream},
-		{p("stale.sock"), ReachRefused, 0},
-		{p("regular"), ReachRefused, 0},
-		{p("missing.sock"), ReachMissing, 0},
-		{p("regular/below"), ReachMissing, 0},
-		{p("full.sock"), ReachTimeout, TypeStream},
+		{p("stream.sock"), inspect.ReachUp, inspect.TypeStream},
+		{p("seq.sock"), inspect.ReachUp, inspect.TypeSeqpacket},
+		{p("dgram.sock"), inspect.ReachUp, inspect.TypeDgram},
+		{p("link.sock"), inspect.ReachUp, inspect.TypeStream},
+		{p("stale.sock"), inspect.ReachRefused, 0},
+		{p("regular"), inspect.ReachRefused, 0},
+		{p("missing.sock"), inspect.ReachMissing, 0},
+		{p("regular/below"), inspect.ReachMissing, 0},
+		{p("full.sock"), inspect.ReachTimeout, inspect.TypeStream},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.path), func(t *testing.T) {
@@ -148,12 +150,12 @@ func TestProbeHeldButRefusing(t *testing.T) {
 
 	for _, tt := range []struct {
 		path  string
-		reach Reach
-		typ   Type
+		reach inspect.Reach
+		typ   inspect.Type
 	}{
-		{bound, ReachNotListening, TypeStream},
-		{taken, ReachBusy, TypeDgram},
-		{other, ReachUp, TypeDgram},
+		{bound, inspect.ReachNotListening, inspect.TypeStream},
+		{taken, inspect.ReachBusy, inspect.TypeDgram},
+		{other, inspect.ReachUp, inspect.TypeDgram},
 	} {
 		if got := Probe(context.Background(), tt.path, time.Second); got.Reach != tt.reach || got.Type != tt.typ {
 			t.Errorf("Probe(%s) = %v/%v (%v), want %v/%v", filepath.Base(tt.path), got.Reach, got.Type, got.Err, tt.reach, tt.typ)
@@ -199,10 +201,10 @@ func TestProbeLongPath(t *testing.T) {
 		fd := listenRaw(t, "/proc/self/fd/"+strconv.Itoa(d)+"/"+filepath.Base(p), 4)
 		unix.Close(d)
 		defer unix.Close(fd)
-		if got := Probe(context.Background(), p, time.Second); got.Reach != ReachUp || got.Type != TypeStream {
+		if got := Probe(context.Background(), p, time.Second); got.Reach != inspect.ReachUp || got.Type != inspect.TypeStream {
 			t.Errorf("Probe(%d-byte path) = %v/%v (%v), want up/stream", len(p), got.Reach, got.Type, got.Err)
 		}
-		if got := Probe(context.Background(), p+".missing", time.Second); got.Reach != ReachMissing {
+		if got := Probe(context.Background(), p+".missing", time.Second); got.Reach != inspect.ReachMissing {
 			t.Errorf("Probe(%d-byte missing path) = %v (%v), want missing", len(p)+8, got.Reach, got.Err)
 		}
 	}

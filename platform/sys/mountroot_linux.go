@@ -1,4 +1,4 @@
-package inspect
+package sys
 
 import "golang.org/x/sys/unix"
 

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package inspect
+package sys
 
 // hasACL is nil where ACLs are not read.
 var hasACL func(string) bool

@@ -1,4 +1,4 @@
-package inspect
+package sys
 
 import (
 	"cmp"
@@ -8,20 +8,22 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/udsls/udsls/inspect"
 )
 
-// liveProcess reads a process's command and effective uid from one read
+// Process reads a process's command and effective uid from one read
 // of /proc/PID/status. It gives what gopsutil's Name and Uids gave, which
 // read comm and then status twice: a listing spent most of its per-process
 // time there.
-func liveProcess(ctx context.Context, procRoot string, pid int) (Process, error) {
+func Process(ctx context.Context, procRoot string, pid int) (inspect.Process, error) {
 	if err := ctx.Err(); err != nil {
-		return Process{}, err
+		return inspect.Process{}, err
 	}
 	dir := filepath.Join(cmp.Or(procRoot, "/proc"), strconv.Itoa(pid))
 	data, err := os.ReadFile(filepath.Join(dir, "status"))
 	if err != nil {
-		return Process{}, err
+		return inspect.Process{}, err
 	}
 	var name string
 	var uids []uint32
@@ -38,14 +40,14 @@ func liveProcess(ctx context.Context, procRoot string, pid int) (Process, error)
 			for f := range strings.SplitSeq(value, "\t") {
 				v, err := strconv.ParseUint(f, 10, 32)
 				if err != nil {
-					return Process{}, err
+					return inspect.Process{}, err
 				}
 				uids = append(uids, uint32(v))
 			}
 		}
 	}
 	if !haveName || len(uids) == 0 {
-		return Process{}, errors.New("no uid for pid " + strconv.Itoa(pid))
+		return inspect.Process{}, errors.New("no uid for pid " + strconv.Itoa(pid))
 	}
 	// Uids lists real, effective, saved; access checks use the effective one.
 	uid := uids[0]
@@ -54,9 +56,9 @@ func liveProcess(ctx context.Context, procRoot string, pid int) (Process, error)
 	}
 	command, err := commandName(dir, name)
 	if err != nil {
-		return Process{}, err
+		return inspect.Process{}, err
 	}
-	return Process{PID: pid, Command: command, UID: uid}, nil
+	return inspect.Process{PID: pid, Command: command, UID: uid}, nil
 }
 
 // commandName is the command as comm gives it, unescaped from status's

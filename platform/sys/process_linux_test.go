@@ -1,4 +1,4 @@
-package inspect
+package sys
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func TestLiveProcessMatchesGopsutil(t *testing.T) {
 			continue
 		}
 		name, uids, err1 := gopsutilName(pid)
-		got, err := liveProcess(context.Background(), "", pid)
+		got, err := Process(context.Background(), "", pid)
 		// A process of the machine may exec or exit meanwhile.
 		name2, _, err2 := gopsutilName(pid)
 		if err1 != nil || err2 != nil || err != nil || name != name2 {
@@ -67,7 +67,7 @@ func TestLiveProcessMatchesGopsutil(t *testing.T) {
 	if compared < 6 {
 		t.Fatalf("compared only %d processes", compared)
 	}
-	if _, err := liveProcess(context.Background(), "", 1<<30); err == nil {
+	if _, err := Process(context.Background(), "", 1<<30); err == nil {
 		t.Error("no error for a pid that is no process")
 	}
 }

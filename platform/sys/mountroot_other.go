@@ -1,6 +1,6 @@
 //go:build !linux
 
-package inspect
+package sys
 
 // isMountRoot is nil where mount roots cannot be told: every entry then
 // counts as replaceable, which errs towards a finding.
