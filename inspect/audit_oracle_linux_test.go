@@ -144,6 +144,7 @@ type oracleTarget struct {
 }
 
 func TestAuditOracle(t *testing.T) {
+	testenv.Heavy(t, "makes accounts and a world of files, and connects as each account, ~10s")
 	testenv.NeedRoot(t, "makes accounts, groups and files of other users, and connects as them")
 	for _, tool := range []string{"useradd", "userdel", "groupadd", "groupdel"} {
 		testenv.NeedTool(t, tool, "passwd")

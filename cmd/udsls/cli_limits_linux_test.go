@@ -62,6 +62,7 @@ func limitsRun(t *testing.T, env []string, argv ...string) (code int, stdout, st
 }
 
 func TestLimits(t *testing.T) {
+	testenv.Heavy(t, "runs udsls under tight limits over thousands of sockets and processes, ~80s")
 	bin := buildUdsls(t)
 
 	t.Run("nofile", func(t *testing.T) {

@@ -341,6 +341,7 @@ var signals = []struct {
 // each kind of long run: it must end soon after, with 128+signal, leaving
 // no output file, no temporary file and nothing half-removed.
 func TestSignals(t *testing.T) {
+	testenv.Heavy(t, "26 interrupted runs over 4,000 sockets, ~15s")
 	testenv.NeedRoot(t, "the audit and -N runs read every process")
 	bin := buildUdsls(t)
 	b := t.TempDir()
@@ -413,6 +414,7 @@ func TestSignals(t *testing.T) {
 // several moments: every file it reports removed is gone, every other one
 // is there under its own name, and nothing else is in the tree.
 func TestSignalsDuringRemoval(t *testing.T) {
+	testenv.Heavy(t, "12 interrupted removals of 3,000 stale files, ~45s")
 	bin := buildUdsls(t)
 	const dirs, perDir = 20, 150
 	// At a moment, or once the first file is gone: in the middle of the

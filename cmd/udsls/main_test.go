@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -15,9 +16,31 @@ import (
 // TestMain lets testscript run this binary as the "udsls" command, so the
 // scripts exercise the real main: flags, streams and exit statuses.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanup{m}, map[string]func(){
 		"udsls": func() { os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
+}
+
+// built is the udsls binary buildUdsls makes once per test binary: a link
+// takes seconds under -race load and two dozen tests want one; TestMain
+// removes its directory.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	out      []byte
+	err      error
+}
+
+// cleanup removes the binary buildUdsls shares between tests once they are
+// done: testscript.Main exits without returning.
+type cleanup struct{ m *testing.M }
+
+func (c cleanup) Run() int {
+	code := c.m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	return code
 }
 
 func TestScript(t *testing.T) {

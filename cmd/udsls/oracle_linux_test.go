@@ -38,6 +38,7 @@ import (
 // with what the world's makers know, and every --check verdict with what a
 // real connect gets.
 func TestOracle(t *testing.T) {
+	testenv.Heavy(t, "builds a world of thousands of sockets in several namespaces, ~25s")
 	testenv.NeedRoot(t, "network and mount namespaces")
 	ss := testenv.NeedTool(t, "ss", "iproute2")
 	unshare := testenv.NeedTool(t, "unshare", "util-linux")

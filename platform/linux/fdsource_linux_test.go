@@ -216,6 +216,7 @@ func TestBPFMatchesProcfs(t *testing.T) {
 // for a churned process only descriptors it was given, or, between fork
 // and exec, the copies of ours.
 func TestBPFUnderChurn(t *testing.T) {
+	testenv.Heavy(t, "BPF iterations under process and socket churn, ~20s")
 	needBPF(t)
 	srv, err := testserver.Start(testserver.Config{Dir: t.TempDir(), Count: 300})
 	if err != nil {

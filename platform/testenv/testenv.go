@@ -1,6 +1,7 @@
 // Package testenv decides what a test does when the machine lacks something it needs: it skips
 // with the reason on a developer's machine, and fails where CI has promised the capability by
 // setting UDSLS_REQUIRE_<KIND>=1 (ROOT, BPF, DOCKER, TOOLS), so nothing is skipped silently there.
+// Heavy tests run only under UDSLS_HEAVY=1, which CI sets, so a newcomer's `go test` stays quick.
 package testenv
 
 import (
@@ -48,4 +49,17 @@ func NeedTool(t testing.TB, name, pkg string) string {
 		Skipf(t, Tools, "%s is not installed (Debian package %s)", name, pkg)
 	}
 	return p
+}
+
+// HeavyEnv is the variable that lets heavy tests run; .ci/run sets it to 1.
+const HeavyEnv = "UDSLS_HEAVY"
+
+// Heavy skips a test that costs minutes rather than seconds (thousands of sockets, signal storms,
+// loop-image mounts) unless UDSLS_HEAVY=1. CI sets it and runs the test in full; a newcomer's
+// `go test ./...` then stays quick. why says what makes the test heavy.
+func Heavy(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv(HeavyEnv) != "1" {
+		t.Skipf("heavy (%s): set %s=1 to run it, as CI does", why, HeavyEnv)
+	}
 }

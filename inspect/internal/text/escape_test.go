@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/udsls/udsls/platform/testenv"
 )
 
 func TestEscape(t *testing.T) {
@@ -199,6 +201,7 @@ func FuzzEscape(f *testing.F) {
 // TestEscapeEveryCodePoint tries what the fuzzer may not reach: every code
 // point alone, and every byte alone.
 func TestEscapeEveryCodePoint(t *testing.T) {
+	testenv.Heavy(t, "escapes all 1.1 million code points, ~15s under -race")
 	var kept int
 	for r := rune(0); r <= unicode.MaxRune; r++ {
 		s := string(r)
