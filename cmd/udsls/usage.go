@@ -11,17 +11,18 @@ Usage:
   udsls [options] [PATTERN...]          list sockets (listeners and bound sockets)
   udsls --stale [options] [DIR...]      find socket files nothing is bound to
   udsls --check [options] PATH...       health-check sockets, for CI and probes
-  udsls --audit [options] [PATTERN...]  find sockets others can reach or hijack
+  udsls --audit [options] [PATTERN|DIR...]  find sockets others can reach or hijack
   udsls --serve [options] [DIR]         open live test sockets of every kind
 
 PATTERN is a shell glob matched against the socket path ('/run/*'); a
-pattern without a slash also matches the file name ('*.sock'). Abstract
-names start with '@'.
+pattern without a slash also matches the file name ('*.sock'); the name of
+an existing file matches that file literally. Abstract names start with '@'.
 `
 
 const usageTail = `
 Exit status: 0 found / healthy / nothing stale; 1 a filter matched nothing,
-a check failed, stale files or findings remain; 2 usage or operational error.
+a check failed, stale files or findings remain; 2 usage or operational error;
+130/143 interrupted by SIGINT/SIGTERM.
 
 Examples:
   udsls                             what is listening, who owns it
