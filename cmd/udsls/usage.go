@@ -8,11 +8,11 @@ import (
 const usageHead = `udsls: show everything about the Unix domain sockets on this machine
 
 Usage:
-  udsls [options] [PATTERN...]          list sockets (listeners and bound sockets)
-  udsls --stale [options] [DIR...]      find socket files nothing is bound to
-  udsls --check [options] PATH...       health-check sockets, for CI and probes
+  udsls [options] [PATTERN...]              list sockets (listeners and bound sockets)
+  udsls --stale [options] [DIR...]          find socket files nothing is bound to
+  udsls --check [options] PATH...           health-check sockets, for CI and probes
   udsls --audit [options] [PATTERN|DIR...]  find sockets others can reach or hijack
-  udsls --serve [options] [DIR]         open live test sockets of every kind
+  udsls --serve [options] [DIR]             open live test sockets of every kind
 
 PATTERN is a shell glob matched against the socket path ('/run/*'); a
 pattern without a slash also matches the file name ('*.sock'); the name of
