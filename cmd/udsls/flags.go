@@ -162,11 +162,11 @@ var flagTable = []flagSpec{
 	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, help: "held by a process of this user (name or uid)", ptr: func(o *options) any { return &o.users }},
 	{name: "type", short: "t", kind: kindStrings, arg: "TYPE", sec: secList, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.types }},
 	{name: "peers", kind: kindBool, sec: secList, help: "show who is on the other end (a listener's clients)", ptr: func(o *options) any { return &o.peers }},
-	{name: "extended", short: "e", kind: kindBool, sec: secList, help: "add INODE and PEER-INODE, to pair the ends of connections", ptr: func(o *options) any { return &o.extended }},
+	{name: "extended", short: "e", kind: kindBool, sec: secList, help: "add INODE and PEER-INODE (to pair connections)", ptr: func(o *options) any { return &o.extended }},
 	{name: "wide", short: "W", kind: kindBool, sec: secList, help: "never narrow the table to the terminal's width", ptr: func(o *options) any { return &o.wide }},
 
 	{name: "output", short: "o", kind: kindString, def: "table", arg: "FORMAT", sec: secOutput, help: "table (default), json, or prometheus", ptr: func(o *options) any { return &o.output }},
-	{name: "output-file", kind: kindString, arg: "PATH", sec: secOutput, help: "with -o prometheus: write atomically (textfile collector)", ptr: func(o *options) any { return &o.outputFile }},
+	{name: "output-file", kind: kindString, arg: "PATH", sec: secOutput, help: "-o prometheus to PATH, atomically (textfile)", ptr: func(o *options) any { return &o.outputFile }},
 	{name: "color", kind: kindString, def: "auto", arg: "WHEN", sec: secOutput, help: "auto (default), always, never; NO_COLOR is honoured", ptr: func(o *options) any { return &o.color }},
 	{name: "quiet", short: "q", kind: kindBool, sec: secOutput, help: "no warnings or notes on stderr; --check prints nothing", ptr: func(o *options) any { return &o.quiet }},
 
@@ -183,7 +183,7 @@ var flagTable = []flagSpec{
 	{name: "netns", kind: kindString, arg: "PID|PATH", sec: secSources, modes: []mode{modeList, modeStale, modeCheck},
 		why:  map[mode]string{modeAudit: fsWhy},
 		help: "one network namespace", ptr: func(o *options) any { return &o.netns }},
-	{name: "proc-root", kind: kindString, def: "/proc", arg: "DIR", sec: secSources, help: "procfs to read (default /proc; /host/proc in a container)", ptr: func(o *options) any { return &o.procRoot }},
+	{name: "proc-root", kind: kindString, def: "/proc", arg: "DIR", sec: secSources, help: "procfs to read (default /proc), e.g. /host/proc", ptr: func(o *options) any { return &o.procRoot }},
 
 	{name: "remove", kind: kindBool, sec: secStale, help: "delete the stale files found (re-checked right before)", ptr: func(o *options) any { return &o.remove }},
 	{name: "dry-run", kind: kindBool, sec: secStale, needs: "remove", help: "with --remove: say what would be removed", ptr: func(o *options) any { return &o.dryRun }},
@@ -197,7 +197,7 @@ var flagTable = []flagSpec{
 	{name: "expect-group", kind: kindString, arg: "GROUP", sec: secCheck, help: "name or gid", ptr: func(o *options) any { return &o.expectGroup }},
 	{name: "expect-type", kind: kindString, arg: "TYPE", sec: secCheck, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.expectType }},
 
-	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 for findings at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn }},
+	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn }},
 
 	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, help: "stop after DUR (default: until interrupted)", ptr: func(o *options) any { return &o.serveFor }},
 	{name: "count", kind: kindInt, arg: "N", sec: secServe, help: "open N more listener+connection sets", ptr: func(o *options) any { return &o.count }},

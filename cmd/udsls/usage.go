@@ -8,10 +8,10 @@ import (
 const usageHead = `udsls: show everything about the Unix domain sockets on this machine
 
 Usage:
-  udsls [options] [PATTERN...]              list sockets (listeners and bound sockets)
-  udsls --stale [options] [DIR...]          find socket files nothing is bound to
-  udsls --check [options] PATH...           health-check sockets, for CI and probes
-  udsls --audit [options] [PATTERN|DIR...]  find sockets others can reach or hijack
+  udsls [options] [PATTERN...]              list listening and bound sockets
+  udsls --stale [options] [DIR...]          find orphaned socket files
+  udsls --check [options] PATH...           health-check sockets (CI, probes)
+  udsls --audit [options] [PATTERN|DIR...]  who can reach or hijack sockets
   udsls --serve [options] [DIR]             open live test sockets of every kind
 
 PATTERN is a shell glob matched against the socket path ('/run/*'); a
