@@ -34,22 +34,8 @@ func deepTree(t *testing.T, dir string, levels int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range levels {
-		if err := unix.Mkdirat(fd, longName, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := unix.Fchownat(fd, longName, 65534, 65534, 0); err != nil {
-			t.Fatal(err)
-		}
-		next, err := unix.Openat(fd, longName, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		unix.Close(fd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fd = next
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd
+	defer unix.Close(fd)
+	return deepTreeAt(t, fd, levels)
 }
 
 // TestStderrEscapesOSErrors runs the real binary as root where OS errors
