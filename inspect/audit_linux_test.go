@@ -477,7 +477,7 @@ func accountNames(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile("/etc/passwd")
 	if err != nil {
-		t.Skipf("no passwd file: %v", err)
+		testenv.Skipf(t, testenv.Tools, "no passwd file: %v", err)
 	}
 	var names []string
 	for _, line := range strings.Split(string(b), "\n") {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/udsls/udsls/platform/testenv"
 )
 
 // TestAuditProcSelf: a server that binds through /proc/self (how a path
@@ -60,7 +62,7 @@ func TestAuditProcSelf(t *testing.T) {
 		l.snap.Sockets[id-1].Path = name
 	}
 	if fi, err := os.Stat("/proc/self/fd/3"); err == nil && os.SameFile(fi, mustStat(t, dir)) {
-		t.Skip("this process has the directory at fd 3 too")
+		testenv.Skipf(t, testenv.Root, "this process has the directory at fd 3 too")
 	}
 
 	r := LiveResolver("/proc")

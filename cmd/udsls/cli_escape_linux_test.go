@@ -218,10 +218,7 @@ func TestRelativeAtApartFromAbstract(t *testing.T) {
 // listener's path and the client's peer path must each come back exactly
 // from their *_bytes companions.
 func TestJSONExactBytes(t *testing.T) {
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("sleep(1) is needed as the holder")
-	}
+	sleep := testenv.NeedTool(t, "sleep", "coreutils")
 	dir := t.TempDir()
 	const command = "bad\xff\xfecmd"
 	exe := filepath.Join(dir, command)

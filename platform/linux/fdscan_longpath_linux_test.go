@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,7 +36,7 @@ func TestScanFDsLongPath(t *testing.T) {
 	}
 	t.Cleanup(func() { unix.Close(dir) })
 	if _, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(dir)); err == nil {
-		t.Skip("readlink of the deep directory did not fail")
+		testenv.Skipf(t, testenv.Root, "readlink of the deep directory did not fail")
 	}
 	low, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
