@@ -3,7 +3,6 @@
 package main
 
 import (
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -43,7 +42,9 @@ func TestStaleOverlayUpperLayer(t *testing.T) {
 	t.Cleanup(func() { d.Close() })
 	// Through procfs a name is all there is: a relative one has no file
 	// to stat.
-	relListen(t, p("merged"), "rel.sock")
+	if err := staleChildListen(t, p("merged"), "rel.sock"); err != nil {
+		t.Fatal(err)
+	}
 	stale := p("upperfs/upper/stale.sock")
 	live := []string{"live.sock", "bound.sock", "dgram.sock", "rel.sock"}
 
@@ -63,40 +64,6 @@ func TestStaleOverlayUpperLayer(t *testing.T) {
 		} else {
 			c.Close()
 		}
-	}
-}
-
-// relListen has python3, run in dir, listen on the relative name until
-// the test ends.
-func relListen(t *testing.T, dir, name string) {
-	t.Helper()
-	py := testenv.NeedTool(t, "python3", "python3")
-	cmd := exec.Command(py, "-c", `import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen()
-print("ok", flush=True)
-sys.stdin.read()
-`, name)
-	cmd.Dir = dir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	buf := make([]byte, 3)
-	if n, _ := io.ReadFull(stdout, buf); n != 3 {
-		t.Fatalf("python3 did not listen on %q", name)
 	}
 }
 
