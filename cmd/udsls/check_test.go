@@ -373,17 +373,17 @@ func parseProm(t *testing.T, text string) map[string]float64 {
 				ls = append(ls, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
 			}
 			slices.Sort(ls)
-			out[name+"{"+strings.Join(ls, ",")+"}"] = m.GetGauge().GetValue()
+			v := m.GetGauge().GetValue()
+			if c := m.GetCounter(); c != nil {
+				v = c.GetValue()
+			}
+			out[name+"{"+strings.Join(ls, ",")+"}"] = v
 		}
 	}
-	if path, err := exec.LookPath("promtool"); err != nil {
-		t.Log("promtool not on PATH (Debian package prometheus): lint skipped, parse checked only")
-	} else {
-		cmd := exec.Command(path, "check", "metrics")
-		cmd.Stdin = strings.NewReader(text)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("promtool check metrics: %v\n%s", err, out)
-		}
+	cmd := exec.Command(testenv.NeedTool(t, "promtool", "prometheus"), "check", "metrics")
+	cmd.Stdin = strings.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 	return out
 }

@@ -59,6 +59,12 @@ type options struct {
 	wide      bool
 	extended  bool
 
+	// The exporter: the listing served over HTTP.
+	metricsListen      string
+	metricsStale       []string
+	metricsCheck       []string
+	metricsMinInterval time.Duration
+
 	// --serve.
 	serveFor time.Duration
 	count    int
@@ -119,11 +125,13 @@ var (
 	secCheck   = &section{title: "Health checks (--check)", owner: modeCheck, owned: true, column: 31}
 	secAudit   = &section{title: "Audit (--audit)", owner: modeAudit, owned: true}
 	secServe   = &section{title: "Test server (--serve)", owner: modeServe, owned: true}
+	// The exporter serves the listing: its filters apply.
+	secMetrics = &section{title: "Prometheus exporter (--metrics-listen)", owner: modeList, owned: true, column: 33}
 	secMisc    = &section{} // --help, --version: untitled, last
 )
 
 // sections is the order of the help text.
-var sections = []*section{secList, secOutput, secSources, secStale, secCheck, secAudit, secServe, secMisc}
+var sections = []*section{secList, secOutput, secSources, secStale, secCheck, secAudit, secServe, secMetrics, secMisc}
 
 // flagSpec is one flag: how it parses, how --help shows it and which
 // modes it goes with. Parsing, the mode checks and the help text are all
@@ -202,6 +210,13 @@ var flagTable = []flagSpec{
 	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, help: "stop after DUR (default: until interrupted)", ptr: func(o *options) any { return &o.serveFor }},
 	{name: "count", kind: kindInt, arg: "N", sec: secServe, help: "open N more listener+connection sets", ptr: func(o *options) any { return &o.count }},
 
+	{name: "metrics-listen", kind: kindString, arg: "ADDR", sec: secMetrics,
+		help: "serve /metrics on ADDR, [HOST][:PORT]:\nloopback and port 9772 unless given", ptr: func(o *options) any { return &o.metricsListen }},
+	{name: "metrics-stale", kind: kindStringArray, arg: "DIR", sec: secMetrics, needs: "metrics-listen", help: "add --stale's series for DIR (repeatable)", ptr: func(o *options) any { return &o.metricsStale }},
+	{name: "metrics-check", kind: kindStringArray, arg: "PATH", sec: secMetrics, needs: "metrics-listen", help: "add --check's series for PATH (repeatable)", ptr: func(o *options) any { return &o.metricsCheck }},
+	{name: "metrics-min-interval", kind: kindDuration, def: "5s", arg: "DUR", sec: secMetrics, needs: "metrics-listen",
+		help: "reuse a snapshot younger than DUR (default 5s)", ptr: func(o *options) any { return &o.metricsMinInterval }},
+
 	{name: "help", short: "h", kind: kindBool, sec: secMisc, help: "show this help", ptr: func(o *options) any { return &o.help }},
 	{name: "version", kind: kindBool, sec: secMisc, help: "print the version", ptr: func(o *options) any { return &o.version }},
 }
@@ -213,6 +228,9 @@ var exclusive = []struct{ a, b, why string }{
 	{"from", "source", "--source picks the live backend; it does not apply to --from captures"},
 	{"from", "all-netns", "--all-netns reads the live system; it does not apply to --from captures"},
 	{"from", "netns", "--netns reads the live system; it does not apply to --from captures"},
+	{"from", "metrics-listen", "--metrics-listen serves the live system; it does not apply to --from captures"},
+	{"metrics-listen", "output", "--metrics-listen serves the Prometheus format; -o does not apply"},
+	{"metrics-listen", "output-file", "--metrics-listen serves over HTTP; --output-file does not apply"},
 }
 
 // newFlagSet registers every flag of flagTable, bound to o.

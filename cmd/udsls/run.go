@@ -95,14 +95,19 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 	case modeAudit:
 		code, err = runAudit(ctx, o, e)
 	default:
-		code, err = runList(ctx, o, e)
+		if o.metricsListen != "" {
+			code, err = runMetrics(ctx, o, e)
+		} else {
+			code, err = runList(ctx, o, e)
+		}
 	}
 	// A reader that went away is no failure (`udsls --serve | head -1`, where SIGPIPE is
 	// ignored so that the server can clean up).
 	if werr := out.stop(); err == nil && werr != nil && !errors.Is(werr, syscall.EPIPE) {
 		code, err = exitError, werr
 	}
-	if sig, ok := context.Cause(ctx).(interrupted); ok {
+	// A signal is how an exporter is told to stop: a clean end.
+	if sig, ok := context.Cause(ctx).(interrupted); ok && o.metricsListen == "" {
 		// Whatever the mode made of the cancellation, the run was cut
 		// short: say so as a shell would for a command the signal killed.
 		return 128 + int(sig.sig)

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/platform/sys"
+)
+
+// metricsPort is the exporter's port when --metrics-listen names none. The
+// Prometheus wiki's list of exporter ports (9100-9999) is full; 9772 is
+// udsls's by use, not by registration.
+const metricsPort = "9772"
+
+// metricsAddr makes a TCP address of --metrics-listen: PORT or :PORT listen
+// on loopback, a host alone gets metricsPort. Reaching past loopback takes
+// an address on purpose (0.0.0.0:9772, [::]:9772): the series name every
+// socket path and holder on the machine.
+func metricsAddr(s string) (string, error) {
+	host, port := "", ""
+	if _, err := strconv.Atoi(s); err == nil {
+		port = s
+	} else if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	} else if inner, ok := strings.CutPrefix(s, "["); ok && strings.HasSuffix(inner, "]") {
+		host, port = strings.TrimSuffix(inner, "]"), metricsPort
+	} else if strings.ContainsAny(s, "[]") || strings.Count(s, ":") == 1 {
+		return "", usagef("--metrics-listen %q: %v", s, err)
+	} else {
+		host, port = s, metricsPort // a host name or address, IPv6 ones too
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", usagef("--metrics-listen %q: port %q is not a number from 0 to 65535", s, port)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// runMetrics serves the listing's series, and those of --metrics-stale and
+// --metrics-check, on /metrics until SIGINT or SIGTERM.
+func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
+	addr, err := metricsAddr(o.metricsListen)
+	if err != nil {
+		return exitError, err
+	}
+	if o.metricsMinInterval < 0 {
+		return exitError, usagef("--metrics-min-interval %s: must not be negative", o.metricsMinInterval)
+	}
+	q, err := listQuery(o)
+	if err != nil {
+		return exitError, err
+	}
+	src, err := newSource(o)
+	if err != nil {
+		return exitError, err
+	}
+	x := newExporter(ctx, o.metricsMinInterval, func(ctx context.Context) (*render.Metrics, error) {
+		return scrapeOnce(ctx, o, q, src)
+	})
+	// Logged under the exporter's lock: one scrape at a time writes.
+	x.log = e.stderr.error
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return exitError, fmt.Errorf("--metrics-listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           x.mux(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	e.note("serving metrics on http://%s/metrics", ln.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return exitError, err
+	case <-ctx.Done():
+	}
+	// Scrapes under way may finish; the process exits within
+	// forceExitAfter anyway.
+	sctx, cancel := context.WithTimeout(context.Background(), forceExitAfter*3/4)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return exitError, err
+	}
+	return exitOK, nil
+}
+
+// scrapeOnce takes a snapshot and gathers what a scrape shows.
+func scrapeOnce(ctx context.Context, o *options, q inspect.Query, src inspect.Source) (*render.Metrics, error) {
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := render.NewMetrics()
+	m.AddListing(snap, newResolver(o, src).Entries(ctx, snap, q))
+	if len(o.metricsStale) > 0 {
+		ssrc, netns, err := staleSource(o)
+		if err != nil {
+			return nil, err
+		}
+		so := inspect.StaleOptions{Dirs: o.metricsStale, Explicit: true, MaxDepth: o.maxDepth, Netns: netns}
+		if so.Root, err = staleRoot(o); err != nil {
+			return nil, err
+		}
+		rep, err := inspect.FindStale(ctx, ssrc, newResolver(o, ssrc), so)
+		if err != nil {
+			return nil, err
+		}
+		m.AddStale(rep)
+	}
+	if len(o.metricsCheck) > 0 {
+		c := inspect.NewChecker(sys.NewResolver(o.procRoot))
+		c.Timeout = o.timeout
+		m.AddChecks(c.Wait(ctx, o.metricsCheck, 0))
+	}
+	return m, ctx.Err()
+}
+
+// exporter serves scrapes one at a time from a snapshot at most minInterval
+// old: a burst of scrapers on a large host costs one snapshot.
+type exporter struct {
+	ctx         context.Context // the run's: a signal ends a snapshot under way
+	minInterval time.Duration
+	collect     func(context.Context) (*render.Metrics, error)
+	log         func(error)
+
+	mu       sync.Mutex
+	at       time.Time
+	families []*dto.MetricFamily
+
+	reg       *prometheus.Registry
+	duration  prometheus.Gauge
+	snapshots prometheus.Counter
+	failures  prometheus.Counter
+}
+
+func newExporter(ctx context.Context, minInterval time.Duration, collect func(context.Context) (*render.Metrics, error)) *exporter {
+	x := &exporter{ctx: ctx, minInterval: minInterval, collect: collect, log: func(error) {}, reg: prometheus.NewRegistry()}
+	x.duration = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "udsls_scrape_duration_seconds",
+		Help: "How long the last snapshot of the sockets, and the stale and check scans, took.",
+	})
+	x.snapshots = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "udsls_scrape_snapshots_total",
+		Help: "Snapshots taken for scrapes; a scrape within --metrics-min-interval of the last reuses it.",
+	})
+	x.failures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "udsls_scrape_errors_total",
+		Help: "Snapshots that failed; the scrape that asked for one got an HTTP 500.",
+	})
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "udsls_build_info",
+		Help:        "The udsls binary serving these series: always 1.",
+		ConstLabels: prometheus.Labels{"version": version(), "goversion": runtime.Version()},
+	})
+	info.Set(1)
+	x.reg.MustRegister(x.duration, x.snapshots, x.failures, info)
+	return x
+}
+
+// Gather returns the socket series: the last ones when younger than
+// minInterval, else new ones. Concurrent scrapes wait for each other, so
+// that those arriving together share one snapshot.
+func (x *exporter) Gather() ([]*dto.MetricFamily, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.families != nil && time.Since(x.at) < x.minInterval {
+		return x.families, nil
+	}
+	t0 := time.Now()
+	x.snapshots.Inc()
+	fams, err := x.snapshot(x.ctx)
+	x.duration.Set(time.Since(t0).Seconds())
+	if err != nil {
+		x.failures.Inc()
+		x.log(fmt.Errorf("scrape: %w", err))
+		return nil, err
+	}
+	x.families, x.at = fams, time.Now()
+	return fams, nil
+}
+
+// snapshot collects the series and hands them to client_golang as the
+// parsed text of -o prometheus, so that the two cannot differ.
+func (x *exporter) snapshot(ctx context.Context) ([]*dto.MetricFamily, error) {
+	m, err := x.collect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		return nil, err
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	byName, err := p.TextToMetricFamilies(&buf)
+	if err != nil {
+		return nil, err
+	}
+	fams := make([]*dto.MetricFamily, 0, len(byName))
+	for _, f := range byName {
+		fams = append(fams, f)
+	}
+	slices.SortFunc(fams, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return fams, nil
+}
+
+func (x *exporter) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	// The registry's series are gathered after the sockets', so that
+	// udsls_scrape_duration_seconds tells of this scrape's snapshot.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{x, x.reg}, promhttp.HandlerOpts{
+		// A burst waits for the snapshot under way rather than being
+		// turned away: there is no MaxRequestsInFlight.
+		ErrorHandling: promhttp.HTTPErrorOnError,
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("udsls exporter: see /metrics and /healthz\n"))
+	})
+	return mux
+}

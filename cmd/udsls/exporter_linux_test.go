@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// exporterProc is a running `udsls --metrics-listen`.
+type exporterProc struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan error
+}
+
+// startExporter runs the real binary on a free loopback port and returns
+// once it serves.
+func startExporter(t *testing.T, args ...string) *exporterProc {
+	t.Helper()
+	cmd := exec.Command(buildUdsls(t), append([]string{"--metrics-listen", "127.0.0.1:0"}, args...)...)
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	x := &exporterProc{cmd: cmd, done: make(chan error, 1)}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-x.done
+	})
+	lines := bufio.NewScanner(errPipe)
+	if !lines.Scan() {
+		go func() { x.done <- cmd.Wait() }()
+		t.Fatalf("exporter said nothing: %v", <-x.done)
+	}
+	m := regexp.MustCompile(`^udsls: serving metrics on (http://127\.0\.0\.1:\d+)/metrics$`).FindStringSubmatch(lines.Text())
+	go func() {
+		for lines.Scan() {
+			t.Logf("exporter: %s", lines.Text())
+		}
+		x.done <- cmd.Wait()
+	}()
+	if m == nil {
+		t.Fatalf("first line %q does not say where it serves", lines.Text())
+	}
+	x.url = m[1]
+	return x
+}
+
+// TestExporterLive scrapes the real binary while listeners come and go:
+// every scrape is valid for promtool and tells of the sockets as they are.
+func TestExporterLive(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "stale")
+	if err := os.Mkdir(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	staleSocket(t, filepath.Join(stale, "old.sock"))
+	up := filepath.Join(dir, "up.sock")
+	upL := listenUnix(t, "unix", up)
+	defer upL.Close()
+	x := startExporter(t, "--metrics-min-interval", "0", "--metrics-stale", stale,
+		"--metrics-check", up, "--metrics-check", filepath.Join(dir, "missing.sock"), dir+"/*")
+
+	series := func() map[string]float64 {
+		t.Helper()
+		return parseProm(t, get(t, x.url+"/metrics")) // promtool-checked
+	}
+	backlog := func(p string) string {
+		ino := netnsInode(t)
+		return fmt.Sprintf("udsls_listener_backlog{netns=%q,path=%q}", ino, p)
+	}
+	s := series()
+	for k, want := range map[string]float64{
+		backlog(up):                         4096,
+		`udsls_check_up{path="` + up + `"}`: 1,
+		`udsls_check_up{path="` + filepath.Join(dir, "missing.sock") + `"}`: 0,
+		`udsls_stale_socket_files{directory="` + stale + `"}`:               1,
+	} {
+		if got, ok := s[k]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
+		}
+	}
+	if countPrefix(s, `udsls_build_info{goversion="go`) != 1 {
+		t.Error("no udsls_build_info")
+	}
+	if _, ok := s["udsls_scrape_duration_seconds{}"]; !ok {
+		t.Error("no udsls_scrape_duration_seconds")
+	}
+	if n := countPrefix(s, "udsls_listener_backlog{"); n != 1 {
+		t.Errorf("%d listeners shown; the pattern %s/* selects one", n, dir)
+	}
+
+	// A listener that comes is in the next scrape; one that goes is not.
+	later := filepath.Join(dir, "later.sock")
+	laterL := listenUnix(t, "unix", later)
+	if _, ok := series()[backlog(later)]; !ok {
+		t.Errorf("a new listener is not in the next scrape")
+	}
+	laterL.Close()
+	upL.Close()
+	s = series()
+	if _, ok := s[backlog(later)]; ok {
+		t.Errorf("a closed listener is still in the next scrape")
+	}
+	if s[`udsls_check_up{path="`+up+`"}`] != 0 {
+		t.Errorf("a closed listener's check is still up")
+	}
+	if got := s["udsls_scrape_snapshots_total{}"]; got != 3 {
+		t.Errorf("udsls_scrape_snapshots_total = %v after 3 scrapes with --metrics-min-interval 0", got)
+	}
+	if got := get(t, x.url+"/healthz"); got != "ok\n" {
+		t.Errorf("/healthz = %q", got)
+	}
+
+	// SIGTERM is how a service manager stops it: a clean exit.
+	x.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-x.done:
+		x.done <- err // for the cleanup
+		if err != nil {
+			t.Errorf("after SIGTERM: %v, want exit status 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit 10s after SIGTERM")
+	}
+	if c, err := net.Dial("tcp", strings.TrimPrefix(x.url, "http://")); err == nil {
+		c.Close()
+		t.Error("the port still takes connections after exit")
+	}
+}
+
+// TestExporterBurst: concurrent scrapers of the real binary share one
+// snapshot within --metrics-min-interval.
+func TestExporterBurst(t *testing.T) {
+	x := startExporter(t, "--metrics-min-interval", "1h")
+	done := make(chan string)
+	for range 20 {
+		go func() { done <- get(t, x.url+"/metrics") }()
+	}
+	for range 20 {
+		<-done
+	}
+	if got := parseProm(t, get(t, x.url+"/metrics"))["udsls_scrape_snapshots_total{}"]; got != 1 {
+		t.Errorf("21 scrapes within --metrics-min-interval took %v snapshots, want 1", got)
+	}
+}
+
+// TestExporterPortTaken: an address that cannot be served is a usage-level
+// failure, exit 2 and one line, before anything is served.
+func TestExporterPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	code, stdout, stderr := runUdsls("--metrics-listen", l.Addr().String())
+	if code != exitError || stdout != "" || !failedRun.MatchString(stderr) || !strings.Contains(stderr, "address already in use") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing, one error line naming the cause", code, stdout, stderr)
+	}
+}
+
+func countPrefix(m map[string]float64, prefix string) int {
+	n := 0
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func netnsInode(t *testing.T) string {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/self/ns/net", &st); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(st.Ino)
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/udsls/udsls/inspect/render"
+)
+
+func TestMetricsAddr(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"9100", "127.0.0.1:9100"},
+		{":9100", "127.0.0.1:9100"},
+		{"localhost", "localhost:9772"},
+		{"0.0.0.0", "0.0.0.0:9772"},
+		{"0.0.0.0:80", "0.0.0.0:80"},
+		{"::1", "[::1]:9772"},
+		{"[::]:9100", "[::]:9100"},
+		{"[::1]", "[::1]:9772"},
+		{":0", "127.0.0.1:0"},
+	} {
+		got, err := metricsAddr(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("metricsAddr(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{":http", "host:99999", "host:-1", "[::1", "x:"} {
+		if got, err := metricsAddr(bad); err == nil || !errors.Is(err, errUsage) {
+			t.Errorf("metricsAddr(%q) = %q, %v; want a usage error", bad, got, err)
+		}
+	}
+}
+
+// TestExporterSharesSnapshots: scrapes arriving together, and scrapes within
+// the minimum interval, cost one snapshot; past it, a new one is taken.
+func TestExporterSharesSnapshots(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	snapshots := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls
+	}
+	release := make(chan struct{})
+	x := newExporter(context.Background(), time.Hour, func(context.Context) (*render.Metrics, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		<-release // every scraper arrives while the first snapshot is under way
+		return render.NewMetrics(), nil
+	})
+	srv := httptest.NewServer(x.mux())
+	defer srv.Close()
+
+	var wg sync.WaitGroup
+	const scrapers = 12
+	bodies := make([]string, scrapers)
+	for i := range scrapers {
+		wg.Go(func() { bodies[i] = get(t, srv.URL+"/metrics") })
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if n := snapshots(); n != 1 {
+		t.Fatalf("%d concurrent scrapes took %d snapshots, want 1", scrapers, n)
+	}
+	for _, b := range bodies {
+		if !strings.Contains(b, "udsls_scrape_snapshots_total 1\n") {
+			t.Fatalf("scrape does not count one snapshot:\n%s", b)
+		}
+	}
+
+	x.minInterval = 0
+	get(t, srv.URL+"/metrics")
+	if n := snapshots(); n != 2 {
+		t.Fatalf("a scrape past --metrics-min-interval took no snapshot (%d)", n)
+	}
+}
+
+// TestExporterFailedSnapshot: a failed snapshot is a 500 and counted, never
+// stale series passed off as new ones.
+func TestExporterFailedSnapshot(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	x := newExporter(context.Background(), 0, func(context.Context) (*render.Metrics, error) {
+		if fail.Load() {
+			return nil, errors.New("netlink: no buffer space")
+		}
+		return render.NewMetrics(), nil
+	})
+	var logged atomic.Int32
+	x.log = func(error) { logged.Add(1) }
+	srv := httptest.NewServer(x.mux())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 || logged.Load() != 1 {
+		t.Fatalf("status %d, %d logged; want 500 and the error logged once", resp.StatusCode, logged.Load())
+	}
+	fail.Store(false)
+	b := get(t, srv.URL+"/metrics")
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader([]byte(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fams["udsls_scrape_errors_total"].GetMetric()[0].GetCounter().GetValue(); got != 1 {
+		t.Fatalf("udsls_scrape_errors_total = %v, want 1", got)
+	}
+	if got := get(t, srv.URL+"/healthz"); got != "ok\n" {
+		t.Fatalf("/healthz = %q", got)
+	}
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET %s: %d %v\n%s", url, resp.StatusCode, err, b)
+	}
+	return string(b)
+}
