@@ -266,7 +266,7 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 		rep.Warnings = append(rep.Warnings, "no filesystem socket matches the patterns; nothing was audited")
 		rep.NothingAudited = true
 	case len(a.Containers) > 0:
-		rep.Warnings = append(rep.Warnings, "no filesystem socket is held in the containers named; nothing was audited")
+		rep.Warnings = append(rep.Warnings, "no filesystem socket in this network namespace is held in the containers named; nothing was audited")
 		rep.NothingAudited = true
 	}
 	for _, k := range au.skipOrder {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -239,7 +240,19 @@ func (d *dockerd) importImage(t *testing.T, name string) {
 // the pid of its process.
 func (d *dockerd) startContainer(t *testing.T, name, image, sock string, args ...string) (id string, pid int) {
 	t.Helper()
-	id = d.run(t, append([]string{"run", "-d", "--name", name, "--network", "none", image}, args...)...)
+	return d.startContainerNet(t, "none", name, image, sock, args...)
+}
+
+// startContainerNet is startContainer on the network named.
+func (d *dockerd) startContainerNet(t *testing.T, network, name, image, sock string, args ...string) (id string, pid int) {
+	t.Helper()
+	// Options for docker run come before a "--", the command after it.
+	var opts []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		opts, args = args[:i], args[i+1:]
+	}
+	run := append([]string{"run", "-d", "--name", name, "--network", network}, opts...)
+	id = d.run(t, append(append(run, image), args...)...)
 	pid, err := strconv.Atoi(d.run(t, "inspect", "-f", "{{.State.Pid}}", id))
 	if err != nil || pid <= 0 {
 		t.Fatalf("container %s: pid %d (%v): %s", name, pid, err, d.run(t, "logs", id))
@@ -372,6 +385,47 @@ func TestDockerContainerNames(t *testing.T) {
 		code, _, errOut := runUdsls(api, "-v", "-o", "json", "--container", "udsls-*")
 		if code != exitOK || strings.Count(errOut, "docker container names from the API at "+d.sock) != 1 {
 			t.Errorf("exit %d, stderr:\n%s", code, errOut)
+		}
+	})
+
+	t.Run("audit", func(t *testing.T) {
+		// --audit reads this network namespace and judges paths in this
+		// mount namespace: a container on the host's network binding in a
+		// volume mounted at the same path is audited, and its socket open
+		// to everyone found.
+		share, err := os.MkdirTemp("", "udsls-share-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(share) })
+		// Everyone may reach into it, as into /run.
+		if err := os.Chmod(share, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		sock := filepath.Join(share, "hostnet.sock")
+		d.startContainerNet(t, "host", "udsls-hostnet", "udsls-busybox:test", sock, "-v", share+":"+share, "--", "/bin/ctrlisten", sock, "0666")
+		code, out, errOut := runUdsls(api, "--audit", "-o", "json", "--container", "udsls-hostnet")
+		var rep struct {
+			Findings []struct {
+				Path string `json:"path"`
+				Rule string `json:"rule"`
+			} `json:"findings"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("exit %d, stderr %q: %v in\n%s", code, errOut, err, out)
+		}
+		if code != exitNo || len(rep.Findings) == 0 {
+			t.Errorf("exit %d, findings %+v; want 1 and the world-reachable socket\n%s", code, rep.Findings, errOut)
+		}
+		for _, f := range rep.Findings {
+			if f.Path != sock {
+				t.Errorf("finding of another container's or the host's socket: %+v", f)
+			}
+		}
+		// A container with a network of its own has no socket here.
+		code, out, errOut = runUdsls(api, "--audit", "--container", "udsls-web")
+		if code != exitNo || out != "" || !strings.Contains(errOut, "nothing was audited") {
+			t.Errorf("--audit --container udsls-web: exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
 	})
 
