@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"net"
@@ -189,10 +190,16 @@ func (d *dockerd) run(t *testing.T, args ...string) string {
 func (d *dockerd) importImage(t *testing.T, name string) {
 	t.Helper()
 	busybox := "/bin/busybox"
-	if out, err := exec.Command("file", "-L", busybox).Output(); err == nil && !strings.Contains(string(out), "statically linked") {
-		testenv.Skipf(t, testenv.Tools, "%s is not static: install busybox-static", busybox)
-	} else if _, err := os.Stat(busybox); err != nil {
-		testenv.Skipf(t, testenv.Tools, "%s is not installed (Debian package busybox-static)", busybox)
+	f, err := elf.Open(busybox)
+	if err != nil {
+		testenv.Skipf(t, testenv.Tools, "%s: %v (Debian package busybox-static)", busybox, err)
+	}
+	// A dynamic one (Debian's busybox) asks for an interpreter the
+	// image does not have.
+	dynamic := slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP })
+	f.Close()
+	if dynamic {
+		testenv.Skipf(t, testenv.Tools, "%s is dynamically linked: install busybox-static", busybox)
 	}
 	listen := filepath.Join(d.dir, "ctrlisten")
 	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", listen, "./testdata/ctrlisten")
@@ -201,11 +208,11 @@ func (d *dockerd) importImage(t *testing.T, name string) {
 		t.Fatalf("building the listener: %v\n%s", err, out)
 	}
 	tarPath := filepath.Join(d.dir, "image.tar")
-	f, err := os.Create(tarPath)
+	out, err := os.Create(tarPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tw := tar.NewWriter(f)
+	tw := tar.NewWriter(out)
 	for _, dir := range []string{"bin/", "dev/", "run/", "tmp/"} {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755}); err != nil {
 			t.Fatal(err)
@@ -229,7 +236,7 @@ func (d *dockerd) importImage(t *testing.T, name string) {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Close(); err != nil {
+	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
 	d.run(t, "import", tarPath, name)
