@@ -173,6 +173,10 @@ type Auditor struct {
 	// MountRoot says whether a path is the root of a mount, which no one
 	// may rename or remove (EBUSY). Nil knows of none.
 	MountRoot func(path string) bool
+	// Containers limits the audit to the sockets held in the containers
+	// these patterns name, as Query.Containers does; the socket files no
+	// one holds are judged beside theirs.
+	Containers []string
 }
 
 // NewAuditor returns an auditor of the live system's files, with procfs
@@ -224,7 +228,7 @@ func (a *Auditor) Audit(ctx context.Context, snap *Snapshot, patterns []string) 
 // symlinks of its directory resolved, starts with it.
 func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs []string) (*AuditReport, error) {
 	au := &audit{Auditor: a, found: map[findingKey]*Finding{}, under: dirs}
-	entries := a.Resolver.Entries(ctx, snap, Query{})
+	entries := a.Resolver.Entries(ctx, snap, Query{Containers: a.Containers})
 	audited, relative := 0, 0
 	var stale []string
 	for i := range entries {
@@ -256,8 +260,13 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 	if relative > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d sockets bound by a relative path were not audited", relative))
 	}
-	if (len(patterns) > 0 || len(dirs) > 0) && audited == 0 {
+	switch {
+	case audited > 0:
+	case len(patterns) > 0 || len(dirs) > 0:
 		rep.Warnings = append(rep.Warnings, "no filesystem socket matches the patterns; nothing was audited")
+		rep.NothingAudited = true
+	case len(a.Containers) > 0:
+		rep.Warnings = append(rep.Warnings, "no filesystem socket in this network namespace is held in the containers named; nothing was audited")
 		rep.NothingAudited = true
 	}
 	for _, k := range au.skipOrder {

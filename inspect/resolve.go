@@ -40,12 +40,15 @@ type Query struct {
 	Users    []string // names or numeric uids of a holder
 	Types    []Type
 	Clients  bool // fill Entry.Clients
+	// Containers are globs matched against the name and the id of a
+	// holder's container (Container.Matches).
+	Containers []string
 }
 
 // Filtered reports whether the query narrows the view, which turns an
 // empty result into a "no" answer.
 func (q *Query) Filtered() bool {
-	return len(q.Patterns) > 0 || len(q.PIDs) > 0 || len(q.Users) > 0 || len(q.Types) > 0
+	return len(q.Patterns) > 0 || len(q.PIDs) > 0 || len(q.Users) > 0 || len(q.Types) > 0 || len(q.Containers) > 0
 }
 
 // ValidatePattern rejects a malformed glob before any work is done.
@@ -95,10 +98,33 @@ type Resolver struct {
 	selfMnt    *string
 }
 
-// Container is the container a process runs in, as its cgroup shows it.
+// Container is the container a process runs in, as its cgroup shows it,
+// named by its runtime where the runtime tells. The names are the
+// runtime's, untrusted: whoever starts a container chooses them.
 type Container struct {
 	ID      string // as the runtime names it: 64 hex digits
 	Runtime string // docker, containerd, cri-o, podman, or kubepods when the runtime is not named
+	// Name is the container's name ("" when unknown): docker's and
+	// podman's without the leading slash, a Kubernetes container's name
+	// within its pod.
+	Name string
+	// Pod and Namespace are a Kubernetes container's pod and namespace;
+	// "" when unknown or not in Kubernetes.
+	Pod       string
+	Namespace string
+}
+
+// Matches reports whether a --container pattern names c: a glob
+// (path.Match) matched against its name or its id, or a prefix of its
+// id, as docker takes a short id.
+func (c *Container) Matches(pattern string) bool {
+	if c.Name != "" {
+		if ok, _ := path.Match(pattern, c.Name); ok {
+			return true
+		}
+	}
+	ok, _ := path.Match(pattern+"*", c.ID)
+	return ok
 }
 
 // NewResolver returns a resolver that examines the live system's files,
@@ -491,6 +517,9 @@ func (r *Resolver) selectSockets(ctx context.Context, snap *Snapshot, q Query) (
 func (j *join) entry(s *Socket, b *entryBuf) {
 	hs := j.holders(j.owners.of(s.ID), b)
 	if len(j.q.Users) > 0 && !matchUsers(j.q.Users, hs) {
+		return
+	}
+	if len(j.q.Containers) > 0 && !j.r.matchContainers(j.q.Containers, hs) {
 		return
 	}
 	e := Entry{Socket: *s, Holders: hs}
@@ -912,23 +941,50 @@ func (r *Resolver) container(hs []Holder) *Container {
 		return nil
 	}
 	for _, h := range hs {
-		r.mu.Lock()
-		c, ok := r.containers[h.PID]
-		r.mu.Unlock()
-		if !ok {
-			c = r.Container(h.PID)
-			r.mu.Lock()
-			if r.containers == nil {
-				r.containers = map[int]*Container{}
-			}
-			r.containers[h.PID] = c
-			r.mu.Unlock()
-		}
-		if c != nil {
+		if c := r.containerOf(h.PID); c != nil {
 			return c
 		}
 	}
 	return nil
+}
+
+// containerOf is the container pid runs in, asked once per pid.
+func (r *Resolver) containerOf(pid int) *Container {
+	r.mu.Lock()
+	c, ok := r.containers[pid]
+	r.mu.Unlock()
+	if ok {
+		return c
+	}
+	c = r.Container(pid)
+	r.mu.Lock()
+	if r.containers == nil {
+		r.containers = map[int]*Container{}
+	}
+	r.containers[pid] = c
+	r.mu.Unlock()
+	return c
+}
+
+// matchContainers reports whether a holder runs in a container that one
+// of patterns names; a socket shared with the host is shown for its
+// container's holder too.
+func (r *Resolver) matchContainers(patterns []string, hs []Holder) bool {
+	if r.Container == nil {
+		return false
+	}
+	for _, h := range hs {
+		c := r.containerOf(h.PID)
+		if c == nil {
+			continue
+		}
+		for _, p := range patterns {
+			if c.Matches(p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (r *Resolver) name(fi *FileInfo) {

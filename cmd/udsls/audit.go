@@ -56,7 +56,11 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	rep, err := sys.NewAuditor(o.procRoot).AuditUnder(ctx, snap, patterns, dirs)
+	a := sys.NewAuditor(o.procRoot)
+	a.Resolver.Container = containerFunc(o, src)
+	a.Containers = o.containers
+	rep, err := a.AuditUnder(ctx, snap, patterns, dirs)
+	sayContainerCalls(o)
 	if err == nil {
 		// A cancelled audit may have seen only some sockets.
 		err = ctx.Err()

@@ -479,7 +479,7 @@ func TestListPrometheus(t *testing.T) {
 		t.Fatalf("listing = %+v, want our listener alone", doc.Sockets)
 	}
 	s := doc.Sockets[0]
-	label := fmt.Sprintf("{netns=\"%d\",path=%q}", s.Netns, path)
+	label := fmt.Sprintf("{container=\"\",netns=\"%d\",path=%q}", s.Netns, path)
 	want := map[string]float64{"udsls_listener_connections" + label: float64(s.Connections)}
 	if s.Pending != nil {
 		want["udsls_listener_pending_connections"+label] = float64(*s.Pending)

@@ -187,8 +187,8 @@ func TestRelativeAtApartFromAbstract(t *testing.T) {
 	}
 	slices.Sort(series)
 	want := []string{
-		`udsls_listener_connections{path="` + name + `"}`,
-		`udsls_listener_connections{path="\\x40` + name[1:] + `"}`,
+		`udsls_listener_connections{container="",path="` + name + `"}`,
+		`udsls_listener_connections{container="",path="\\x40` + name[1:] + `"}`,
 	}
 	if !slices.Equal(series, want) {
 		t.Errorf("series %q, want %q", series, want)

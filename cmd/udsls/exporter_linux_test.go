@@ -78,7 +78,7 @@ func TestExporterLive(t *testing.T) {
 	}
 	backlog := func(p string) string {
 		ino := netnsInode(t)
-		return fmt.Sprintf("udsls_listener_backlog{netns=%q,path=%q}", ino, p)
+		return fmt.Sprintf("udsls_listener_backlog{container=\"\",netns=%q,path=%q}", ino, p)
 	}
 	s := series()
 	for k, want := range map[string]float64{

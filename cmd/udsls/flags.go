@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/containers"
 )
 
 // Exit statuses, as ripgrep and grep use them.
@@ -87,6 +90,13 @@ type options struct {
 	// --audit.
 	failOn string
 
+	// Containers: the listing and --audit.
+	containers   []string
+	dockerSocket string
+	podmanSocket string
+	// namer names containers; nil until a resolver is made.
+	namer *containers.Namer
+
 	// parsed holds what flags say before parseFlags makes sense of it.
 	parsed struct {
 		serve, stale, check, audit bool
@@ -121,6 +131,7 @@ var (
 	secList    = &section{title: "Listing", owner: modeList, owned: true}
 	secOutput  = &section{title: "Output"}
 	secSources = &section{title: "Sources"}
+	secCtr     = &section{title: "Containers (the listing, --audit)", column: 28}
 	secStale   = &section{title: "Stale files (--stale)", owner: modeStale, owned: true}
 	secCheck   = &section{title: "Health checks (--check)", owner: modeCheck, owned: true, column: 31}
 	secAudit   = &section{title: "Audit (--audit)", owner: modeAudit, owned: true}
@@ -131,7 +142,7 @@ var (
 )
 
 // sections is the order of the help text.
-var sections = []*section{secList, secOutput, secSources, secStale, secCheck, secAudit, secServe, secMetrics, secMisc}
+var sections = []*section{secList, secOutput, secSources, secCtr, secStale, secCheck, secAudit, secServe, secMetrics, secMisc}
 
 // flagSpec is one flag: how it parses, how --help shows it and which
 // modes it goes with. Parsing, the mode checks and the help text are all
@@ -154,6 +165,9 @@ type flagSpec struct {
 
 // snapshotModes are the modes that take a snapshot of this machine's sockets.
 var snapshotModes = []mode{modeList, modeStale, modeCheck, modeAudit}
+
+// ctrModes are the modes that name containers.
+var ctrModes = []mode{modeList, modeAudit}
 
 // fsWhy is why a namespace flag has no place in --audit.
 const fsWhy = ", which judges paths in this machine's file system"
@@ -193,6 +207,13 @@ var flagTable = []flagSpec{
 		help: "one network namespace", ptr: func(o *options) any { return &o.netns }},
 	{name: "proc-root", kind: kindString, def: "/proc", arg: "DIR", sec: secSources, help: "procfs to read (default /proc), e.g. /host/proc", ptr: func(o *options) any { return &o.procRoot }},
 
+	{name: "container", kind: kindStrings, arg: "NAME|ID", sec: secCtr, modes: ctrModes,
+		help: "held in this container: name glob, id or id prefix", ptr: func(o *options) any { return &o.containers }},
+	{name: "docker-socket", kind: kindString, def: "/var/run/docker.sock", arg: "PATH", sec: secCtr, modes: ctrModes,
+		help: "Docker API (default /var/run/docker.sock)", ptr: func(o *options) any { return &o.dockerSocket }},
+	{name: "podman-socket", kind: kindString, def: "/run/podman/podman.sock", arg: "PATH", sec: secCtr, modes: ctrModes,
+		help: "Podman API (default /run/podman/podman.sock)", ptr: func(o *options) any { return &o.podmanSocket }},
+
 	{name: "remove", kind: kindBool, sec: secStale, help: "delete the stale files found (re-checked right before)", ptr: func(o *options) any { return &o.remove }},
 	{name: "dry-run", kind: kindBool, sec: secStale, needs: "remove", help: "with --remove: say what would be removed", ptr: func(o *options) any { return &o.dryRun }},
 	{name: "cross-fs", kind: kindBool, sec: secStale, help: "descend into other filesystems", ptr: func(o *options) any { return &o.crossFS }},
@@ -231,6 +252,7 @@ var exclusive = []struct{ a, b, why string }{
 	{"from", "metrics-listen", "--metrics-listen serves the live system; it does not apply to --from captures"},
 	{"metrics-listen", "output", "--metrics-listen serves the Prometheus format; -o does not apply"},
 	{"metrics-listen", "output-file", "--metrics-listen serves over HTTP; --output-file does not apply"},
+	{"from", "container", "--container names this machine's containers; it does not apply to --from captures"},
 }
 
 // newFlagSet registers every flag of flagTable, bound to o.
@@ -333,6 +355,14 @@ func parseFlags(args []string) (*options, error) {
 	// A split value loses what was typed: "1,,2" would read as --pid "".
 	if pids := o.parsed.pids; slices.Contains(pids, "") {
 		return nil, usagef("--pid: empty process id in %q", strings.Join(pids, ","))
+	}
+	for _, c := range o.containers {
+		if c == "" {
+			return nil, usagef("--container: empty name in %q", strings.Join(o.containers, ","))
+		}
+		if err := inspect.ValidatePattern(c); err != nil {
+			return nil, usagef("--container: %v", err)
+		}
 	}
 	for _, p := range o.parsed.pids {
 		n, err := strconv.Atoi(p)

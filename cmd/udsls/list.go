@@ -18,7 +18,7 @@ import (
 
 func listQuery(o *options) (inspect.Query, error) {
 	patterns, err := patternArgs(o.args)
-	q := inspect.Query{Patterns: patterns, PIDs: o.pids, Users: o.users, Clients: o.peers}
+	q := inspect.Query{Patterns: patterns, PIDs: o.pids, Users: o.users, Clients: o.peers, Containers: o.containers}
 	if err != nil {
 		return q, err
 	}
@@ -49,6 +49,11 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	q, err := listQuery(o)
 	if err != nil {
 		return exitError, err
+	}
+	// A container's sockets are mostly in its own network namespace:
+	// naming one looks in every namespace, unless --netns names one.
+	if len(o.containers) > 0 && o.netns == "" && runtime.GOOS == "linux" {
+		o.allNetns = true
 	}
 	src, err := newSource(o)
 	if err != nil {
@@ -109,6 +114,7 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		m.AddListing(snap, entries)
 		err = writeOutput(o, e, m.Write)
 	}
+	sayContainerCalls(o)
 	if err != nil {
 		return exitError, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform"
+	"github.com/udsls/udsls/platform/containers"
 	"github.com/udsls/udsls/platform/sys"
 )
 
@@ -34,12 +35,49 @@ func netnsUsage(o *options) error {
 // holders with their containers where the backend can tell them.
 func newResolver(o *options, src inspect.Source) *inspect.Resolver {
 	r := sys.NewResolver(o.procRoot)
-	if c, ok := src.(interface {
-		Container(pid int) *inspect.Container
-	}); ok {
-		r.Container = c.Container
-	}
+	r.Container = containerFunc(o, src)
 	return r
+}
+
+// containerFunc tells the container a holder runs in, nil when the
+// backend cannot. The listing and --audit show containers by name: the
+// runtimes are asked only then, once, and only about containers a holder
+// runs in.
+func containerFunc(o *options, src inspect.Source) func(pid int) *inspect.Container {
+	// --verbose wraps the source; the backend under it knows containers.
+	if v, ok := src.(*verboseSource); ok {
+		src = v.Source
+	}
+	c, ok := src.(interface {
+		Container(pid int) *inspect.Container
+	})
+	if !ok {
+		return nil
+	}
+	if o.mode != modeList && o.mode != modeAudit {
+		return c.Container
+	}
+	n := containers.NewNamer()
+	n.DockerSocket, n.PodmanSocket = o.dockerSocket, o.podmanSocket
+	o.namer = n
+	return func(pid int) *inspect.Container {
+		ctr := c.Container(pid)
+		if ctr != nil {
+			n.Fill(ctr)
+		}
+		return ctr
+	}
+}
+
+// sayContainerCalls tells, with --verbose, what the container runtimes
+// were asked.
+func sayContainerCalls(o *options) {
+	if o.verboseOut == nil || o.namer == nil {
+		return
+	}
+	for _, c := range o.namer.Calls() {
+		o.verboseOut.say("info", c)
+	}
 }
 
 // netnsOptions names the namespace --netns names to platform.

@@ -78,10 +78,23 @@ type FileJSON struct {
 	GroupBytes []byte `json:"group_bytes,omitempty"`
 }
 
-// ContainerJSON is the container a holder runs in.
+// ContainerJSON is the container a holder runs in. Name, Pod and
+// Namespace are null when the runtime did not tell them; they are the
+// runtime's names, exact.
 type ContainerJSON struct {
-	ID      string `json:"id"`
-	Runtime string `json:"runtime"`
+	ID        string  `json:"id"`
+	Runtime   string  `json:"runtime"`
+	Name      *string `json:"name"`
+	Pod       *string `json:"pod"`
+	Namespace *string `json:"namespace"`
+}
+
+// orNull is s, or nil for "".
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // PeerJSON is the far end of a connection.
@@ -177,7 +190,7 @@ func ToJSON(e *inspect.Entry) SocketJSON {
 		j.Netns = &n
 	}
 	if c := e.Container; c != nil {
-		j.Container = &ContainerJSON{ID: c.ID, Runtime: c.Runtime}
+		j.Container = &ContainerJSON{ID: c.ID, Runtime: c.Runtime, Name: orNull(c.Name), Pod: orNull(c.Pod), Namespace: orNull(c.Namespace)}
 	}
 	return j
 }
@@ -404,6 +417,14 @@ func (j *jsonWriter) entry(e *inspect.Entry) {
 		j.str(c.ID)
 		j.key("runtime")
 		j.str(c.Runtime)
+		for _, f := range [...]struct{ k, v string }{{"name", c.Name}, {"pod", c.Pod}, {"namespace", c.Namespace}} {
+			j.key(f.k)
+			if f.v == "" {
+				j.null()
+			} else {
+				j.str(f.v)
+			}
+		}
 		j.close('}')
 	}
 	j.close('}')

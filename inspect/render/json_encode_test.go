@@ -68,7 +68,7 @@ func jsonTestEntries() []inspect.Entry {
 				Peer:  inspect.SocketID(1 << 40), RecvQueue: uint32(i), SendQueue: 4294967295, UID: uint32(i * 1000), Netns: 4026531840 + uint64(i),
 			},
 			Holders:     []inspect.Holder{{PID: i + 1, FD: i, Command: s, User: s, UID: uint32(i), Known: i%3 != 0}},
-			Container:   &inspect.Container{ID: s, Runtime: s},
+			Container:   &inspect.Container{ID: s, Runtime: s, Name: s, Pod: s, Namespace: s},
 			File:        &inspect.FileInfo{Mode: fs.ModeSocket | fs.FileMode(i*0o111) | fs.ModeSetgid, UID: 1, GID: 2, Owner: s, Group: s},
 			FileStatus:  inspect.FileOK,
 			Remote:      &inspect.Peer{ID: inspect.SocketID(1 << 40), Path: s, Holders: uid(true)},

@@ -110,9 +110,9 @@ func (m *Metrics) AddListing(snap *inspect.Snapshot, entries []inspect.Entry) {
 		m.set(sockets, float64(n), k.t, k.s)
 	}
 
-	conns := m.gauge("udsls_listener_connections", "Accepted connections of a listener that are still open.", "path", "netns")
-	pending := m.gauge("udsls_listener_pending_connections", "Connections waiting to be accepted by a listener.", "path", "netns")
-	backlog := m.gauge("udsls_listener_backlog", "Listen backlog of a listener: how many connections may wait.", "path", "netns")
+	conns := m.gauge("udsls_listener_connections", "Accepted connections of a listener that are still open.", "path", "netns", "container")
+	pending := m.gauge("udsls_listener_pending_connections", "Connections waiting to be accepted by a listener.", "path", "netns", "container")
+	backlog := m.gauge("udsls_listener_backlog", "Listen backlog of a listener: how many connections may wait.", "path", "netns", "container")
 	type series struct{ path, netns string }
 	best := map[series]*inspect.Entry{}
 	var order []series
@@ -142,12 +142,19 @@ func (m *Metrics) AddListing(snap *inspect.Snapshot, entries []inspect.Entry) {
 	}
 	for _, k := range order {
 		e := best[k]
+		// The container the listener's holder runs in, by name where its
+		// runtime told it: a label, not part of the key, since one path
+		// in one namespace is one listener whoever holds it.
+		ctr := ""
+		if e.Container != nil {
+			ctr = ContainerName(e.Container)
+		}
 		if !e.ConnectionsUnknown {
-			m.set(conns, float64(e.Connections), k.path, k.netns)
+			m.set(conns, float64(e.Connections), k.path, k.netns, ctr)
 		}
 		if e.Known.Has(inspect.KnownQueues) {
-			m.set(pending, float64(e.RecvQueue), k.path, k.netns)
-			m.set(backlog, float64(e.SendQueue), k.path, k.netns)
+			m.set(pending, float64(e.RecvQueue), k.path, k.netns, ctr)
+			m.set(backlog, float64(e.SendQueue), k.path, k.netns, ctr)
 		}
 	}
 }

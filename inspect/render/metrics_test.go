@@ -116,22 +116,22 @@ func TestMetricsListing(t *testing.T) {
 		`udsls_sockets{state="connected",type="dgram"}`:       1,
 		`udsls_sockets{state="unknown(9)",type="unknown(7)"}`: 1,
 
-		`udsls_listener_connections{netns="",path="/run/app.sock"}`:         1,
-		`udsls_listener_pending_connections{netns="",path="/run/app.sock"}`: 2,
-		`udsls_listener_backlog{netns="",path="/run/app.sock"}`:             128,
+		`udsls_listener_connections{container="",netns="",path="/run/app.sock"}`:         1,
+		`udsls_listener_pending_connections{container="",netns="",path="/run/app.sock"}`: 2,
+		`udsls_listener_backlog{container="",netns="",path="/run/app.sock"}`:             128,
 
-		`udsls_listener_connections{netns="",path="@abstract\"quote\\\\"}`: 0,
+		`udsls_listener_connections{container="",netns="",path="@abstract\"quote\\\\"}`: 0,
 
-		`udsls_listener_connections{netns="",path="/run/we\\nird\\xff.sock"}`:         0,
-		`udsls_listener_pending_connections{netns="",path="/run/we\\nird\\xff.sock"}`: 0,
-		`udsls_listener_backlog{netns="",path="/run/we\\nird\\xff.sock"}`:             5,
+		`udsls_listener_connections{container="",netns="",path="/run/we\\nird\\xff.sock"}`:         0,
+		`udsls_listener_pending_connections{container="",netns="",path="/run/we\\nird\\xff.sock"}`: 0,
+		`udsls_listener_backlog{container="",netns="",path="/run/we\\nird\\xff.sock"}`:             5,
 
 		// Whose the connections are is unknown without the files' identity.
 
-		`udsls_listener_connections{netns="100",path="@ns"}`:                1,
-		`udsls_listener_connections{netns="200",path="@ns"}`:                2,
-		`udsls_listener_pending_connections{netns="",path="/run/dup.sock"}`: 3,
-		`udsls_listener_backlog{netns="",path="/run/dup.sock"}`:             20,
+		`udsls_listener_connections{container="",netns="100",path="@ns"}`:                1,
+		`udsls_listener_connections{container="",netns="200",path="@ns"}`:                2,
+		`udsls_listener_pending_connections{container="",netns="",path="/run/dup.sock"}`: 3,
+		`udsls_listener_backlog{container="",netns="",path="/run/dup.sock"}`:             20,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("series (-want +got):\n%s\noutput:\n%s", diff, buf.Bytes())
@@ -233,11 +233,42 @@ func TestMetricsReplacedListener(t *testing.T) {
 	}
 	got, _ := parseMetrics(t, buf.Bytes())
 	for k, want := range map[string]float64{
-		`udsls_listener_connections{netns="5",path="/run/r.sock"}`:         2,
-		`udsls_listener_pending_connections{netns="5",path="/run/r.sock"}`: 1,
+		`udsls_listener_connections{container="",netns="5",path="/run/r.sock"}`:         2,
+		`udsls_listener_pending_connections{container="",netns="5",path="/run/r.sock"}`: 1,
 	} {
 		if got[k] != want {
 			t.Errorf("%s = %v, want %v\n%s", k, got[k], want, buf.Bytes())
 		}
+	}
+}
+
+// A listener's series carry its holder's container by the name its
+// runtime gave, escaped as every label is, or its short id when unnamed.
+func TestMetricsContainerLabel(t *testing.T) {
+	id := strings.Repeat("0123456789abcdef", 4)
+	l := func(sid inspect.SocketID, p string, c *inspect.Container) inspect.Entry {
+		return inspect.Entry{Socket: inspect.Socket{ID: sid, Path: p, Type: inspect.TypeStream, State: inspect.StateListening},
+			Container: c}
+	}
+	m := NewMetrics()
+	m.AddListing(&inspect.Snapshot{}, []inspect.Entry{
+		l(1, "/run/a.sock", &inspect.Container{ID: id, Runtime: "docker", Name: "web\x1b[2J"}),
+		l(2, "/run/b.sock", &inspect.Container{ID: id, Runtime: "containerd", Name: "api", Pod: "billing-7f9c", Namespace: "shop"}),
+		l(3, "/run/c.sock", &inspect.Container{ID: id, Runtime: "docker"}),
+		l(4, "/run/d.sock", nil),
+	})
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := parseMetrics(t, buf.Bytes())
+	want := map[string]float64{
+		`udsls_listener_connections{container="web\\x1b[2J",netns="",path="/run/a.sock"}`:           0,
+		`udsls_listener_connections{container="shop/billing-7f9c/api",netns="",path="/run/b.sock"}`: 0,
+		`udsls_listener_connections{container="0123456789ab",netns="",path="/run/c.sock"}`:          0,
+		`udsls_listener_connections{container="",netns="",path="/run/d.sock"}`:                      0,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series (-want +got):\n%s\noutput:\n%s", diff, buf.Bytes())
 	}
 }

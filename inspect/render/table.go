@@ -352,20 +352,38 @@ func manyNetns(entries []inspect.Entry) bool {
 }
 
 // netnsCell is the namespace inode, then the holder's container as
-// runtime:short-id (the 12 digits docker ps shows).
+// runtime:name, runtime:namespace/pod/name for a Kubernetes container, or
+// runtime:short-id (the 12 digits docker ps shows) when the runtime did
+// not name it.
 func netnsCell(e *inspect.Entry) string {
 	s := "-"
 	if e.Known.Has(inspect.KnownNetns) {
 		s = strconv.FormatUint(e.Netns, 10)
 	}
 	if c := e.Container; c != nil {
+		s += "/" + Escape(c.Runtime) + ":" + ContainerName(c)
+	}
+	return s
+}
+
+// ContainerName is how a table or a label names a container, escaped:
+// its name, within its pod and namespace where it has them, else its
+// short id.
+func ContainerName(c *inspect.Container) string {
+	if c.Name == "" && c.Pod == "" {
 		id := c.ID
 		if len(id) > 12 {
 			id = id[:12]
 		}
-		s += "/" + Escape(c.Runtime) + ":" + Escape(id)
+		return Escape(id)
 	}
-	return s
+	var parts []string
+	for _, p := range []string{c.Namespace, c.Pod, c.Name} {
+		if p != "" {
+			parts = append(parts, Escape(p))
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 func displayPath(e *inspect.Entry) string {
