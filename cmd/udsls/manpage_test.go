@@ -17,8 +17,9 @@ import (
 var (
 	// helpFlag is a flag's first line in --help: "  -o, --output FORMAT  table …".
 	helpFlag = regexp.MustCompile(`^(?:  -([A-Za-z]), |      )--([a-z][a-z-]*)(?: ([A-Z][A-Z|:]*))?\s+(\S.*)$`)
-	// helpMode is a Usage line of a mode: "  udsls --stale [options] [DIR...]   find …".
-	helpMode = regexp.MustCompile(`^  udsls --([a-z-]+) \[options\].*?\s{2,}(\S.*)$`)
+	// helpMode is a Usage line of a mode: "  udsls --stale [options] [DIR...]   find …",
+	// or of one that takes a value: "  udsls --mode ARG [options] …".
+	helpMode = regexp.MustCompile(`^  udsls (--[a-z-]+(?: [A-Z][A-Z|:]*)?) \[options\].*?\s{2,}(\S.*)$`)
 	// manFonts are the escapes udsls(1) uses, which man renders away.
 	unroff = strings.NewReplacer(`\fB`, "", `\fI`, "", `\fR`, "", `\&`, "", `\-`, "-", `\e`, `\`)
 )
@@ -31,7 +32,7 @@ func helpEntries(t *testing.T, help string) map[string]string {
 	var last string
 	for _, l := range strings.Split(help, "\n") {
 		if m := helpMode.FindStringSubmatch(l); m != nil {
-			got["--"+m[1]] = m[2]
+			got[m[1]] = m[2]
 			continue
 		}
 		if m := helpFlag.FindStringSubmatch(l); m != nil {
