@@ -103,6 +103,7 @@ step "udsls --version"
 v=$(udsls --version)
 echo "$v"
 [[ $v == "udsls $VERSION" ]] || fail "udsls --version = $v, want udsls $VERSION"
+go version -m /usr/bin/udsls | grep -q $'^\tbuild\t-trimpath=true$' || fail "/usr/bin/udsls was not built with -trimpath"
 cmp -s <(udsls --completion bash) /usr/share/bash-completion/completions/udsls ||
 	fail "the installed bash completion is not what the installed udsls prints"
 
