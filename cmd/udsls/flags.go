@@ -51,6 +51,8 @@ type options struct {
 	netns      string
 	help       bool
 	version    bool
+	completion string // --completion: the shell whose script to print
+	man        bool
 
 	// Listing.
 	all       bool
@@ -161,7 +163,22 @@ type flagSpec struct {
 	// needs names a flag without which this one means nothing.
 	needs string
 	ptr   func(*options) any
+	// values are the words the value may be, offered by shell completion;
+	// one ending in ':' is a prefix the rest of the value, a path, follows.
+	values []string
+	// paths says that the value, or a mode's arguments, names files or
+	// directories, for shell completion.
+	paths pathKind
 }
+
+// pathKind is what shell completion offers for a value or an argument.
+type pathKind int
+
+const (
+	pathNone pathKind = iota
+	pathFiles
+	pathDirs
+)
 
 // snapshotModes are the modes that take a snapshot of this machine's sockets.
 var snapshotModes = []mode{modeList, modeStale, modeCheck, modeAudit}
@@ -173,39 +190,46 @@ var ctrModes = []mode{modeList, modeAudit}
 const fsWhy = ", which judges paths in this machine's file system"
 
 var flagTable = []flagSpec{
-	{name: "serve", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.serve }},
-	{name: "stale", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.stale }},
-	{name: "check", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.check }},
-	{name: "audit", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.audit }},
+	{name: "serve", kind: kindBool, sec: secModes, paths: pathDirs, ptr: func(o *options) any { return &o.parsed.serve }},
+	{name: "stale", kind: kindBool, sec: secModes, paths: pathDirs, ptr: func(o *options) any { return &o.parsed.stale }},
+	{name: "check", kind: kindBool, sec: secModes, paths: pathFiles, ptr: func(o *options) any { return &o.parsed.check }},
+	{name: "audit", kind: kindBool, sec: secModes, paths: pathFiles, ptr: func(o *options) any { return &o.parsed.audit }},
 
 	{name: "all", short: "a", kind: kindBool, sec: secList, help: "every socket: also connections, clients, socketpairs", ptr: func(o *options) any { return &o.all }},
 	{name: "listening", short: "l", kind: kindBool, sec: secList, help: "listeners only", ptr: func(o *options) any { return &o.listening }},
 	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, help: "held by this process (repeatable, or comma-separated)", ptr: func(o *options) any { return &o.parsed.pids }},
 	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, help: "held by a process of this user (name or uid)", ptr: func(o *options) any { return &o.users }},
-	{name: "type", short: "t", kind: kindStrings, arg: "TYPE", sec: secList, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.types }},
+	{name: "type", short: "t", kind: kindStrings, arg: "TYPE", sec: secList, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.types },
+		values: []string{"stream", "dgram", "seqpacket"}},
 	{name: "peers", kind: kindBool, sec: secList, help: "show who is on the other end (a listener's clients)", ptr: func(o *options) any { return &o.peers }},
 	{name: "extended", short: "e", kind: kindBool, sec: secList, help: "add INODE and PEER-INODE (to pair connections)", ptr: func(o *options) any { return &o.extended }},
 	{name: "wide", short: "W", kind: kindBool, sec: secList, help: "never narrow the table to the terminal's width", ptr: func(o *options) any { return &o.wide }},
 
-	{name: "output", short: "o", kind: kindString, def: "table", arg: "FORMAT", sec: secOutput, help: "table (default), json, or prometheus", ptr: func(o *options) any { return &o.output }},
-	{name: "output-file", kind: kindString, arg: "PATH", sec: secOutput, help: "-o prometheus to PATH, atomically (textfile)", ptr: func(o *options) any { return &o.outputFile }},
-	{name: "color", kind: kindString, def: "auto", arg: "WHEN", sec: secOutput, help: "auto (default), always, never; NO_COLOR is honoured", ptr: func(o *options) any { return &o.color }},
+	{name: "output", short: "o", kind: kindString, def: "table", arg: "FORMAT", sec: secOutput, help: "table (default), json, or prometheus", ptr: func(o *options) any { return &o.output },
+		values: []string{"table", "json", "prometheus"}},
+	{name: "output-file", kind: kindString, arg: "PATH", sec: secOutput, help: "-o prometheus to PATH, atomically (textfile)", ptr: func(o *options) any { return &o.outputFile },
+		paths: pathFiles},
+	{name: "color", kind: kindString, def: "auto", arg: "WHEN", sec: secOutput, help: "auto (default), always, never; NO_COLOR is honoured", ptr: func(o *options) any { return &o.color },
+		values: []string{"auto", "always", "never"}},
 	{name: "quiet", short: "q", kind: kindBool, sec: secOutput, help: "no warnings or notes on stderr; --check prints nothing", ptr: func(o *options) any { return &o.quiet }},
 
-	{name: "source", kind: kindString, arg: "NAME", sec: secSources, modes: snapshotModes, help: "Linux: netlink (default, with fallback) or procfs", ptr: func(o *options) any { return &o.source }},
+	{name: "source", kind: kindString, arg: "NAME", sec: secSources, modes: snapshotModes, help: "Linux: netlink (default, with fallback) or procfs", ptr: func(o *options) any { return &o.source },
+		values: []string{"netlink", "procfs"}},
 	{name: "fd-source", kind: kindString, def: "auto", arg: "NAME", sec: secSources, modes: snapshotModes,
-		help: "Linux: how holders are found: auto (default), bpf\n(an iterator, needs CAP_BPF+CAP_PERFMON) or procfs", ptr: func(o *options) any { return &o.fdSource }},
+		help: "Linux: how holders are found: auto (default), bpf\n(an iterator, needs CAP_BPF+CAP_PERFMON) or procfs", ptr: func(o *options) any { return &o.fdSource },
+		values: []string{"auto", "bpf", "procfs"}},
 	{name: "verbose", short: "v", kind: kindBool, sec: secSources, modes: snapshotModes, help: "say on stderr which sources were used", ptr: func(o *options) any { return &o.verbose }},
 	// A capture's paths are another machine's: only the listing reads one.
 	{name: "from", kind: kindStringArray, arg: "KIND:FILE", sec: secSources, modes: []mode{modeList},
-		help: "analyse a saved capture: lsof:FILE, netstat:FILE, or\nprocnet:FILE (a copy of /proc/net/unix); repeatable", ptr: func(o *options) any { return &o.from }},
+		help: "analyse a saved capture: lsof:FILE, netstat:FILE, or\nprocnet:FILE (a copy of /proc/net/unix); repeatable", ptr: func(o *options) any { return &o.from },
+		values: []string{"lsof:", "netstat:", "procnet:"}, paths: pathFiles},
 	{name: "all-netns", short: "N", kind: kindBool, sec: secSources, modes: []mode{modeList, modeStale},
 		why:  map[mode]string{modeCheck: "; name one namespace with --netns", modeAudit: fsWhy},
 		help: "every network namespace (containers)", ptr: func(o *options) any { return &o.allNetns }},
 	{name: "netns", kind: kindString, arg: "PID|PATH", sec: secSources, modes: []mode{modeList, modeStale, modeCheck},
 		why:  map[mode]string{modeAudit: fsWhy},
-		help: "one network namespace", ptr: func(o *options) any { return &o.netns }},
-	{name: "proc-root", kind: kindString, def: "/proc", arg: "DIR", sec: secSources, help: "procfs to read (default /proc), e.g. /host/proc", ptr: func(o *options) any { return &o.procRoot }},
+		help: "one network namespace", ptr: func(o *options) any { return &o.netns }, paths: pathFiles},
+	{name: "proc-root", kind: kindString, def: "/proc", arg: "DIR", sec: secSources, help: "procfs to read (default /proc), e.g. /host/proc", ptr: func(o *options) any { return &o.procRoot }, paths: pathDirs},
 
 	{name: "container", kind: kindStrings, arg: "NAME|ID", sec: secCtr, modes: ctrModes,
 		help: "held in this container: name glob, id or id prefix", ptr: func(o *options) any { return &o.containers }},
@@ -224,9 +248,11 @@ var flagTable = []flagSpec{
 	{name: "expect-mode", kind: kindString, arg: "MODE", sec: secCheck, help: "e.g. 0660", ptr: func(o *options) any { return &o.expectMode }},
 	{name: "expect-owner", kind: kindString, arg: "USER", sec: secCheck, help: "name or uid", ptr: func(o *options) any { return &o.expectOwner }},
 	{name: "expect-group", kind: kindString, arg: "GROUP", sec: secCheck, help: "name or gid", ptr: func(o *options) any { return &o.expectGroup }},
-	{name: "expect-type", kind: kindString, arg: "TYPE", sec: secCheck, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.expectType }},
+	{name: "expect-type", kind: kindString, arg: "TYPE", sec: secCheck, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.expectType },
+		values: []string{"stream", "dgram", "seqpacket"}},
 
-	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn }},
+	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn },
+		values: []string{"low", "medium", "high"}},
 
 	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, help: "stop after DUR (default: until interrupted)", ptr: func(o *options) any { return &o.serveFor }},
 	{name: "count", kind: kindInt, arg: "N", sec: secServe, help: "open N more listener+connection sets", ptr: func(o *options) any { return &o.count }},
@@ -240,6 +266,9 @@ var flagTable = []flagSpec{
 
 	{name: "help", short: "h", kind: kindBool, sec: secMisc, help: "show this help", ptr: func(o *options) any { return &o.help }},
 	{name: "version", kind: kindBool, sec: secMisc, help: "print the version", ptr: func(o *options) any { return &o.version }},
+	{name: "completion", kind: kindString, arg: "SHELL", sec: secMisc, help: "print a completion script: bash, zsh or fish", ptr: func(o *options) any { return &o.completion },
+		values: shells},
+	{name: "man", kind: kindBool, sec: secMisc, help: "print this help as a man page (roff)", ptr: func(o *options) any { return &o.man }},
 }
 
 // exclusive are the pairs of flags that contradict each other in any mode.
@@ -373,6 +402,19 @@ func parseFlags(args []string) (*options, error) {
 	}
 	o.args = fs.Args()
 	if o.help || o.version {
+		return o, nil
+	}
+	if o.completion != "" || o.man {
+		// Packaging runs these to make files: a typo must not make an empty one.
+		if o.completion != "" && !slices.Contains(shells, o.completion) {
+			return nil, usagef("unknown --completion shell %q (want bash, zsh or fish)", o.completion)
+		}
+		if o.completion != "" && o.man {
+			return nil, usagef("--completion and --man exclude each other")
+		}
+		if len(o.args) > 0 {
+			return nil, usagef("unexpected argument %q: --completion and --man print a file", o.args[0])
+		}
 		return o, nil
 	}
 

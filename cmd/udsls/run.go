@@ -52,10 +52,15 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 		stderr.hint("see 'udsls --help'")
 		return exitError
 	}
-	if o.help || o.version {
+	if o.help || o.version || o.completion != "" || o.man {
 		text := "udsls " + version() + "\n"
-		if o.help {
+		switch {
+		case o.help:
 			text = usage
+		case o.completion != "":
+			text = completionScript(o.completion)
+		case o.man:
+			text = manPage(version())
 		}
 		if _, err := io.WriteString(stdout, text); err != nil && !errors.Is(err, syscall.EPIPE) {
 			stderr.error(err)
