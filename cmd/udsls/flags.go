@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,7 @@ type options struct {
 	listening bool
 	pids      []int
 	users     []string
+	units     []string
 	types     []string
 	peers     bool
 	wide      bool
@@ -135,7 +137,8 @@ type flagSpec struct {
 	arg         string // placeholder for the value in --help
 	help        string // lines after the first are indented under it
 	sec         *section
-	// modes limits a flag of an unowned section; nil means every mode.
+	// modes limits a flag of an unowned section; nil means every mode. For
+	// a flag of an owned section it names the other modes it goes with.
 	modes []mode
 	// why explains a refusal by modes that is not obvious.
 	why map[mode]string
@@ -164,6 +167,7 @@ var flagTable = []flagSpec{
 	{name: "peers", kind: kindBool, sec: secList, help: "show who is on the other end (a listener's clients)", ptr: func(o *options) any { return &o.peers }},
 	{name: "extended", short: "e", kind: kindBool, sec: secList, help: "add INODE and PEER-INODE (to pair connections)", ptr: func(o *options) any { return &o.extended }},
 	{name: "wide", short: "W", kind: kindBool, sec: secList, help: "never narrow the table to the terminal's width", ptr: func(o *options) any { return &o.wide }},
+	{name: "unit", kind: kindStrings, arg: "NAME", sec: secList, modes: []mode{modeAudit}, help: "held by a process of this systemd unit (glob; a bare\nNAME is NAME.service; also with --audit)", ptr: func(o *options) any { return &o.units }},
 
 	{name: "output", short: "o", kind: kindString, def: "table", arg: "FORMAT", sec: secOutput, help: "table (default), json, or prometheus", ptr: func(o *options) any { return &o.output }},
 	{name: "output-file", kind: kindString, arg: "PATH", sec: secOutput, help: "-o prometheus to PATH, atomically (textfile)", ptr: func(o *options) any { return &o.outputFile }},
@@ -213,6 +217,7 @@ var exclusive = []struct{ a, b, why string }{
 	{"from", "source", "--source picks the live backend; it does not apply to --from captures"},
 	{"from", "all-netns", "--all-netns reads the live system; it does not apply to --from captures"},
 	{"from", "netns", "--netns reads the live system; it does not apply to --from captures"},
+	{"from", "unit", "--unit reads the units of live processes; a --from capture has none"},
 }
 
 // newFlagSet registers every flag of flagTable, bound to o.
@@ -255,7 +260,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 // modeRefusal says why flag f, given, does not go with mode m, or "".
 func (f *flagSpec) modeRefusal(m mode) string {
 	switch {
-	case f.sec.owned && f.sec.owner == m, !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
+	case f.sec.owned && (f.sec.owner == m || slices.Contains(f.modes, m)), !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
 		return ""
 	case !f.sec.owned:
 		return fmt.Sprintf("--%s does not apply to %s%s", f.name, modeNames[m], f.why[m])
@@ -311,6 +316,14 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if slices.Contains(o.users, "") {
 		return nil, usagef("--user: empty user name in %q", strings.Join(o.users, ","))
+	}
+	for _, u := range o.units {
+		if u == "" {
+			return nil, usagef("--unit: empty unit name in %q", strings.Join(o.units, ","))
+		}
+		if _, err := path.Match(u, ""); err != nil {
+			return nil, usagef("--unit: bad pattern %q: %v; quote a glob for the shell", u, err)
+		}
 	}
 	// A split value loses what was typed: "1,,2" would read as --pid "".
 	if pids := o.parsed.pids; slices.Contains(pids, "") {

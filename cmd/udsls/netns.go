@@ -34,10 +34,19 @@ func netnsUsage(o *options) error {
 // holders with their containers where the backend can tell them.
 func newResolver(o *options, src inspect.Source) *inspect.Resolver {
 	r := sys.NewResolver(o.procRoot)
+	// --verbose wraps the source, which would hide what it tells of holders.
+	if v, ok := src.(*verboseSource); ok {
+		src = v.Source
+	}
 	if c, ok := src.(interface {
 		Container(pid int) *inspect.Container
 	}); ok {
 		r.Container = c.Container
+	}
+	if s, ok := src.(interface {
+		Service(pid int) *inspect.Service
+	}); ok {
+		r.Service = s.Service
 	}
 	return r
 }
