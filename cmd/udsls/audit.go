@@ -56,7 +56,15 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	rep, err := sys.NewAuditor(o.procRoot).AuditUnder(ctx, snap, patterns, dirs)
+	a := sys.NewAuditor(o.procRoot)
+	a.Resolver = newResolver(o, src)
+	a.Units = o.units
+	if n, ok := liveSource(src).(interface {
+		NetnsProcesses(context.Context) ([]inspect.NetnsProcess, int, error)
+	}); ok {
+		a.NetnsProcesses = n.NetnsProcesses
+	}
+	rep, err := a.AuditUnder(ctx, snap, patterns, dirs)
 	if err == nil {
 		// A cancelled audit may have seen only some sockets.
 		err = ctx.Err()

@@ -34,10 +34,7 @@ func netnsUsage(o *options) error {
 // holders with their containers where the backend can tell them.
 func newResolver(o *options, src inspect.Source) *inspect.Resolver {
 	r := sys.NewResolver(o.procRoot)
-	// --verbose wraps the source, which would hide what it tells of holders.
-	if v, ok := src.(*verboseSource); ok {
-		src = v.Source
-	}
+	src = liveSource(src)
 	if c, ok := src.(interface {
 		Container(pid int) *inspect.Container
 	}); ok {
@@ -49,6 +46,15 @@ func newResolver(o *options, src inspect.Source) *inspect.Resolver {
 		r.Service = s.Service
 	}
 	return r
+}
+
+// liveSource is the backend under --verbose's wrapper, which would hide
+// what it tells of holders and processes.
+func liveSource(src inspect.Source) inspect.Source {
+	if v, ok := src.(*verboseSource); ok {
+		return v.Source
+	}
+	return src
 }
 
 // netnsOptions names the namespace --netns names to platform.

@@ -1,0 +1,141 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/udsls/udsls/platform/testenv"
+)
+
+// socketActivated starts a program under systemd-socket-activate on a file
+// listener named api and an abstract one named admin, connects once so
+// that it execs the program, and returns the program's pid and its child's,
+// which inherited both descriptors and the LISTEN_* variables.
+func socketActivated(t *testing.T, sock, abstract string) (pid, child int) {
+	t.Helper()
+	activate := testenv.NeedTool(t, "systemd-socket-activate", "systemd")
+	python := testenv.NeedTool(t, "python3", "python3")
+	// The child is forked after the exec: LISTEN_PID names the parent only.
+	prog := `import os, sys, time
+c = os.fork()
+if c == 0:
+    time.sleep(600)
+    os._exit(0)
+print(os.getpid(), c, flush=True)
+time.sleep(600)
+`
+	cmd := exec.Command(activate, "-l", sock, "-l", abstract, "--fdname=api:admin", python, "-c", prog)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its own process group, so that the cleanup ends the forked child too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	// It says "Listening on ADDR as N." for each socket before it waits
+	// for the first connection.
+	lines := bufio.NewScanner(stderr)
+	for n := 0; n < 2; n++ {
+		if !lines.Scan() {
+			t.Fatalf("systemd-socket-activate ended before listening: %v", lines.Err())
+		}
+		if !strings.HasPrefix(lines.Text(), "Listening on ") {
+			t.Fatalf("systemd-socket-activate: %q", lines.Text())
+		}
+	}
+	go io.Copy(io.Discard, stderr)
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	out := bufio.NewScanner(stdout)
+	if !out.Scan() {
+		t.Fatalf("the activated program said nothing: %v", out.Err())
+	}
+	if _, err := fmt.Sscan(out.Text(), &pid, &child); err != nil || pid != cmd.Process.Pid {
+		t.Fatalf("the activated program said %q (err %v), want its pid %d and its child's", out.Text(), err, cmd.Process.Pid)
+	}
+	return pid, child
+}
+
+// TestSocketActivatedFDNames: the real systemd-socket-activate passes two
+// listeners named api and admin; the listing names them at the pid
+// LISTEN_PID names, not at its child that inherited them, in JSON and in
+// the table's SERVICE column, with --verbose too.
+func TestSocketActivatedFDNames(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "api.sock")
+	abstract := "@udsls-test-admin-" + strconv.Itoa(os.Getpid())
+	pid, child := socketActivated(t, sock, abstract)
+
+	type holder struct {
+		PID, FD int
+		FDName  *string
+	}
+	name := func(s string) *string { return &s }
+	want := map[string][]holder{
+		sock:     {{pid, 3, name("api")}, {child, 3, nil}},
+		abstract: {{pid, 4, name("admin")}, {child, 4, nil}},
+	}
+	for _, args := range [][]string{{"-o", "json", sock, abstract}, {"-v", "-o", "json", sock, abstract}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+			t.Fatalf("run(%q) = %d, stderr %q", args, code, stderr.String())
+		}
+		doc := decodeListingJSON(t, stdout.String())
+		got := map[string][]holder{}
+		for _, s := range doc.Sockets {
+			if s.SocketActivated {
+				t.Errorf("%s: socket_activated, but systemd is not pid 1 here", s.Path)
+			}
+			for _, p := range s.Processes {
+				got[s.Path] = append(got[s.Path], holder{p.PID, p.FD, p.FDName})
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("run(%q) holders (-want +got):\n%s", args, diff)
+		}
+	}
+
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{sock, abstract}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("table: exit %d, stderr %q", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	col := strings.Index(lines[0], "SERVICE")
+	if col < 0 || len(lines) != 3 {
+		t.Fatalf("want a SERVICE column and two rows:\n%s", stdout.String())
+	}
+	for i, fdName := range []string{":api", ":admin"} {
+		cell := strings.Fields(lines[i+1][col:])[0]
+		if !strings.Contains(cell, fdName) {
+			t.Errorf("row %d: SERVICE %q, want it to name %s:\n%s", i+1, cell, fdName, stdout.String())
+		}
+	}
+}
