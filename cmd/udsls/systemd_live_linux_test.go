@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -137,5 +138,136 @@ func TestSocketActivatedFDNames(t *testing.T) {
 		if !strings.Contains(cell, fdName) {
 			t.Errorf("row %d: SERVICE %q, want it to name %s:\n%s", i+1, cell, fdName, stdout.String())
 		}
+	}
+}
+
+// cgroup2Mount is where the unified cgroup hierarchy is mounted, "" when
+// it is not.
+func cgroup2Mount(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		// "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS... - FSTYPE SOURCE SUPEROPTS"
+		pre, post, ok := strings.Cut(line, " - ")
+		if f := strings.Fields(pre); ok && len(f) >= 5 && strings.HasPrefix(post, "cgroup2 ") {
+			return f[4]
+		}
+	}
+	return ""
+}
+
+// inCgroup makes the cgroup rel below the unified hierarchy's root and
+// moves pids into it; the test's end moves them back out and removes it.
+func inCgroup(t *testing.T, mount, rel string, pids ...int) {
+	t.Helper()
+	dir := filepath.Join(mount, rel)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		testenv.Skipf(t, testenv.Root, "cannot make a cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		// The processes are killed by then, or moved back to the root.
+		for _, pid := range pids {
+			os.WriteFile(filepath.Join(mount, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+		}
+		for d := dir; d != mount && d != "/"; d = filepath.Dir(d) {
+			// A parent still holding another test cgroup is left to
+			// that one's cleanup.
+			if err := os.Remove(d); errors.Is(err, syscall.EBUSY) {
+				break
+			} else if err != nil && !os.IsNotExist(err) {
+				t.Errorf("cgroup %s left behind: %v", d, err)
+				break
+			}
+		}
+	})
+	for _, pid := range pids {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+			testenv.Skipf(t, testenv.Root, "cannot move pid %d into a cgroup: %v", pid, err)
+		}
+	}
+}
+
+// TestServiceUnitRealCgroup puts a socket-activated server and its worker
+// into a real cgroup named as systemd names a service's, with an escaped
+// name (udsls\x2dtest-PID.service below a slice), and a second server into
+// a user manager's unit: the listing names each unit as systemd spells it
+// in JSON, escaped in the table, and --unit selects by it.
+func TestServiceUnitRealCgroup(t *testing.T) {
+	testenv.NeedRoot(t, "making cgroups")
+	mount := cgroup2Mount(t)
+	if mount == "" {
+		testenv.Skipf(t, testenv.Root, "no cgroup2 hierarchy is mounted")
+	}
+	dir := t.TempDir()
+	sock, abstract := filepath.Join(dir, "api.sock"), "@udsls-test-cg-"+strconv.Itoa(os.Getpid())
+	pid, child := socketActivated(t, sock, abstract)
+	slice := "udsls-test-" + strconv.Itoa(os.Getpid()) + ".slice"
+	unit := `udsls\x2dtest-` + strconv.Itoa(os.Getpid()) + ".service"
+	inCgroup(t, mount, filepath.Join(slice, unit), pid, child)
+
+	userSock := filepath.Join(dir, "user.sock")
+	ln, err := net.Listen("unix", userSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f, err := ln.(*net.UnixListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// A process of its own, holding the listener, for the user unit.
+	holder := exec.Command("sleep", "600")
+	holder.ExtraFiles = []*os.File{f}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		holder.Process.Kill()
+		holder.Wait()
+	})
+	inCgroup(t, mount, filepath.Join(slice, "user@4242.service", "app.slice", "udsls-app.service"), holder.Process.Pid)
+
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-o", "json", sock, userSock}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	type holderUnit struct {
+		PID          int
+		Unit, FDName *string
+	}
+	str := func(s string) *string { return &s }
+	got := map[string][]holderUnit{}
+	for _, s := range decodeListingJSON(t, stdout.String()).Sockets {
+		for _, p := range s.Processes {
+			if p.PID == os.Getpid() {
+				continue // this test holds the user listener too
+			}
+			got[s.Path] = append(got[s.Path], holderUnit{p.PID, p.Unit, p.FDName})
+		}
+	}
+	want := map[string][]holderUnit{
+		sock:     {{pid, str(unit), str("api")}, {child, str(unit), nil}},
+		userSock: {{holder.Process.Pid, str("udsls-app.service"), nil}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("units (-want +got):\n%s", diff)
+	}
+
+	stdout.Reset()
+	if code := run(context.Background(), []string{"-W", "--unit", `udsls\\x2dtest-*`}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("--unit: exit %d, stderr %q", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, s := range []string{`udsls\\x2dtest-` + strconv.Itoa(os.Getpid()) + ".service:api", sock, abstract} {
+		if !strings.Contains(out, s) {
+			t.Errorf("--unit table lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, userSock) {
+		t.Errorf("--unit shows another unit's socket:\n%s", out)
 	}
 }

@@ -116,9 +116,9 @@ func isContainerID(s string) bool {
 }
 
 // unitOfCgroup reads /proc/<pid>/cgroup for the systemd unit the process
-// runs in: the unified hierarchy's path ("0::"), or on cgroup v1 the
-// name=systemd one, which systemd keeps; other v1 controllers' paths need
-// not follow units.
+// runs in: the unified hierarchy's path ("0::"), or else the name=systemd
+// hierarchy's, which systemd keeps on cgroup v1 (where the kernel still
+// writes a "0::/" line); other v1 controllers' paths need not follow units.
 func unitOfCgroup(data []byte) string {
 	var v1 string
 	for line := range bytes.Lines(data) {
@@ -133,7 +133,9 @@ func unitOfCgroup(data []byte) string {
 		p = bytes.TrimSuffix(p, []byte("\n"))
 		switch {
 		case string(id) == "0" && len(ctrl) == 0:
-			return unitOfPath(string(p))
+			if u := unitOfPath(string(p)); u != "" {
+				return u
+			}
 		case string(ctrl) == "name=systemd":
 			v1 = string(p)
 		}

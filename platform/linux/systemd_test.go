@@ -38,6 +38,7 @@ func TestUnitOfCgroup(t *testing.T) {
 		{"bad byte", "0::/system.slice/ng inx.service\n", ""},
 		{"v1 name=systemd", "12:pids:/system.slice/a.service\n1:name=systemd:/system.slice/cron.service\n", "cron.service"},
 		{"v1 without systemd", "12:pids:/system.slice/a.service\n", ""},
+		{"v1 with an empty unified line", "0::/\n12:pids:/\n1:name=systemd:/system.slice/cron.service\n", "cron.service"},
 		{"hybrid prefers unified", "1:name=systemd:/system.slice/old.service\n0::/system.slice/new.service\n", "new.service"},
 		{"malformed", "garbage\n", ""},
 		{"empty", "", ""},
