@@ -66,7 +66,7 @@ func (au *audit) abstract(ctx context.Context, es []*Entry) {
 		return
 	}
 	if unread > 0 {
-		au.warn("the network namespaces of %s could not be read: more may share an abstract socket's namespace than said; run as root", processes(unread))
+		au.warn("the network namespaces of %s could not be read: more may share an abstract socket's namespace than said", processes(unread))
 	}
 	byNetns := map[uint64][]NetnsProcess{}
 	for _, p := range procs {
@@ -113,10 +113,7 @@ func (au *audit) abstractEntry(e *Entry, members []NetnsProcess) {
 			s = SeverityMedium
 		}
 		sev = max(sev, s)
-		k := key{uid: m.UID}
-		if c != nil {
-			k.container = c.Runtime + ":" + c.ID
-		}
+		k := key{uid: m.UID, container: containerKey(c)}
 		if shares[k] == nil {
 			shares[k] = &NetnsShare{UID: m.UID, User: au.Resolver.userName(m.UID), Container: c}
 			order = append(order, k)
@@ -130,7 +127,11 @@ func (au *audit) abstractEntry(e *Entry, members []NetnsProcess) {
 	for _, k := range order {
 		f.SharedWith = append(f.SharedWith, *shares[k])
 	}
-	slices.SortStableFunc(f.SharedWith, func(a, b NetnsShare) int { return cmp.Compare(b.Processes, a.Processes) })
+	// Most processes first, then by uid and container: the same namespace
+	// reads the same on every run.
+	slices.SortFunc(f.SharedWith, func(a, b NetnsShare) int {
+		return cmp.Or(cmp.Compare(b.Processes, a.Processes), cmp.Compare(a.UID, b.UID), cmp.Compare(containerKey(a.Container), containerKey(b.Container)))
+	})
 	var who []string
 	n := 0
 	for i, s := range f.SharedWith {
@@ -150,6 +151,13 @@ func (au *audit) abstractEntry(e *Entry, members []NetnsProcess) {
 		server, e.Netns, processes(n), strings.Join(who, ", "))
 	f.Fix = "bind a socket file in a directory only its clients may search instead, check the peer's credentials (SO_PEERCRED) on every connection, or give the server a network namespace of its own"
 	au.add(f)
+}
+
+func containerKey(c *Container) string {
+	if c == nil {
+		return ""
+	}
+	return c.Runtime + ":" + c.ID
 }
 
 func (s *NetnsShare) describe() string {

@@ -235,9 +235,9 @@ func shorten(c string, w int) string {
 // last.
 var ListingFit = []FitStep{
 	{Drop: "OWNER"}, {Drop: "MODE"}, {Drop: "FD"}, {Drop: "USER"}, {Drop: "NETNS/CONTAINER"},
-	{Shrink: map[string]int{"PATH": 32, "PID/COMMAND": 16, "PEER": 16, "SERVICE": 16}},
+	{Shrink: map[string]int{"PATH": 32, "PID/COMMAND": 16, "PEER": 16}},
 	{Drop: "SEND-Q"}, {Drop: "RECV-Q"}, {Drop: "CONNS"}, {Drop: "TYPE"},
-	{Shrink: map[string]int{"PATH": 16, "PID/COMMAND": 10, "PEER": 10, "SERVICE": 10}},
+	{Shrink: map[string]int{"PATH": 16, "PID/COMMAND": 10, "PEER": 10, "SERVICE": 12}},
 	{Drop: "PEER-INODE"}, {Drop: "INODE"}, {Drop: "SERVICE"},
 }
 
