@@ -270,4 +270,33 @@ func TestServiceUnitRealCgroup(t *testing.T) {
 	if strings.Contains(out, userSock) {
 		t.Errorf("--unit shows another unit's socket:\n%s", out)
 	}
+
+	// The unit as a label, spelled as systemd spells it (the exposition
+	// format doubles the backslash), for the listeners --unit selects.
+	stdout.Reset()
+	if code := run(context.Background(), []string{"-o", "prometheus", "--unit", "udsls-app", sock, userSock}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("-o prometheus: exit %d, stderr %q", code, stderr.String())
+	}
+	wantSeries := `udsls_listener_unit_info{fd_name="",netns="` + netnsOf(t) + `",path="` + userSock + `",unit="udsls-app.service"} 1`
+	if !strings.Contains(stdout.String(), wantSeries+"\n") || strings.Count(stdout.String(), "udsls_listener_unit_info{") != 1 {
+		t.Errorf("-o prometheus --unit udsls-app: want the one series %s:\n%s", wantSeries, stdout.String())
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"-o", "prometheus", sock}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("-o prometheus: exit %d, stderr %q", code, stderr.String())
+	}
+	wantSeries = `udsls_listener_unit_info{fd_name="api",netns="` + netnsOf(t) + `",path="` + sock + `",unit="udsls\\x2dtest-` + strconv.Itoa(os.Getpid()) + `.service"} 1`
+	if !strings.Contains(stdout.String(), wantSeries+"\n") {
+		t.Errorf("-o prometheus: want %s:\n%s", wantSeries, stdout.String())
+	}
+}
+
+// netnsOf is the inode of this process's network namespace.
+func netnsOf(t *testing.T) string {
+	t.Helper()
+	l, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(l, "net:["), "]")
 }
