@@ -985,7 +985,7 @@ func IsSystemdManager(h *Holder) bool { return h.PID == 1 && h.Known && h.Comman
 // by systemd alone is either systemd's own or a socket unit whose service
 // has not started, which only systemd can tell apart.
 func socketActivated(e *Entry) bool {
-	if !e.Listening() && (e.Type != TypeDgram || !e.Named()) {
+	if !e.Listening() && (e.Type != TypeDgram || !e.Named() || e.Socket.Peer != 0) {
 		return false
 	}
 	manager, other := false, false

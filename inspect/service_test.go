@@ -19,6 +19,8 @@ func serviceSnapshot() (*Snapshot, *Resolver) {
 			{ID: 4, Path: "/run/journal.sock", Type: TypeDgram, State: StateUnconnected},
 			{ID: 5, Path: "/run/plain.sock", Type: TypeStream, State: StateListening},
 			{ID: 6, Type: TypeStream, State: StateConnected},
+			// A named datagram socket connected to a peer serves no one.
+			{ID: 7, Path: "/run/sender.sock", Type: TypeDgram, State: StateConnected, Peer: 4},
 		},
 		Owners: []Owner{
 			{ID: 1, PID: 1, FD: 40}, {ID: 1, PID: 500, FD: 3},
@@ -27,6 +29,7 @@ func serviceSnapshot() (*Snapshot, *Resolver) {
 			{ID: 4, PID: 1, FD: 50}, {ID: 4, PID: 600, FD: 3},
 			{ID: 5, PID: 700, FD: 3},
 			{ID: 6, PID: 500, FD: 9},
+			{ID: 7, PID: 1, FD: 51}, {ID: 7, PID: 600, FD: 4},
 		},
 	}
 	procs := map[int]Process{
@@ -66,6 +69,7 @@ func TestEntriesService(t *testing.T) {
 		{Path: "/run/api.sock", Activated: true, Units: []string{"init.scope", "app.service"}, FDNames: []string{"", "api"}},
 		{Path: "/run/journal.sock", Activated: true, Units: []string{"init.scope", `systemd\x2djournald.service`}, FDNames: []string{"", ""}},
 		{Path: "/run/plain.sock", Units: []string{""}, FDNames: []string{""}},
+		{Path: "/run/sender.sock", Units: []string{"init.scope", `systemd\x2djournald.service`}, FDNames: []string{"", ""}},
 		{Path: "/run/systemd/private", Units: []string{"init.scope"}, FDNames: []string{""}},
 		{Path: "@user-app", Units: []string{"user-app.service"}, FDNames: []string{""}},
 	}
@@ -82,8 +86,8 @@ func TestQueryUnits(t *testing.T) {
 		{[]string{"app.service"}, []string{"/run/api.sock"}},
 		{[]string{"app"}, []string{"/run/api.sock"}},
 		{[]string{"*app*"}, []string{"/run/api.sock", "@user-app"}},
-		{[]string{`systemd\\x2djournald.service`}, []string{"/run/journal.sock"}},
-		{[]string{"init.scope"}, []string{"/run/api.sock", "/run/journal.sock", "/run/systemd/private"}},
+		{[]string{`systemd\\x2djournald.service`}, []string{"/run/journal.sock", "/run/sender.sock"}},
+		{[]string{"init.scope"}, []string{"/run/api.sock", "/run/journal.sock", "/run/sender.sock", "/run/systemd/private"}},
 		{[]string{"nope", "user-*"}, []string{"@user-app"}},
 		{[]string{"plain"}, nil},
 	}
