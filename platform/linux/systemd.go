@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"github.com/udsls/udsls/inspect"
 )
@@ -21,9 +22,9 @@ func (s *Source) Service(pid int) *inspect.Service {
 	}
 	// environ needs the right to ptrace-read the process (root, or the
 	// same user); without it the names stay unknown.
-	if env, err := readEnviron(filepath.Join(dir, "environ")); err == nil {
+	readEnviron(filepath.Join(dir, "environ"), func(env []byte) {
 		sv.FDNames = listenFDNames(env, func(n int) bool { return n == pid || nsPID(dir) == n })
-	}
+	})
 	if sv.Unit == "" && sv.FDNames == nil {
 		return nil
 	}
@@ -41,13 +42,36 @@ func (s *Source) procRoot() string {
 // large as its stack limit allows: variables past it stay unknown.
 const maxEnviron = 256 << 10
 
-func readEnviron(name string) ([]byte, error) {
+// environBufs are read buffers for environments: most fit in one read.
+var environBufs = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+// readEnviron calls fn with the first maxEnviron bytes of a process's
+// environment, in a buffer that is reused after fn returns.
+func readEnviron(name string, fn func([]byte)) error {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, maxEnviron))
+	bp := environBufs.Get().(*[]byte)
+	defer environBufs.Put(bp)
+	b := (*bp)[:0]
+	for len(b) < maxEnviron {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := f.Read(b[len(b):min(cap(b), maxEnviron)])
+		b = b[:len(b)+n]
+		if err == io.EOF || n == 0 && err == nil {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	*bp = b
+	fn(b)
+	return nil
 }
 
 // listenFDNames reads the sd_listen_fds(3) protocol from a NUL-separated

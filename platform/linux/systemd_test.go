@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -139,5 +140,45 @@ func TestSourceService(t *testing.T) {
 		if diff := cmp.Diff(tt.want, src.Service(tt.pid)); diff != "" {
 			t.Errorf("pid %d (-want +got):\n%s", tt.pid, diff)
 		}
+	}
+}
+
+// BenchmarkSourceService reads the unit and fd names of every process of
+// this machine, as a listing does for each holder it shows.
+func BenchmarkSourceService(b *testing.B) {
+	src := &Source{ProcRoot: "/proc"}
+	d, err := os.ReadDir("/proc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pids []int
+	for _, e := range d {
+		if pid, ok := parseDecimal(e.Name()); ok {
+			pids = append(pids, pid)
+		}
+	}
+	b.ReportMetric(float64(len(pids)), "procs")
+	for b.Loop() {
+		for _, pid := range pids {
+			src.Service(pid)
+		}
+	}
+}
+
+// TestSourceServiceLargeEnviron: variables past the first buffer are
+// found, and those past the bound are not read.
+func TestSourceServiceLargeEnviron(t *testing.T) {
+	pad := func(n int) string { return "PAD=" + strings.Repeat("x", n) }
+	vars := string(env("LISTEN_PID=20", "LISTEN_FDS=1", "LISTEN_FDNAMES=late"))
+	root := makeProcTree(t, map[string]string{
+		"20/environ": string(env(pad(100<<10))) + vars,
+		"21/environ": string(env(pad(maxEnviron))) + strings.ReplaceAll(vars, "=20", "=21"),
+	}, nil)
+	src := &Source{ProcRoot: root}
+	if diff := cmp.Diff(&inspect.Service{FDNames: map[int]string{3: "late"}}, src.Service(20)); diff != "" {
+		t.Errorf("past the first buffer (-want +got):\n%s", diff)
+	}
+	if got := src.Service(21); got != nil {
+		t.Errorf("past the bound: %+v, want nothing", got)
 	}
 }
