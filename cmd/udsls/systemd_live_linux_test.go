@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -124,7 +125,31 @@ func TestSocketActivatedFDNames(t *testing.T) {
 		}
 	}
 
+	// --check names the holders as the listing does.
 	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--check", "-o", "json", sock}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("--check: exit %d, stderr %q\n%s", code, stderr.String(), stdout.String())
+	}
+	var check struct {
+		Checks []struct {
+			Processes []struct {
+				PID    int     `json:"pid"`
+				FDName *string `json:"fd_name"`
+			} `json:"processes"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &check); err != nil || len(check.Checks) != 1 {
+		t.Fatalf("--check JSON: %v\n%s", err, stdout.String())
+	}
+	named := false
+	for _, p := range check.Checks[0].Processes {
+		named = named || p.PID == pid && p.FDName != nil && *p.FDName == "api"
+	}
+	if !named {
+		t.Errorf("--check: no fd_name api for pid %d:\n%s", pid, stdout.String())
+	}
+
+	stdout.Reset()
 	if code := run(context.Background(), []string{sock, abstract}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("table: exit %d, stderr %q", code, stderr.String())
 	}
