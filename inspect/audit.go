@@ -112,6 +112,12 @@ type Finding struct {
 	// Reach is, for the reachability and replacement rules, what each
 	// class of users judged may do with the path.
 	Reach []Access
+	// Netns is, for abstract-reachable, the socket's network namespace;
+	// NetnsProcesses counts the processes seen in it, and SharedWith are
+	// those of others, by user and container.
+	Netns          uint64
+	NetnsProcesses int
+	SharedWith     []NetnsShare
 }
 
 // Access is what one class of users may do with a path, and which
@@ -177,6 +183,13 @@ type Auditor struct {
 	// these patterns name, as Query.Containers does; the socket files no
 	// one holds are judged beside theirs.
 	Containers []string
+	// NetnsProcesses lists the processes with their network namespaces,
+	// and counts those whose namespace could not be read. Nil audits no
+	// abstract socket.
+	NetnsProcesses func(ctx context.Context) (procs []NetnsProcess, unread int, err error)
+	// Units limits the audit to sockets held by a process of a systemd
+	// unit these globs match (Query.Units).
+	Units []string
 }
 
 // NewAuditor returns an auditor of the live system's files, with procfs
@@ -228,13 +241,19 @@ func (a *Auditor) Audit(ctx context.Context, snap *Snapshot, patterns []string) 
 // symlinks of its directory resolved, starts with it.
 func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs []string) (*AuditReport, error) {
 	au := &audit{Auditor: a, found: map[findingKey]*Finding{}, under: dirs}
-	entries := a.Resolver.Entries(ctx, snap, Query{Containers: a.Containers})
+	entries := a.Resolver.Entries(ctx, snap, Query{Containers: a.Containers, Units: a.Units})
 	audited, relative := 0, 0
 	var stale []string
+	var abstract []*Entry
 	for i := range entries {
 		e := &entries[i]
 		// A name bound through /proc/self is audited where it leads.
 		if !au.matches(patterns, e.Path) && (e.FilePath == "" || !au.matches(patterns, e.FilePath)) {
+			continue
+		}
+		if abstractServer(e) {
+			audited++
+			abstract = append(abstract, e)
 			continue
 		}
 		// A bound stream socket that does not listen cannot be reached.
@@ -255,6 +274,7 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 	if err := au.stale(ctx, snap, stale, patterns); err != nil {
 		return nil, err
 	}
+	au.abstract(ctx, abstract)
 
 	rep := &AuditReport{Warnings: slices.Concat(snap.Warnings, snap.OwnerWarnings)}
 	if relative > 0 {
@@ -262,8 +282,8 @@ func (a *Auditor) AuditUnder(ctx context.Context, snap *Snapshot, patterns, dirs
 	}
 	switch {
 	case audited > 0:
-	case len(patterns) > 0 || len(dirs) > 0:
-		rep.Warnings = append(rep.Warnings, "no filesystem socket matches the patterns; nothing was audited")
+	case len(patterns) > 0 || len(dirs) > 0 || len(a.Units) > 0:
+		rep.Warnings = append(rep.Warnings, "no socket matches the patterns; nothing was audited")
 		rep.NothingAudited = true
 	case len(a.Containers) > 0:
 		rep.Warnings = append(rep.Warnings, "no filesystem socket in this network namespace is held in the containers named; nothing was audited")

@@ -176,7 +176,7 @@ func TestAuditUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Findings) != 0 || rep.Warnings[len(rep.Warnings)-1] != "no filesystem socket matches the patterns; nothing was audited" {
+	if len(rep.Findings) != 0 || rep.Warnings[len(rep.Warnings)-1] != "no socket matches the patterns; nothing was audited" {
 		t.Errorf("unmatched pattern: findings %v, warnings %q", rep.Findings, rep.Warnings)
 	}
 }

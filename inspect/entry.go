@@ -31,6 +31,10 @@ type Entry struct {
 	ConnectionsUnknown bool
 	// Clients are the far ends of those connections (filled with --peers).
 	Clients []Peer
+	// SocketActivated says that systemd (pid 1) holds this server socket
+	// besides another process: a socket unit listens, and the service it
+	// passed the socket to serves it.
+	SocketActivated bool
 }
 
 // Listening reports whether the entry is a listener.
@@ -56,6 +60,13 @@ type Holder struct {
 	// UIDUnknown says that UID is not known though the process is (a
 	// capture without uids).
 	UIDUnknown bool
+	// Unit is the systemd unit the process runs in, as its cgroup names
+	// it (nginx.service, session-2.scope; a user unit under
+	// user@UID.service); "" when none or unknown.
+	Unit string
+	// FDName is the name systemd passed FD under (LISTEN_FDNAMES, e.g.
+	// FileDescriptorName=api); "" when none or unknown.
+	FDName string
 }
 
 // Peer is the other end of a connection.

@@ -43,12 +43,14 @@ type Query struct {
 	// Containers are globs matched against the name and the id of a
 	// holder's container (Container.Matches).
 	Containers []string
+	// Units are globs matched against the holders' systemd units.
+	Units []string
 }
 
 // Filtered reports whether the query narrows the view, which turns an
 // empty result into a "no" answer.
 func (q *Query) Filtered() bool {
-	return len(q.Patterns) > 0 || len(q.PIDs) > 0 || len(q.Users) > 0 || len(q.Types) > 0 || len(q.Containers) > 0
+	return len(q.Patterns) > 0 || len(q.PIDs) > 0 || len(q.Users) > 0 || len(q.Types) > 0 || len(q.Containers) > 0 || len(q.Units) > 0
 }
 
 // ValidatePattern rejects a malformed glob before any work is done.
@@ -80,6 +82,10 @@ type Resolver struct {
 	// Container names the container a holder runs in, nil when none; a nil
 	// func labels nothing.
 	Container func(pid int) *Container
+	// Service says what systemd told a holder: its unit and the names of
+	// the descriptors it was passed; nil when nothing. A nil func tells
+	// nothing.
+	Service func(pid int) *Service
 	// Probe connects to the socket at path, trying stream, seqpacket and
 	// dgram in turn (a socket of another type answers EPROTOTYPE), and
 	// closes the connection at once without sending anything. The timeout
@@ -94,6 +100,7 @@ type Resolver struct {
 	users      map[uint32]string
 	groups     map[uint32]string
 	containers map[int]*Container
+	services   map[int]*Service
 	roots      map[int]string
 	selfMnt    *string
 }
@@ -125,6 +132,15 @@ func (c *Container) Matches(pattern string) bool {
 	}
 	ok, _ := path.Match(pattern+"*", c.ID)
 	return ok
+}
+
+// Service is what systemd tells of a process: the unit its cgroup names,
+// and the descriptors it was passed by socket activation.
+type Service struct {
+	Unit string
+	// FDNames are the names of passed descriptors by number (LISTEN_FDNAMES:
+	// fd 3 is the first); nil when there are none or they are unknown.
+	FDNames map[int]string
 }
 
 // NewResolver returns a resolver that examines the live system's files,
@@ -522,8 +538,12 @@ func (j *join) entry(s *Socket, b *entryBuf) {
 	if len(j.q.Containers) > 0 && !j.r.matchContainers(j.q.Containers, hs) {
 		return
 	}
+	if len(j.q.Units) > 0 && !MatchUnits(j.q.Units, hs) {
+		return
+	}
 	e := Entry{Socket: *s, Holders: hs}
 	e.Container = j.r.container(e.Holders)
+	e.SocketActivated = socketActivated(&e)
 	if s.State == StateListening {
 		e.Connections = j.listeners[identityOf(s)]
 		e.ConnectionsUnknown = !j.countsKnown(s)
@@ -627,6 +647,9 @@ func (j *join) holders(owners []Owner, b *entryBuf) []Holder {
 		if p := j.r.process(j.ctx, j.snap, o.PID); p != nil {
 			hs[i].Command, hs[i].User, hs[i].UID, hs[i].Known = p.Command, p.User, p.UID, true
 			hs[i].UIDUnknown = p.UIDUnknown
+		}
+		if sv := j.r.service(o.PID); sv != nil {
+			hs[i].Unit, hs[i].FDName = sv.Unit, sv.FDNames[o.FD]
 		}
 	}
 	return hs
@@ -981,6 +1004,73 @@ func (r *Resolver) matchContainers(patterns []string, hs []Holder) bool {
 		for _, p := range patterns {
 			if c.Matches(p) {
 				return true
+			}
+		}
+	}
+	return false
+}
+
+// service is what Service says of pid, asked once per pid.
+func (r *Resolver) service(pid int) *Service {
+	if r.Service == nil {
+		return nil
+	}
+	r.mu.Lock()
+	sv, ok := r.services[pid]
+	r.mu.Unlock()
+	if ok {
+		return sv
+	}
+	sv = r.Service(pid)
+	r.mu.Lock()
+	if r.services == nil {
+		r.services = map[int]*Service{}
+	}
+	r.services[pid] = sv
+	r.mu.Unlock()
+	return sv
+}
+
+// IsSystemdManager reports whether h is the systemd manager that holds the
+// sockets of socket units: pid 1 named systemd. A faked name there is that
+// pid namespace's init, which holds what it was given anyway.
+func IsSystemdManager(h *Holder) bool { return h.PID == 1 && h.Known && h.Command == "systemd" }
+
+// socketActivated reports a server socket held by systemd and by some other
+// process: the socket of a socket unit, passed to its service. One held
+// by systemd alone is either systemd's own or a socket unit whose service
+// has not started, which only systemd can tell apart.
+func socketActivated(e *Entry) bool {
+	if !e.Listening() && (e.Type != TypeDgram || !e.Named() || e.Socket.Peer != 0) {
+		return false
+	}
+	manager, other := false, false
+	for i := range e.Holders {
+		if IsSystemdManager(&e.Holders[i]) {
+			manager = true
+		} else {
+			other = true
+		}
+	}
+	return manager && other
+}
+
+// MatchUnits reports whether a holder runs in a unit one of the globs
+// matches. A glob without a dot also matches NAME.service, as systemctl
+// takes a bare name for a service.
+func MatchUnits(globs []string, hs []Holder) bool {
+	for _, h := range hs {
+		if h.Unit == "" {
+			continue
+		}
+		for _, g := range globs {
+			if ok, _ := path.Match(g, h.Unit); ok {
+				return true
+			}
+			if !strings.Contains(g, ".") {
+				if ok, _ := path.Match(g+".service", h.Unit); ok {
+					return true
+				}
 			}
 		}
 	}

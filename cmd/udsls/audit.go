@@ -57,8 +57,13 @@ func runAudit(ctx context.Context, o *options, e *env) (int, error) {
 		return exitError, err
 	}
 	a := sys.NewAuditor(o.procRoot)
-	a.Resolver.Container = containerFunc(o, src)
-	a.Containers = o.containers
+	a.Resolver = newResolver(o, src)
+	a.Containers, a.Units = o.containers, o.units
+	if n, ok := liveSource(src).(interface {
+		NetnsProcesses(context.Context) ([]inspect.NetnsProcess, int, error)
+	}); ok {
+		a.NetnsProcesses = n.NetnsProcesses
+	}
 	rep, err := a.AuditUnder(ctx, snap, patterns, dirs)
 	sayContainerCalls(o)
 	if err == nil {

@@ -186,7 +186,7 @@ func TestAuditCLI(t *testing.T) {
 	t.Run("no match", func(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), []string{"--audit", "--fail-on=low", b + "/none/*"}, &stdout, &stderr)
-		if code != exitNo || stdout.Len() != 0 || !strings.Contains(stderr.String(), "udsls: warning: no filesystem socket matches the patterns; nothing was audited\n") {
+		if code != exitNo || stdout.Len() != 0 || !strings.Contains(stderr.String(), "udsls: warning: no socket matches the patterns; nothing was audited\n") {
 			t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing, a warning", code, stdout.String(), stderr.String())
 		}
 	})

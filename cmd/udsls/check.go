@@ -43,7 +43,7 @@ func runCheck(ctx context.Context, o *options, e *env) (int, error) {
 	// runs and metrics do without the cost of a listing.
 	var warnings []string
 	if !o.quiet && o.output != "prometheus" && inspect.WantsListing(results) {
-		snap, err := snapshot(ctx, o)
+		snap, err := snapshot(ctx, o, r)
 		if err != nil {
 			warnings = append(warnings, "no holder details: "+err.Error())
 		} else {
@@ -83,11 +83,15 @@ func runCheck(ctx context.Context, o *options, e *env) (int, error) {
 	return code, nil
 }
 
-func snapshot(ctx context.Context, o *options) (*inspect.Snapshot, error) {
+// snapshot lists the live sockets, and lets r learn from their source
+// what it tells of holders, as the listing's resolver does.
+func snapshot(ctx context.Context, o *options, r *inspect.Resolver) (*inspect.Snapshot, error) {
 	src, err := newSource(o)
 	if err != nil {
 		return nil, err
 	}
+	live := newResolver(o, src)
+	r.Container, r.Service = live.Container, live.Service
 	return src.Snapshot(ctx)
 }
 

@@ -51,6 +51,8 @@ type checkDoc struct {
 			User    string  `json:"user"`
 			UID     *uint32 `json:"uid"`
 			FD      int     `json:"fd"`
+			Unit    *string `json:"unit"`
+			FDName  *string `json:"fd_name"`
 		} `json:"processes"`
 	} `json:"checks"`
 	Warnings []string `json:"warnings"`

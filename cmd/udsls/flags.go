@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,6 +60,7 @@ type options struct {
 	listening bool
 	pids      []int
 	users     []string
+	units     []string
 	types     []string
 	peers     bool
 	wide      bool
@@ -156,7 +158,8 @@ type flagSpec struct {
 	arg         string // placeholder for the value in --help
 	help        string // lines after the first are indented under it
 	sec         *section
-	// modes limits a flag of an unowned section; nil means every mode.
+	// modes limits a flag of an unowned section; nil means every mode. For
+	// a flag of an owned section it names the other modes it goes with.
 	modes []mode
 	// why explains a refusal by modes that is not obvious.
 	why map[mode]string
@@ -204,6 +207,7 @@ var flagTable = []flagSpec{
 	{name: "peers", kind: kindBool, sec: secList, help: "show who is on the other end (a listener's clients)", ptr: func(o *options) any { return &o.peers }},
 	{name: "extended", short: "e", kind: kindBool, sec: secList, help: "add INODE and PEER-INODE (to pair connections)", ptr: func(o *options) any { return &o.extended }},
 	{name: "wide", short: "W", kind: kindBool, sec: secList, help: "never narrow the table to the terminal's width", ptr: func(o *options) any { return &o.wide }},
+	{name: "unit", kind: kindStrings, arg: "NAME", sec: secList, modes: []mode{modeAudit}, help: "held by a process of this systemd unit (glob; a bare\nNAME is NAME.service; also with --audit)", ptr: func(o *options) any { return &o.units }},
 
 	{name: "output", short: "o", kind: kindString, def: "table", arg: "FORMAT", sec: secOutput, help: "table (default), json, or prometheus", ptr: func(o *options) any { return &o.output },
 		values: []string{"table", "json", "prometheus"}},
@@ -282,6 +286,7 @@ var exclusive = []struct{ a, b, why string }{
 	{"metrics-listen", "output", "--metrics-listen serves the Prometheus format; -o does not apply"},
 	{"metrics-listen", "output-file", "--metrics-listen serves over HTTP; --output-file does not apply"},
 	{"from", "container", "--container names this machine's containers; it does not apply to --from captures"},
+	{"from", "unit", "--unit reads the units of live processes; a --from capture has none"},
 }
 
 // newFlagSet registers every flag of flagTable, bound to o.
@@ -324,7 +329,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 // modeRefusal says why flag f, given, does not go with mode m, or "".
 func (f *flagSpec) modeRefusal(m mode) string {
 	switch {
-	case f.sec.owned && f.sec.owner == m, !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
+	case f.sec.owned && (f.sec.owner == m || slices.Contains(f.modes, m)), !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
 		return ""
 	case !f.sec.owned:
 		return fmt.Sprintf("--%s does not apply to %s%s", f.name, modeNames[m], f.why[m])
@@ -380,6 +385,14 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if slices.Contains(o.users, "") {
 		return nil, usagef("--user: empty user name in %q", strings.Join(o.users, ","))
+	}
+	for _, u := range o.units {
+		if u == "" {
+			return nil, usagef("--unit: empty unit name in %q", strings.Join(o.units, ","))
+		}
+		if _, err := path.Match(u, ""); err != nil {
+			return nil, usagef("--unit: bad pattern %q: %v; quote a glob for the shell", u, err)
+		}
 	}
 	// A split value loses what was typed: "1,,2" would read as --pid "".
 	if pids := o.parsed.pids; slices.Contains(pids, "") {

@@ -18,7 +18,7 @@ import (
 
 func listQuery(o *options) (inspect.Query, error) {
 	patterns, err := patternArgs(o.args)
-	q := inspect.Query{Patterns: patterns, PIDs: o.pids, Users: o.users, Clients: o.peers, Containers: o.containers}
+	q := inspect.Query{Patterns: patterns, PIDs: o.pids, Users: o.users, Units: o.units, Clients: o.peers, Containers: o.containers}
 	if err != nil {
 		return q, err
 	}

@@ -36,7 +36,21 @@ func netnsUsage(o *options) error {
 func newResolver(o *options, src inspect.Source) *inspect.Resolver {
 	r := sys.NewResolver(o.procRoot)
 	r.Container = containerFunc(o, src)
+	if s, ok := liveSource(src).(interface {
+		Service(pid int) *inspect.Service
+	}); ok {
+		r.Service = s.Service
+	}
 	return r
+}
+
+// liveSource is the backend under --verbose's wrapper, which would hide
+// what it tells of holders and processes.
+func liveSource(src inspect.Source) inspect.Source {
+	if v, ok := src.(*verboseSource); ok {
+		return v.Source
+	}
+	return src
 }
 
 // containerFunc tells the container a holder runs in, nil when the
@@ -44,11 +58,7 @@ func newResolver(o *options, src inspect.Source) *inspect.Resolver {
 // runtimes are asked only then, once, and only about containers a holder
 // runs in.
 func containerFunc(o *options, src inspect.Source) func(pid int) *inspect.Container {
-	// --verbose wraps the source; the backend under it knows containers.
-	if v, ok := src.(*verboseSource); ok {
-		src = v.Source
-	}
-	c, ok := src.(interface {
+	c, ok := liveSource(src).(interface {
 		Container(pid int) *inspect.Container
 	})
 	if !ok {

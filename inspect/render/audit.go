@@ -25,6 +25,22 @@ type FindingJSON struct {
 	Fix       string           `json:"fix"`
 	Holders   []ProcessJSON    `json:"holders"`
 	Reach     []AccessJSON     `json:"reach,omitempty"`
+	// Netns, NetnsProcesses and SharedWith are abstract-reachable's: the
+	// socket's network namespace, how many processes are in it, and those
+	// of others by user and container.
+	Netns          *uint64          `json:"netns,omitempty"`
+	NetnsProcesses *int             `json:"netns_processes,omitempty"`
+	SharedWith     []NetnsShareJSON `json:"shared_with,omitempty"`
+}
+
+// NetnsShareJSON is the processes of one user, in one container or none,
+// that share an abstract socket's network namespace.
+type NetnsShareJSON struct {
+	UID       uint32         `json:"uid"`
+	User      string         `json:"user"`
+	UserBytes []byte         `json:"user_bytes,omitempty"`
+	Container *ContainerJSON `json:"container"`
+	Processes int            `json:"processes"`
 }
 
 // AccessJSON is one class of users' reach.
@@ -51,6 +67,17 @@ func WriteAuditJSON(w io.Writer, r *inspect.AuditReport) error {
 		}
 		if !utf8.ValidString(f.Path) {
 			j.PathBytes = []byte(f.Path)
+		}
+		if f.Rule == inspect.RuleAbstractReachable {
+			netns, n := f.Netns, f.NetnsProcesses
+			j.Netns, j.NetnsProcesses = &netns, &n
+			for _, s := range f.SharedWith {
+				sj := NetnsShareJSON{UID: s.UID, User: s.User, UserBytes: exactBytes(s.User), Processes: s.Processes}
+				if c := s.Container; c != nil {
+					sj.Container = &ContainerJSON{ID: c.ID, Runtime: c.Runtime}
+				}
+				j.SharedWith = append(j.SharedWith, sj)
+			}
 		}
 		doc.Findings = append(doc.Findings, j)
 	}

@@ -50,6 +50,9 @@ type SocketJSON struct {
 	Clients     []PeerJSON          `json:"clients,omitempty"`
 	Netns       *uint64             `json:"netns"`
 	Container   *ContainerJSON      `json:"container"`
+	// SocketActivated: systemd (pid 1) holds the socket besides the
+	// service it passed it to.
+	SocketActivated bool `json:"socket_activated"`
 }
 
 // ProcessJSON is a holder of a socket.
@@ -63,6 +66,10 @@ type ProcessJSON struct {
 	UserBytes    []byte  `json:"user_bytes,omitempty"`
 	UID          *uint32 `json:"uid"`
 	FD           int     `json:"fd"`
+	// Unit is the holder's systemd unit, FDName the name systemd passed
+	// FD under; null when none or unknown.
+	Unit   *string `json:"unit"`
+	FDName *string `json:"fd_name"`
 }
 
 // FileJSON is the socket file as lstat sees it.
@@ -113,6 +120,12 @@ func processesJSON(hs []inspect.Holder) []ProcessJSON {
 		if h.Known && !h.UIDUnknown {
 			uid := h.UID
 			p.UID = &uid
+		}
+		if h.Unit != "" {
+			p.Unit = &h.Unit
+		}
+		if h.FDName != "" {
+			p.FDName = &h.FDName
 		}
 		out = append(out, p)
 	}
@@ -192,6 +205,7 @@ func ToJSON(e *inspect.Entry) SocketJSON {
 	if c := e.Container; c != nil {
 		j.Container = &ContainerJSON{ID: c.ID, Runtime: c.Runtime, Name: orNull(c.Name), Pod: orNull(c.Pod), Namespace: orNull(c.Namespace)}
 	}
+	j.SocketActivated = e.SocketActivated
 	return j
 }
 
@@ -311,8 +325,17 @@ func (j *jsonWriter) key(k string) {
 	j.b = append(j.b, '"', ':', ' ')
 }
 
-func (j *jsonWriter) str(s string)  { j.b = appendJSONString(j.b, s) }
-func (j *jsonWriter) null()         { j.b = append(j.b, "null"...) }
+func (j *jsonWriter) str(s string) { j.b = appendJSONString(j.b, s) }
+func (j *jsonWriter) null()        { j.b = append(j.b, "null"...) }
+
+// strOrNull writes s, or null for "".
+func (j *jsonWriter) strOrNull(s string) {
+	if s == "" {
+		j.null()
+		return
+	}
+	j.str(s)
+}
 func (j *jsonWriter) uint(v uint64) { j.b = strconv.AppendUint(j.b, v, 10) }
 func (j *jsonWriter) int(v int)     { j.b = strconv.AppendInt(j.b, int64(v), 10) }
 func (j *jsonWriter) bool(v bool)   { j.b = strconv.AppendBool(j.b, v) }
@@ -427,6 +450,8 @@ func (j *jsonWriter) entry(e *inspect.Entry) {
 		}
 		j.close('}')
 	}
+	j.key("socket_activated")
+	j.bool(e.SocketActivated)
 	j.close('}')
 }
 
@@ -487,6 +512,10 @@ func (j *jsonWriter) holders(hs []inspect.Holder) {
 		j.uint32If(h.UID, h.Known && !h.UIDUnknown)
 		j.key("fd")
 		j.int(h.FD)
+		j.key("unit")
+		j.strOrNull(h.Unit)
+		j.key("fd_name")
+		j.strOrNull(h.FDName)
 		j.close('}')
 	}
 	j.close(']')

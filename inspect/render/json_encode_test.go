@@ -57,7 +57,7 @@ var oddStrings = []string{
 // JSON types, with every odd string in every string field.
 func jsonTestEntries() []inspect.Entry {
 	uid := func(known bool) []inspect.Holder {
-		return []inspect.Holder{{PID: 1, FD: 3, Command: "a", User: "root", UID: 0, Known: known}, {PID: 70000, FD: 1 << 20, Command: "b\xff", User: "u\xfe", UID: 4294967295, Known: true}}
+		return []inspect.Holder{{PID: 1, FD: 3, Command: "a", User: "root", UID: 0, Known: known, Unit: `foo\x2dbar.service`, FDName: "api"}, {PID: 70000, FD: 1 << 20, Command: "b\xff", User: "u\xfe", UID: 4294967295, Known: true}}
 	}
 	var es []inspect.Entry
 	for i, s := range oddStrings {
@@ -67,13 +67,14 @@ func jsonTestEntries() []inspect.Entry {
 				Known: inspect.KnownPeer | inspect.KnownQueues | inspect.KnownBound | inspect.KnownUID | inspect.KnownNetns,
 				Peer:  inspect.SocketID(1 << 40), RecvQueue: uint32(i), SendQueue: 4294967295, UID: uint32(i * 1000), Netns: 4026531840 + uint64(i),
 			},
-			Holders:     []inspect.Holder{{PID: i + 1, FD: i, Command: s, User: s, UID: uint32(i), Known: i%3 != 0}},
-			Container:   &inspect.Container{ID: s, Runtime: s, Name: s, Pod: s, Namespace: s},
-			File:        &inspect.FileInfo{Mode: fs.ModeSocket | fs.FileMode(i*0o111) | fs.ModeSetgid, UID: 1, GID: 2, Owner: s, Group: s},
-			FileStatus:  inspect.FileOK,
-			Remote:      &inspect.Peer{ID: inspect.SocketID(1 << 40), Path: s, Holders: uid(true)},
-			Connections: i,
-			Clients:     []inspect.Peer{{ID: 5, Path: s, Holders: uid(false)}, {ID: 6}},
+			Holders:         []inspect.Holder{{PID: i + 1, FD: i, Command: s, User: s, UID: uint32(i), Known: i%3 != 0, Unit: "u.service", FDName: s}},
+			Container:       &inspect.Container{ID: s, Runtime: s, Name: s, Pod: s, Namespace: s},
+			File:            &inspect.FileInfo{Mode: fs.ModeSocket | fs.FileMode(i*0o111) | fs.ModeSetgid, UID: 1, GID: 2, Owner: s, Group: s},
+			FileStatus:      inspect.FileOK,
+			Remote:          &inspect.Peer{ID: inspect.SocketID(1 << 40), Path: s, Holders: uid(true)},
+			Connections:     i,
+			Clients:         []inspect.Peer{{ID: 5, Path: s, Holders: uid(false)}, {ID: 6}},
+			SocketActivated: i%2 == 1,
 		})
 	}
 	return append(es,

@@ -140,6 +140,7 @@ func (m *Metrics) AddListing(snap *inspect.Snapshot, entries []inspect.Entry) {
 			best[k] = e
 		}
 	}
+	units := m.gauge("udsls_listener_unit_info", "The systemd unit serving a listener, and the name systemd passed it under; always 1.", "path", "netns", "unit", "fd_name")
 	for _, k := range order {
 		e := best[k]
 		// The container the listener's holder runs in, by name where its
@@ -149,6 +150,9 @@ func (m *Metrics) AddListing(snap *inspect.Snapshot, entries []inspect.Entry) {
 		if e.Container != nil {
 			ctr = ContainerName(e.Container)
 		}
+		if unit, name := ListenerUnit(e); unit != "" {
+			m.set(units, 1, k.path, k.netns, unitLabel(unit), unitLabel(name))
+		}
 		if !e.ConnectionsUnknown {
 			m.set(conns, float64(e.Connections), k.path, k.netns, ctr)
 		}
@@ -157,6 +161,35 @@ func (m *Metrics) AddListing(snap *inspect.Snapshot, entries []inspect.Entry) {
 			m.set(backlog, float64(e.SendQueue), k.path, k.netns, ctr)
 		}
 	}
+}
+
+// unitLabel keeps a unit or fd name as systemd spells it (foo\x2dbar.service,
+// which systemctl takes): both are printable ASCII when systemd made them.
+// Anything else is escaped as a path label is.
+func unitLabel(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] >= 0x7f {
+			return label(s)
+		}
+	}
+	return s
+}
+
+// ListenerUnit is the unit that serves a socket and the name its
+// descriptor was passed under: those of the first holder in a unit, past
+// systemd itself on a socket-activated socket. A holder passed the socket
+// by name speaks for its unit before one that was not (a worker).
+func ListenerUnit(e *inspect.Entry) (unit, fdName string) {
+	for i := range e.Holders {
+		h := &e.Holders[i]
+		if h.Unit == "" || e.SocketActivated && inspect.IsSystemdManager(h) {
+			continue
+		}
+		if unit == "" || h.Unit == unit && fdName == "" {
+			unit, fdName = h.Unit, h.FDName
+		}
+	}
+	return unit, fdName
 }
 
 // AddChecks adds udsls_check_up for each checked path.

@@ -272,3 +272,51 @@ func TestMetricsContainerLabel(t *testing.T) {
 		t.Errorf("series (-want +got):\n%s\noutput:\n%s", diff, buf.Bytes())
 	}
 }
+
+// TestMetricsListenerUnit: a listener served by a unit gets one info
+// series naming the unit and the fd name, systemd's own holder of a
+// socket-activated socket left aside; a listener of no unit gets none,
+// and the other families keep their labels.
+func TestMetricsListenerUnit(t *testing.T) {
+	listen := func(id inspect.SocketID, p string) inspect.Socket {
+		return inspect.Socket{ID: id, Type: inspect.TypeStream, State: inspect.StateListening, Path: p, Known: inspect.KnownNetns, Netns: 7}
+	}
+	entries := []inspect.Entry{
+		{Socket: listen(1, "/run/api.sock"), SocketActivated: true, Holders: []inspect.Holder{
+			{PID: 1, FD: 40, Command: "systemd", Known: true, Unit: "init.scope"},
+			{PID: 500, FD: 3, Command: "app", Known: true, Unit: `my\x2dapp.service`, FDName: "api"},
+		}},
+		{Socket: listen(2, "/run/nginx.sock"), Holders: []inspect.Holder{
+			{PID: 600, FD: 6, Command: "nginx", Known: true, Unit: "nginx.service"},
+			{PID: 601, FD: 6, Command: "nginx", Known: true, Unit: "nginx.service", FDName: "web"},
+		}},
+		{Socket: listen(3, "/run/plain.sock"), Holders: []inspect.Holder{{PID: 700, FD: 3, Command: "x", Known: true}}},
+		{Socket: listen(4, "/run/odd.sock"), Holders: []inspect.Holder{{PID: 800, FD: 3, Command: "y", Known: true, Unit: "a\x1b.service", FDName: "n\xff"}}},
+	}
+	m := NewMetrics()
+	m.AddListing(&inspect.Snapshot{}, entries)
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := parseMetrics(t, buf.Bytes())
+	for k, want := range map[string]float64{
+		`udsls_listener_unit_info{fd_name="api",netns="7",path="/run/api.sock",unit="my\\x2dapp.service"}`: 1,
+		`udsls_listener_unit_info{fd_name="web",netns="7",path="/run/nginx.sock",unit="nginx.service"}`:    1,
+		`udsls_listener_connections{container="",netns="7",path="/run/plain.sock"}`:                        0,
+		`udsls_listener_unit_info{fd_name="n\\xff",netns="7",path="/run/odd.sock",unit="a\\x1b.service"}`:  1,
+	} {
+		if v, ok := got[k]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v\n%s", k, v, ok, want, buf.String())
+		}
+	}
+	n := 0
+	for k := range got {
+		if strings.HasPrefix(k, "udsls_listener_unit_info") {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d unit series, want 3:\n%s", n, buf.String())
+	}
+}

@@ -231,19 +231,24 @@ func shorten(c string, w int) string {
 
 // ListingFit is how the listing narrows to a terminal: file facts go first, then long
 // names are shortened in the middle, then the byte queues, counts and types go, then names
-// are shortened further; INODE and PEER-INODE, asked for with -e, go last.
+// are shortened further; INODE and PEER-INODE, asked for with -e, go next, and SERVICE
+// last.
 var ListingFit = []FitStep{
 	{Drop: "OWNER"}, {Drop: "MODE"}, {Drop: "FD"}, {Drop: "USER"}, {Drop: "NETNS/CONTAINER"},
 	{Shrink: map[string]int{"PATH": 32, "PID/COMMAND": 16, "PEER": 16}},
 	{Drop: "SEND-Q"}, {Drop: "RECV-Q"}, {Drop: "CONNS"}, {Drop: "TYPE"},
-	{Shrink: map[string]int{"PATH": 16, "PID/COMMAND": 10, "PEER": 10}},
-	{Drop: "PEER-INODE"}, {Drop: "INODE"},
+	{Shrink: map[string]int{"PATH": 16, "PID/COMMAND": 10, "PEER": 10, "SERVICE": 12}},
+	{Drop: "PEER-INODE"}, {Drop: "INODE"}, {Drop: "SERVICE"},
 }
 
 // WriteTable prints entries as a table. Every name passes through Escape. A cell is "-"
 // where there is nothing (no holder, not a listener) and "?" where the source cannot know.
 func WriteTable(w io.Writer, entries []inspect.Entry, o TableOptions) error {
 	header := []string{"PATH", "TYPE", "STATE", "RECV-Q", "SEND-Q", "BACKLOG", "CONNS", "PID/COMMAND", "USER", "FD", "MODE", "OWNER"}
+	services := anyService(entries)
+	if services {
+		header = slices.Insert(header, slices.Index(header, "PID/COMMAND")+1, "SERVICE")
+	}
 	netns := manyNetns(entries)
 	if netns {
 		header = append(header, "NETNS/CONTAINER")
@@ -279,7 +284,11 @@ func WriteTable(w io.Writer, entries []inspect.Entry, o TableOptions) error {
 			mode = inspect.OctalMode(e.File.Mode)
 			owner = text.NameOr(e.File.Owner, e.File.UID) + ":" + text.NameOr(e.File.Group, e.File.GID)
 		}
-		row = append(row, conns, pids, users, fds, mode, owner)
+		row = append(row, conns, pids)
+		if services {
+			row = append(row, serviceCell(e))
+		}
+		row = append(row, users, fds, mode, owner)
 		if netns {
 			row = append(row, netnsCell(e))
 		}
@@ -332,6 +341,64 @@ func peerIDCell(e *inspect.Entry, addresses bool) string {
 		return "-"
 	}
 	return idCell(e.Peer, addresses)
+}
+
+// anyService reports whether some holder runs in a systemd unit or was
+// passed its descriptor by name: only then is there a SERVICE column.
+func anyService(entries []inspect.Entry) bool {
+	for i := range entries {
+		for _, h := range entries[i].Holders {
+			if h.Unit != "" || h.FDName != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// serviceCell names the holders' units, each with the name its descriptor
+// was passed under (nginx.service:api; -:api without a unit), once each in
+// holder order. A unit named with a descriptor name is not repeated
+// without it (the workers of a server that was passed the socket). On a
+// socket-activated socket systemd's own holder is left out, and
+// "(activated)" said instead.
+func serviceCell(e *inspect.Entry) string {
+	type part struct{ unit, name string }
+	var ps []part
+	for i := range e.Holders {
+		h := &e.Holders[i]
+		if (h.Unit == "" && h.FDName == "") || e.SocketActivated && inspect.IsSystemdManager(h) {
+			continue
+		}
+		if p := (part{h.Unit, h.FDName}); !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
+	var out []string
+	for _, p := range ps {
+		if p.name == "" && slices.ContainsFunc(ps, func(q part) bool { return q.unit == p.unit && q.name != "" }) {
+			continue
+		}
+		c := "-"
+		if p.unit != "" {
+			c = Escape(p.unit)
+		}
+		if p.name != "" {
+			c += ":" + Escape(p.name)
+		}
+		out = append(out, c)
+	}
+	s := strings.Join(out, ",")
+	if e.SocketActivated {
+		if s == "" {
+			return "(activated)"
+		}
+		s += " (activated)"
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // manyNetns reports whether the entries come from more than one network

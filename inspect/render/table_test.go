@@ -226,3 +226,76 @@ func TestTableFitDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTableService: SERVICE appears only when a holder has a unit or
+// an fd name, names each unit once with its fd name, leaves systemd out of
+// a socket-activated socket and says so, escapes what the terminal must
+// not see raw, and gives way to the terminal's width without going.
+func TestWriteTableService(t *testing.T) {
+	listen := func(id inspect.SocketID, p string) inspect.Socket {
+		return inspect.Socket{ID: id, Type: inspect.TypeStream, State: inspect.StateListening, Path: p}
+	}
+	plain := []inspect.Entry{{Socket: listen(1, "/run/plain.sock"), Holders: []inspect.Holder{{PID: 9, FD: 3, Command: "x", Known: true}}}}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, plain, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "SERVICE") {
+		t.Errorf("SERVICE column without any unit:\n%s", buf.String())
+	}
+
+	entries := []inspect.Entry{
+		{Socket: listen(1, "/run/api.sock"), SocketActivated: true, Holders: []inspect.Holder{
+			{PID: 1, FD: 40, Command: "systemd", Known: true, Unit: "init.scope"},
+			{PID: 500, FD: 3, Command: "app", Known: true, Unit: `my\x2dapp.service`, FDName: "api"},
+		}},
+		{Socket: listen(2, "/run/nginx.sock"), Holders: []inspect.Holder{
+			{PID: 600, FD: 6, Command: "nginx", Known: true, Unit: "nginx.service", FDName: "web"},
+			{PID: 601, FD: 6, Command: "nginx", Known: true, Unit: "nginx.service"},
+			{PID: 602, FD: 7, Command: "helper", Known: true, Unit: "helper.service"},
+		}},
+		{Socket: listen(3, "/run/sa.sock"), Holders: []inspect.Holder{{PID: 700, FD: 3, Command: "py", Known: true, FDName: "a\x1b[2Jb"}}},
+		plain[0],
+		{Socket: listen(5, "/run/waiting.sock"), Holders: []inspect.Holder{{PID: 1, FD: 41, Command: "systemd", Known: true, Unit: "init.scope"}}},
+	}
+	want := map[string]string{
+		"/run/api.sock":     `my\\x2dapp.service:api (activated)`,
+		"/run/nginx.sock":   "nginx.service:web,helper.service",
+		"/run/sa.sock":      `-:a\x1b[2Jb`,
+		"/run/plain.sock":   "-",
+		"/run/waiting.sock": "init.scope",
+	}
+	buf.Reset()
+	if err := WriteTable(&buf, entries, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	col := strings.Index(lines[0], "SERVICE")
+	user := strings.Index(lines[0], "USER")
+	if col < 0 || user < col {
+		t.Fatalf("no SERVICE column before USER:\n%s", buf.String())
+	}
+	for _, l := range lines[1:] {
+		p := strings.Fields(l)[0]
+		if got := strings.TrimSpace(l[col:user]); got != want[p] {
+			t.Errorf("%s: SERVICE %q, want %q", p, got, want[p])
+		}
+	}
+	if strings.Contains(buf.String(), "\x1b") {
+		t.Errorf("raw ESC in the table:\n%q", buf.String())
+	}
+	for _, width := range []int{80, 70, 60} {
+		buf.Reset()
+		if err := WriteTable(&buf, entries, TableOptions{Width: width}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(buf.String(), "SERVICE") != (width >= 70) {
+			t.Errorf("width %d: SERVICE dropped too early or too late:\n%s", width, buf.String())
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+			if n := cellWidth(l); n > width {
+				t.Errorf("width %d: line of %d columns: %q", width, n, l)
+			}
+		}
+	}
+}
