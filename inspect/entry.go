@@ -31,6 +31,9 @@ type Entry struct {
 	ConnectionsUnknown bool
 	// Clients are the far ends of those connections (filled with --peers).
 	Clients []Peer
+	// Traffic is what the socket moved while a traffic counter ran; nil
+	// when nothing counted it (see AddTraffic).
+	Traffic *Traffic
 }
 
 // Listening reports whether the entry is a listener.
