@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
+	"github.com/udsls/udsls/cmd/udsls/internal/liveview"
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform"
@@ -94,6 +96,9 @@ func runWatch(ctx context.Context, o *options, e *env) (int, error) {
 			rf.counter.Close()
 		}
 	}()
+	if e.term != nil && o.output == "table" {
+		return runWatchView(ctx, o, e, rf)
+	}
 	return runWatchLines(ctx, o, e, rf)
 }
 
@@ -160,4 +165,33 @@ func writeWatchTable(o *options, e *env, f *inspect.Frame, entries []inspect.Ent
 	}
 	_, err := fmt.Fprintln(e.stdout)
 	return err
+}
+
+// runWatchView runs the full-screen view on the terminal.
+func runWatchView(ctx context.Context, o *options, e *env, rf *refresher) (int, error) {
+	var cannot []string
+	if rf.noTraffic != "" {
+		cannot = append(cannot, "traffic ("+rf.noTraffic+")")
+	}
+	if os.Geteuid() != 0 {
+		cannot = append(cannot, "other users' processes (not root)")
+	}
+	cfg := liveview.Config{
+		Refresh: func(ctx context.Context, all bool) (*inspect.Frame, error) {
+			f, _, err := rf.refresh(ctx, all)
+			return f, err
+		},
+		Interval: o.interval,
+		For:      o.serveFor,
+		All:      rf.all,
+		Cannot:   cannot,
+		Color:    e.color,
+	}
+	if err := liveview.Run(ctx, cfg, os.Stdin, e.term); err != nil {
+		if ctx.Err() != nil {
+			return exitOK, nil
+		}
+		return exitError, err
+	}
+	return exitOK, nil
 }
