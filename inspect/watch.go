@@ -38,8 +38,9 @@ type Totals struct {
 	Full        int // listeners whose backlog is full
 }
 
-// Frame is one refresh of a watch: the rows of the listing, then the rows
-// that vanished since the refresh before.
+// Frame is one refresh of a watch: the rows of the listing in its order
+// (path, holder, socket), then the rows that vanished since the refresh
+// before, by path.
 type Frame struct {
 	Time   time.Time
 	Rows   []WatchRow

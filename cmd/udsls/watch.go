@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -72,20 +73,28 @@ func (rf *refresher) refresh(ctx context.Context, all bool) (*inspect.Frame, []i
 	return rf.w.Next(t, snap, entries), entries, nil
 }
 
-func runWatch(ctx context.Context, o *options, e *env) (int, error) {
+func newRefresher(o *options) (*refresher, error) {
 	q, err := listQuery(o)
 	if err != nil {
-		return exitError, err
+		return nil, err
 	}
 	src, err := newSource(o)
 	if err != nil {
-		return exitError, err
+		return nil, err
 	}
 	rf := &refresher{src: src, r: newResolver(o, src), q: q}
 	// -a is where the view starts; the a key goes back and forth from the
 	// view the other flags ask for.
 	if q.View == inspect.ViewAll {
 		rf.q.View, rf.all = inspect.ViewDefault, true
+	}
+	return rf, nil
+}
+
+func runWatch(ctx context.Context, o *options, e *env) (int, error) {
+	rf, err := newRefresher(o)
+	if err != nil {
+		return exitError, err
 	}
 	// Counting costs the traffic it counts: it runs only while a watch does.
 	if rf.counter, err = openTraffic(); err != nil {
@@ -94,6 +103,9 @@ func runWatch(ctx context.Context, o *options, e *env) (int, error) {
 	defer func() {
 		if rf.counter != nil {
 			rf.counter.Close()
+		}
+		if c, ok := rf.src.(io.Closer); ok {
+			c.Close()
 		}
 	}()
 	if e.term != nil && o.output == "table" {

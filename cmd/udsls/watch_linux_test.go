@@ -6,7 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"os/exec"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -204,4 +208,57 @@ func TestWatchTable(t *testing.T) {
 			t.Errorf("refresh %d does not show echo.sock:\n%s", i+1, b)
 		}
 	}
+}
+
+// TestWatchKeepsIteratorLoaded: a watch loads the fd iterator once and
+// runs it at every refresh (the same program stays loaded across
+// refreshes, where a listing would load one each time), and unloads it
+// when interrupted.
+func TestWatchKeepsIteratorLoaded(t *testing.T) {
+	needBPF(t)
+	bin := buildUdsls(t)
+	m := startServer(t, 0)
+	before := ourBPF(t)
+	cmd := exec.Command(bin, "--watch", "-o", "json", "--fd-source", "bpf", "--interval", "20ms", m.Dir+"/*")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := bufio.NewScanner(out)
+	lines.Buffer(nil, 16<<20)
+	// ours is what the watch holds loaded once it has made n more lines.
+	ours := func(n int) []string {
+		for range n {
+			if !lines.Scan() {
+				t.Fatalf("the watch ended: %v", lines.Err())
+			}
+		}
+		return slices.DeleteFunc(ourBPF(t), func(id string) bool { return slices.Contains(before, id) })
+	}
+	first := ours(2)
+	if len(first) == 0 {
+		t.Fatalf("no iterator loaded while the watch runs")
+	}
+	// Another test binary may load its own meanwhile; the watch's stays.
+	kept := slices.DeleteFunc(ours(5), func(id string) bool { return !slices.Contains(first, id) })
+	if len(kept) == 0 {
+		t.Errorf("no program stayed loaded over 5 refreshes: %v, then others", first)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	go io.Copy(io.Discard, out)
+	if err := cmd.Wait(); err == nil || cmd.ProcessState.ExitCode() != 130 {
+		t.Errorf("interrupted watch: %v, want exit 130", err)
+	}
+	for range 50 {
+		now := ourBPF(t)
+		if kept = slices.DeleteFunc(kept, func(id string) bool { return !slices.Contains(now, id) }); len(kept) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("left loaded after the watch: %v", kept)
 }

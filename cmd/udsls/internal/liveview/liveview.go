@@ -74,8 +74,10 @@ type Model struct {
 	width, height int
 	frame         *inspect.Frame
 	err           error
-	rows          []row // the frame's rows, filtered and sorted
-	top           int   // first row shown
+	all_          []row // the rows of frame built
+	built         *inspect.Frame
+	rows          []*row // those the filter keeps, sorted
+	top           int    // first row shown
 	sort          sortKey
 	filter        string
 	filtering     bool // typing the filter
@@ -87,13 +89,20 @@ type Model struct {
 	gen int
 }
 
-// row is a frame row with its cells made once.
+// row is a frame row with what orders it; its cells are made only when
+// it is shown or filtered (a refresh may have 10k rows, a screen 20).
 type row struct {
 	inspect.WatchRow
+	fill  float64 // pending/backlog of a listener
+	recvq uint32  // bytes queued to a socket that is no listener
+	rate  float64 // bytes/s both ways; -1 not known
+	pid   int     // the first holder's; -1 none
+	order int     // in the frame
+	cells *cells
+}
+
+type cells struct {
 	path, typ, state, backlog, recvq, sendq, conns, sent, recv, pids, users string
-	fill                                                                    float64 // pending/backlog of a listener
-	rate                                                                    float64 // bytes/s both ways; -1 not known
-	pid                                                                     int
 }
 
 type (
@@ -244,84 +253,105 @@ func (m *Model) rebuild() {
 	if m.frame == nil {
 		return
 	}
+	if m.built != m.frame {
+		m.built = m.frame
+		m.all_ = m.all_[:0]
+		for i, fr := range m.frame.Rows {
+			m.all_ = append(m.all_, makeRow(fr))
+			m.all_[i].order = i
+		}
+	}
 	needle := strings.ToLower(m.filter)
-	for _, fr := range m.frame.Rows {
-		r := makeRow(fr)
-		if needle != "" && !strings.Contains(strings.ToLower(r.path+" "+r.pids+" "+r.users+" "+r.typ+" "+r.state), needle) {
-			continue
+	for i := range m.all_ {
+		r := &m.all_[i]
+		if needle != "" {
+			c := r.cellsOf()
+			if !strings.Contains(strings.ToLower(c.path+" "+c.pids+" "+c.users+" "+c.typ+" "+c.state), needle) {
+				continue
+			}
 		}
 		m.rows = append(m.rows, r)
 	}
-	// What vanished is listed last, whatever the order.
-	slices.SortStableFunc(m.rows, func(a, b row) int {
-		gone := func(r row) int {
-			if r.Change == inspect.Vanished {
-				return 1
-			}
-			return 0
-		}
-		return cmp.Or(gone(a)-gone(b), m.sort.compare(a, b))
+	// What vanished is listed last, whatever the order. The order is
+	// total, so an unstable sort is stable.
+	slices.SortFunc(m.rows, func(a, b *row) int {
+		return cmp.Or(cmp.Compare(a.gone(), b.gone()), m.sort.compare(a, b))
 	})
 	m.clamp()
 }
 
 func makeRow(w inspect.WatchRow) row {
 	e := w.Entry
-	r := row{WatchRow: w, path: render.PathCell(e), typ: e.Type.String(), state: e.State.String(), rate: -1, pid: -1}
-	r.recvq, r.sendq, r.backlog = render.QueueCells(e)
-	r.pids, r.users, _ = render.HolderCells(e.Holders)
+	r := row{WatchRow: w, rate: -1, pid: -1}
 	if len(e.Holders) > 0 {
 		r.pid = e.Holders[0].PID
 	}
-	switch {
-	case e.Full():
-		r.state = "FULL"
-	case e.FileStatus == inspect.FileGone:
-		r.state += " (gone)"
-	case e.FileStatus == inspect.FileReplaced:
-		r.state += " (repl)"
-	}
-	if e.Listening() && e.Known.Has(inspect.KnownQueues) {
+	if e.Known.Has(inspect.KnownQueues) {
 		switch {
+		case !e.Listening():
+			r.recvq = e.RecvQueue
 		case e.SendQueue > 0:
 			r.fill = float64(e.RecvQueue) / float64(e.SendQueue)
 		case e.RecvQueue > 0:
 			r.fill = float64(e.RecvQueue) + 1
 		}
 	}
-	r.conns = "-"
-	switch {
-	case !e.Listening() && (e.Type != inspect.TypeDgram || !e.Named()):
-	case e.ConnectionsUnknown:
-		r.conns = "?"
-	default:
-		r.conns = strconv.Itoa(e.Connections)
-	}
-	r.sent, r.recv = "-", "-"
 	if w.Rate != nil {
-		r.sent, r.recv = rateCell(w.Rate.Sent), rateCell(w.Rate.Received)
 		r.rate = w.Rate.Sent + w.Rate.Received
 	}
 	return r
 }
 
-// recvq is a socket's receive queue in bytes, 0 for a listener.
-func (r *row) recvBytes() uint32 {
-	if r.Listening() || !r.Known.Has(inspect.KnownQueues) {
-		return 0
+func (r *row) gone() int {
+	if r.Change == inspect.Vanished {
+		return 1
 	}
-	return r.RecvQueue
+	return 0
 }
 
-// compare orders rows; ties go by path, then socket.
-func (k sortKey) compare(a, b row) int {
+// cellsOf makes the row's cells, once.
+func (r *row) cellsOf() *cells {
+	if r.cells != nil {
+		return r.cells
+	}
+	e := r.Entry
+	c := &cells{path: render.PathCell(e), typ: e.Type.String(), state: e.State.String()}
+	c.recvq, c.sendq, c.backlog = render.QueueCells(e)
+	c.pids, c.users, _ = render.HolderCells(e.Holders)
+	switch {
+	case e.Full():
+		c.state = "FULL"
+	case e.FileStatus == inspect.FileGone:
+		c.state += " (gone)"
+	case e.FileStatus == inspect.FileReplaced:
+		c.state += " (repl)"
+	}
+	c.conns = "-"
+	switch {
+	case !e.Listening() && (e.Type != inspect.TypeDgram || !e.Named()):
+	case e.ConnectionsUnknown:
+		c.conns = "?"
+	default:
+		c.conns = strconv.Itoa(e.Connections)
+	}
+	c.sent, c.recv = "-", "-"
+	if r.Rate != nil {
+		c.sent, c.recv = rateCell(r.Rate.Sent), rateCell(r.Rate.Received)
+	}
+	r.cells = c
+	return c
+}
+
+// compare orders rows; ties keep the frame's order, the listing's (by
+// path, holder, socket), which is also the order by path.
+func (k sortKey) compare(a, b *row) int {
 	var c int
 	switch k {
 	case byPressure:
-		c = cmp.Or(-cmp.Compare(a.fill, b.fill), -cmp.Compare(a.recvBytes(), b.recvBytes()),
+		c = cmp.Or(-cmp.Compare(a.fill, b.fill), -cmp.Compare(a.recvq, b.recvq),
 			-cmp.Compare(a.rate, b.rate), -cmp.Compare(a.Connections, b.Connections))
 	case byRecvQ:
-		c = -cmp.Compare(a.recvBytes(), b.recvBytes())
+		c = -cmp.Compare(a.recvq, b.recvq)
 	case byTraffic:
 		c = -cmp.Compare(a.rate, b.rate)
 	case byConns:
@@ -329,7 +359,7 @@ func (k sortKey) compare(a, b row) int {
 	case byPID:
 		c = cmp.Compare(a.pid, b.pid)
 	}
-	return cmp.Or(c, inspect.ComparePaths(a.Path, b.Path), cmp.Compare(a.ID, b.ID))
+	return cmp.Or(c, a.order-b.order)
 }
 
 // rateCell is bytes per second in at most 5 columns: 0, 512, 1.2K, 35M.
@@ -358,21 +388,21 @@ type column struct {
 	name  string
 	drop  int
 	right bool
-	cell  func(*row) string
+	cell  func(*cells) string
 }
 
 var columns = []column{
-	{name: "PATH", cell: func(r *row) string { return r.path }},
-	{name: "TYPE", drop: 2, cell: func(r *row) string { return r.typ }},
-	{name: "STATE", cell: func(r *row) string { return r.state }},
-	{name: "BACKLOG", right: true, cell: func(r *row) string { return r.backlog }},
-	{name: "RECV-Q", drop: 7, right: true, cell: func(r *row) string { return r.recvq }},
-	{name: "SEND-Q", drop: 3, right: true, cell: func(r *row) string { return r.sendq }},
-	{name: "CONNS", drop: 4, right: true, cell: func(r *row) string { return r.conns }},
-	{name: "SENT/s", drop: 6, right: true, cell: func(r *row) string { return r.sent }},
-	{name: "RECV/s", drop: 5, right: true, cell: func(r *row) string { return r.recv }},
-	{name: "PID/COMMAND", cell: func(r *row) string { return r.pids }},
-	{name: "USER", drop: 1, cell: func(r *row) string { return r.users }},
+	{name: "PATH", cell: func(c *cells) string { return c.path }},
+	{name: "TYPE", drop: 2, cell: func(c *cells) string { return c.typ }},
+	{name: "STATE", cell: func(c *cells) string { return c.state }},
+	{name: "BACKLOG", right: true, cell: func(c *cells) string { return c.backlog }},
+	{name: "RECV-Q", drop: 7, right: true, cell: func(c *cells) string { return c.recvq }},
+	{name: "SEND-Q", drop: 3, right: true, cell: func(c *cells) string { return c.sendq }},
+	{name: "CONNS", drop: 4, right: true, cell: func(c *cells) string { return c.conns }},
+	{name: "SENT/s", drop: 6, right: true, cell: func(c *cells) string { return c.sent }},
+	{name: "RECV/s", drop: 5, right: true, cell: func(c *cells) string { return c.recv }},
+	{name: "PID/COMMAND", cell: func(c *cells) string { return c.pids }},
+	{name: "USER", drop: 1, cell: func(c *cells) string { return c.users }},
 }
 
 // Widths of the flexible columns: PATH takes what is left, down to
@@ -386,13 +416,13 @@ const (
 )
 
 // layout picks the columns that fit and their widths, from the rows shown.
-func (m *Model) layout(shown []row) ([]column, []int) {
+func (m *Model) layout(shown []*row) ([]column, []int) {
 	cols := slices.Clone(columns)
 	widths := make([]int, len(cols))
 	for i, c := range cols {
 		widths[i] = len(c.name)
 		for j := range shown {
-			widths[i] = max(widths[i], render.CellWidth(c.cell(&shown[j])))
+			widths[i] = max(widths[i], render.CellWidth(c.cell(shown[j].cellsOf())))
 		}
 		switch c.name {
 		case "PID/COMMAND":
@@ -513,9 +543,9 @@ func (m *Model) Render() string {
 	hl += strings.Repeat(" ", max(0, m.width-render.CellWidth(hl)))
 	add(hl, &headerStyle)
 	for j := range shown {
-		r := &shown[j]
+		r := shown[j]
 		for i, c := range cols {
-			cells[i] = c.cell(r)
+			cells[i] = c.cell(r.cellsOf())
 		}
 		mark, st := " ", (*lipgloss.Style)(nil)
 		switch r.Change {

@@ -49,12 +49,12 @@ func listener(id inspect.SocketID, path string, pending, backlog uint32, conns i
 // feeds messages to Update, runs the commands that refresh, and reads the
 // screen from View.
 type harness struct {
-	t   *testing.T
+	t   testing.TB
 	m   *Model
 	src *fakeSource
 }
 
-func newHarness(t *testing.T, color bool, next func(all bool) []inspect.Entry) *harness {
+func newHarness(t testing.TB, color bool, next func(all bool) []inspect.Entry) *harness {
 	src := &fakeSource{t: time.Date(2026, 12, 1, 2, 3, 4, 0, time.UTC), next: next}
 	cfg := Config{Refresh: src.refresh, Interval: time.Second, Color: color, Cannot: []string{"traffic (traffic counting not built)"}}
 	h := &harness{t: t, m: New(context.Background(), cfg), src: src}
