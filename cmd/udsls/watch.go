@@ -163,7 +163,7 @@ func runWatchLines(ctx context.Context, o *options, e *env, rf *refresher) (int,
 }
 
 func writeWatchTable(o *options, e *env, f *inspect.Frame, entries []inspect.Entry) error {
-	if _, err := fmt.Fprintf(e.stdout, "# %s  %d sockets shown\n", f.Time.UTC().Format(render.WatchTime), len(entries)); err != nil {
+	if _, err := fmt.Fprintf(e.stdout, "# %s  %d shown\n", f.Time.UTC().Format(render.WatchTime), len(entries)); err != nil {
 		return err
 	}
 	if len(entries) > 0 {
