@@ -199,7 +199,16 @@ func runWatchView(ctx context.Context, o *options, e *env, rf *refresher) (int, 
 		Cannot:   cannot,
 		Color:    e.color,
 	}
-	if err := liveview.Run(ctx, cfg, os.Stdin, e.term); err != nil {
+	// Keys come from the terminal: stdin may be a file or /dev/null
+	// (`udsls --watch < /dev/null`), which the view cannot wait on.
+	var in *os.File
+	if isTerminal(os.Stdin) {
+		in = os.Stdin
+	} else if tty, err := os.Open("/dev/tty"); err == nil {
+		defer tty.Close()
+		in = tty
+	}
+	if err := liveview.Run(ctx, cfg, in, e.term); err != nil {
 		if ctx.Err() != nil {
 			return exitOK, nil
 		}

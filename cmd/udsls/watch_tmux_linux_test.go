@@ -106,3 +106,22 @@ func TestWatchInTmux(t *testing.T) {
 	}
 	t.Fatalf("q did not end the watch:\n%s", p.screen())
 }
+
+// TestWatchInTmuxFor: --for ends the view with status 0, and keys come
+// from the terminal even when stdin is not it (`< /dev/null`).
+func TestWatchInTmuxFor(t *testing.T) {
+	bin := buildUdsls(t)
+	m := startServer(t, 0)
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	p := newTmuxPane(t, 80, 24, bin+" --watch --for 2s "+m.Dir+"/'*' < /dev/null; echo $? > "+exitFile)
+	p.waitFor("udsls --watch", "/echo.sock")
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if b, err := os.ReadFile(exitFile); err == nil && strings.HasSuffix(string(b), "\n") {
+			if got := strings.TrimSpace(string(b)); got != "0" {
+				t.Fatalf("exit status %s after --for, want 0", got)
+			}
+			return
+		}
+	}
+	t.Fatalf("--for did not end the watch:\n%s", p.screen())
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,9 +39,15 @@ type Config struct {
 	Color bool
 }
 
-// Run shows the view until q, Ctrl-C, cfg.For or ctx ends it.
-func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
-	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}
+// Run shows the view until q, Ctrl-C, cfg.For or ctx ends it. Keys are
+// read from in, the terminal; without one (nil) only cfg.For or ctx ends it.
+func Run(ctx context.Context, cfg Config, in *os.File, out io.Writer) error {
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithOutput(out)}
+	if in != nil {
+		opts = append(opts, tea.WithInput(in))
+	} else {
+		opts = append(opts, tea.WithInput(nil))
+	}
 	if !cfg.Color {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}

@@ -352,3 +352,41 @@ func TestRateCell(t *testing.T) {
 		}
 	}
 }
+
+// TestViewTraffic: SENT/s and RECV/s are the bytes counted since the
+// refresh before over its time (a second here), "-" until there is one;
+// the traffic order puts the busiest first.
+func TestViewTraffic(t *testing.T) {
+	n := uint64(0)
+	h := newHarness(t, false, func(bool) []inspect.Entry {
+		quiet, busy := listener(1, "/run/quiet.sock", 0, 9, 0), listener(2, "/run/busy.sock", 0, 9, 0)
+		quiet.Traffic = &inspect.Traffic{SentBytes: n, ReceivedBytes: n}
+		busy.Traffic = &inspect.Traffic{SentBytes: 2048 * n, ReceivedBytes: 100 * n}
+		n++
+		return []inspect.Entry{quiet, busy}
+	})
+	row := func(path string) []string {
+		for _, l := range h.screen() {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == path || len(f) > 1 && f[1] == path {
+				return f
+			}
+		}
+		t.Fatalf("no row %s:\n%s", path, strings.Join(h.screen(), "\n"))
+		return nil
+	}
+	if f := row("/run/busy.sock"); !slices.Equal(f[len(f)-3:len(f)-1], []string{"-", "-"}) {
+		t.Errorf("first refresh: %q, want - -", f)
+	}
+	h.tick()
+	if f := row("/run/busy.sock"); !slices.Equal(f[len(f)-3:len(f)-1], []string{"2.0K", "100"}) {
+		t.Errorf("busy: %q, want 2.0K 100", f)
+	}
+	h.key("s")
+	h.key("s") // traffic
+	if got := h.rowPaths(); len(got) != 2 || got[0] != "*/run/busy.sock" {
+		t.Errorf("by traffic: %q", got)
+	}
+	if msg := h.send(endMsg{}); msg != (tea.QuitMsg{}) {
+		t.Errorf("the end of --for: %T, want tea.QuitMsg", msg)
+	}
+}
