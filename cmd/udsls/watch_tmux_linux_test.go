@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,4 +125,47 @@ func TestWatchInTmuxFor(t *testing.T) {
 		}
 	}
 	t.Fatalf("--for did not end the watch:\n%s", p.screen())
+}
+
+// sgr finds the parameters of Select Graphic Rendition sequences.
+var sgr = regexp.MustCompile(`\x1b\[([0-9;]*)m`)
+
+// colored reports whether s sets a foreground colour (30-38, 90-97).
+func colored(s string) bool {
+	for _, m := range sgr.FindAllStringSubmatch(s, -1) {
+		for p := range strings.SplitSeq(m[1], ";") {
+			if n, err := strconv.Atoi(p); err == nil && (n >= 30 && n <= 38 || n >= 90 && n <= 97) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestWatchInTmuxNoColor: the full listener's row is red on a colour
+// terminal, and without colour under NO_COLOR, bold instead.
+func TestWatchInTmuxNoColor(t *testing.T) {
+	bin := buildUdsls(t)
+	m := startServer(t, 0)
+	for _, noColor := range []bool{false, true} {
+		env := "env -u NO_COLOR "
+		if noColor {
+			env = "env NO_COLOR=1 "
+		}
+		p := newTmuxPane(t, 80, 24, env+bin+" --watch "+m.Dir+"/'*'")
+		p.waitFor("/full.sock")
+		var full string
+		for l := range strings.SplitSeq(p.run("capture-pane", "-p", "-e"), "\n") {
+			if strings.Contains(l, "/full.sock") {
+				full = l
+			}
+		}
+		if colored(full) == noColor {
+			t.Errorf("NO_COLOR set %v: the full listener's row %q", noColor, full)
+		}
+		if noColor && !strings.Contains(full, "\x1b[") {
+			t.Errorf("NO_COLOR: the full listener's row has no attribute: %q", full)
+		}
+		p.keys("q")
+	}
 }
