@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,9 +32,11 @@ type refresher struct {
 	q       inspect.Query
 	all     bool // the view shows every socket, whatever q says
 	counter trafficCounter
-	// noTraffic says why traffic is not counted, "" when it is.
-	noTraffic string
-	w         inspect.Watcher
+	// noTraffic says why traffic is not counted, "" when it is;
+	// trafficFailed that the counter failed after the watch began.
+	noTraffic     string
+	trafficFailed bool
+	w             inspect.Watcher
 }
 
 // refresh takes one snapshot and joins it into a frame. A change of view
@@ -63,14 +66,19 @@ func (rf *refresher) refresh(ctx context.Context, all bool) (*inspect.Frame, []i
 		counts, err := rf.counter.Counts()
 		if err != nil {
 			// A counter that failed once is not trusted again.
-			rf.noTraffic = err.Error()
+			rf.noTraffic, rf.trafficFailed = err.Error(), true
 			rf.counter.Close()
 			rf.counter = nil
 		} else {
 			inspect.AddTraffic(snap, entries, counts)
 		}
 	}
-	return rf.w.Next(t, snap, entries), entries, nil
+	f := rf.w.Next(t, snap, entries)
+	if rf.trafficFailed {
+		// Said where a failure at the start is: in each line and the header.
+		f.Warnings = slices.Concat(f.Warnings, []string{"traffic is no longer counted: " + rf.noTraffic})
+	}
+	return f, entries, nil
 }
 
 func newRefresher(o *options) (*refresher, error) {

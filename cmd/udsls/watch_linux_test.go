@@ -180,6 +180,9 @@ func TestWatchTraffic(t *testing.T) {
 				t.Errorf("line %d: traffic %+v from a failed counter", i+1, *s.Traffic)
 			}
 		}
+		if !slices.Contains(l.Warnings, "traffic is no longer counted: map gone") {
+			t.Errorf("line %d: warnings %q do not say why traffic is null", i+1, l.Warnings)
+		}
 	}
 	if fake.closed != 1 {
 		t.Errorf("failed counter closed %d times, want 1", fake.closed)
