@@ -5,7 +5,6 @@ package bpf
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 
@@ -23,50 +22,22 @@ const recordSize = 16
 // An error that says the kernel or our privileges cannot run it wraps
 // ErrUnavailable.
 func UnixSocketFDs(ctx context.Context) ([]FD, error) {
-	it, err := OpenFDIter()
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	return it.Read(ctx)
-}
-
-// FDIter is the iterator loaded and attached once, to be run many times
-// (udsls --watch): loading costs about 25 ms of CPU, a run about 0.8 µs a
-// socket. Close unloads it, as the process's end would.
-type FDIter struct {
-	objs fdsockObjects
-	link *link.Iter
-}
-
-// OpenFDIter loads and attaches the iterator; an error that says the
-// kernel or our privileges cannot run it wraps ErrUnavailable.
-func OpenFDIter() (*FDIter, error) {
-	f := &FDIter{}
-	if err := loadFdsockObjects(&f.objs, nil); err != nil {
+	var objs fdsockObjects
+	if err := loadFdsockObjects(&objs, nil); err != nil {
 		return nil, fmt.Errorf("%w: load fd iterator: %w", ErrUnavailable, err)
 	}
-	it, err := link.AttachIter(link.IterOptions{Program: f.objs.UdslsFdsock})
+	defer objs.Close()
+	it, err := link.AttachIter(link.IterOptions{Program: objs.UdslsFdsock})
 	if err != nil {
-		f.objs.Close()
 		return nil, fmt.Errorf("%w: attach fd iterator: %w", ErrUnavailable, err)
 	}
-	f.link = it
-	return f, nil
-}
-
-// Read runs the iterator once.
-func (f *FDIter) Read(ctx context.Context) ([]FD, error) {
-	r, err := f.link.Open()
+	defer it.Close()
+	r, err := it.Open()
 	if err != nil {
 		return nil, fmt.Errorf("%w: open fd iterator: %w", ErrUnavailable, err)
 	}
 	defer r.Close()
 	return readRecords(ctx, r)
-}
-
-func (f *FDIter) Close() error {
-	return errors.Join(f.link.Close(), f.objs.Close())
 }
 
 // readRecords decodes the records of one run of the iterator. A read(2)

@@ -12,13 +12,3 @@ import (
 func UnixSocketFDs(context.Context) ([]FD, error) {
 	return nil, fmt.Errorf("%w on %s/%s", ErrUnavailable, runtime.GOOS, runtime.GOARCH)
 }
-
-// FDIter needs Linux, as UnixSocketFDs does.
-type FDIter struct{}
-
-func OpenFDIter() (*FDIter, error) {
-	return nil, fmt.Errorf("%w on %s/%s", ErrUnavailable, runtime.GOOS, runtime.GOARCH)
-}
-
-func (*FDIter) Read(context.Context) ([]FD, error) { return nil, ErrUnavailable }
-func (*FDIter) Close() error                       { return nil }
