@@ -130,7 +130,10 @@ func (h *harness) screen() []string {
 	if !v.AltScreen {
 		h.t.Errorf("view not on the alternate screen")
 	}
-	lines := strings.Split(ansi.Strip(v.Content), "\n")
+	var lines []string
+	if v.Content != "" {
+		lines = strings.Split(ansi.Strip(v.Content), "\n")
+	}
 	if len(lines) > h.m.height {
 		h.t.Errorf("%d lines on a terminal of %d", len(lines), h.m.height)
 	}
@@ -335,7 +338,7 @@ func TestViewColorAndResize(t *testing.T) {
 		if got := sgrColor.MatchString(h.m.View().Content); got != color {
 			t.Errorf("color %v: colour sequences on screen: %v", color, got)
 		}
-		for _, size := range [][2]int{{80, 24}, {120, 40}, {200, 50}, {60, 15}, {40, 10}, {20, 5}} {
+		for _, size := range [][2]int{{80, 24}, {120, 40}, {200, 50}, {60, 15}, {40, 10}, {20, 5}, {1, 1}, {0, 0}} {
 			h.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 			lines := h.screen() // checks the fit
 			if size[0] >= 60 && !strings.Contains(strings.Join(lines, "\n"), "/run/x.sock") {
