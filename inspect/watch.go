@@ -148,7 +148,9 @@ func totals(snap *Snapshot) Totals {
 
 // Prune forgets what the resolver learned of processes that hold none of
 // snap's sockets, so that a resolver kept across the refreshes of a watch
-// neither grows without end nor names a new process by an old one's pid.
+// neither grows without end nor names a new process by an old one's pid,
+// and that it could not learn, so that a process read at a bad moment is
+// not unknown for the rest of the watch.
 func (r *Resolver) Prune(snap *Snapshot) {
 	live := make(map[int]bool, len(r.procs))
 	for i := range snap.Owners {
@@ -156,8 +158,9 @@ func (r *Resolver) Prune(snap *Snapshot) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for pid := range r.procs {
-		if !live[pid] {
+	for pid, p := range r.procs {
+		// A process not read (it was starting, or going) is tried again.
+		if !live[pid] || p == nil {
 			delete(r.procs, pid)
 		}
 	}

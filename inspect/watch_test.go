@@ -103,4 +103,15 @@ func TestResolverPrune(t *testing.T) {
 	if got := command(); got != "new" {
 		t.Errorf("after the pid held nothing: command %q, want new", got)
 	}
+	// A process that could not be read is tried again at the next refresh.
+	delete(procs, 100)
+	r.Prune(&Snapshot{})
+	if got := command(); got != "" {
+		t.Fatalf("unreadable process: command %q", got)
+	}
+	procs[100] = Process{PID: 100, Command: "readable"}
+	r.Prune(snap)
+	if got := command(); got != "readable" {
+		t.Errorf("a process unreadable once stays unknown: command %q", got)
+	}
 }
