@@ -35,6 +35,9 @@ type Entry struct {
 	// besides another process: a socket unit listens, and the service it
 	// passed the socket to serves it.
 	SocketActivated bool
+	// Traffic is what the socket moved while a traffic counter ran; nil
+	// when nothing counted it (see AddTraffic).
+	Traffic *Traffic
 }
 
 // Listening reports whether the entry is a listener.

@@ -11,6 +11,9 @@ import (
 // Default returns the live source for this operating system.
 func Default(opts Options) (inspect.Source, error) {
 	src := &linux.Source{ProcRoot: cmp.Or(opts.ProcRoot, "/proc"), AllNetns: opts.AllNetns, Netns: opts.Netns, Exhaustive: opts.Exhaustive}
+	if opts.Keep {
+		src.Kept = &linux.Kept{}
+	}
 	switch opts.Source {
 	case "":
 		src.Sockets = linux.SocketsAuto

@@ -22,6 +22,9 @@ type Options struct {
 	// FDSource forces how Linux finds the holders: "bpf", "procfs", or
 	// "" or "auto" for the BPF iterator where it can load and pays off.
 	FDSource string
+	// Keep says that the source will take snapshot after snapshot (a
+	// watch): it keeps what they share loaded, until its Close.
+	Keep bool
 }
 
 // InNetns runs fn on a thread inside the network namespace opts.Netns

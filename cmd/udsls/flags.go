@@ -31,6 +31,7 @@ const (
 	modeStale
 	modeCheck
 	modeAudit
+	modeWatch
 )
 
 type options struct {
@@ -100,11 +101,13 @@ type options struct {
 	podmanSocket string
 	// namer names containers; nil until a resolver is made.
 	namer *containers.Namer
+	// --watch.
+	interval time.Duration
 
 	// parsed holds what flags say before parseFlags makes sense of it.
 	parsed struct {
-		serve, stale, check, audit bool
-		pids                       []string
+		serve, stale, check, audit, watch bool
+		pids                              []string
 	}
 }
 
@@ -128,11 +131,14 @@ type section struct {
 	owned bool
 	// column is where descriptions start in --help, when not helpColumn.
 	column int
+	// alsoFor is a mode whose flags these are too: the listing's filters
+	// shape a watch.
+	alsoFor []mode
 }
 
 var (
 	secModes   = &section{} // --serve, --stale …: named in the Usage lines
-	secList    = &section{title: "Listing", owner: modeList, owned: true}
+	secList    = &section{title: "Listing", owner: modeList, owned: true, alsoFor: []mode{modeWatch}}
 	secOutput  = &section{title: "Output"}
 	secSources = &section{title: "Sources"}
 	secCtr     = &section{title: "Containers (the listing, --audit)", column: 28}
@@ -142,11 +148,12 @@ var (
 	secServe   = &section{title: "Test server (--serve)", owner: modeServe, owned: true}
 	// The exporter serves the listing: its filters apply.
 	secMetrics = &section{title: "Prometheus exporter (--metrics-listen)", owner: modeList, owned: true, column: 33}
+	secWatch   = &section{title: "Live view (--watch)", owner: modeWatch, owned: true}
 	secMisc    = &section{} // --help, --version: untitled, last
 )
 
 // sections is the order of the help text.
-var sections = []*section{secList, secOutput, secSources, secCtr, secStale, secCheck, secAudit, secServe, secMetrics, secMisc}
+var sections = []*section{secList, secOutput, secSources, secCtr, secStale, secCheck, secAudit, secServe, secWatch, secMetrics, secMisc}
 
 // flagSpec is one flag: how it parses, how --help shows it and which
 // modes it goes with. Parsing, the mode checks and the help text are all
@@ -184,10 +191,10 @@ const (
 )
 
 // snapshotModes are the modes that take a snapshot of this machine's sockets.
-var snapshotModes = []mode{modeList, modeStale, modeCheck, modeAudit}
+var snapshotModes = []mode{modeList, modeStale, modeCheck, modeAudit, modeWatch}
 
 // ctrModes are the modes that name containers.
-var ctrModes = []mode{modeList, modeAudit}
+var ctrModes = []mode{modeList, modeAudit, modeWatch}
 
 // fsWhy is why a namespace flag has no place in --audit.
 const fsWhy = ", which judges paths in this machine's file system"
@@ -197,6 +204,7 @@ var flagTable = []flagSpec{
 	{name: "stale", kind: kindBool, sec: secModes, paths: pathDirs, ptr: func(o *options) any { return &o.parsed.stale }},
 	{name: "check", kind: kindBool, sec: secModes, paths: pathFiles, ptr: func(o *options) any { return &o.parsed.check }},
 	{name: "audit", kind: kindBool, sec: secModes, paths: pathFiles, ptr: func(o *options) any { return &o.parsed.audit }},
+	{name: "watch", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.watch }},
 
 	{name: "all", short: "a", kind: kindBool, sec: secList, help: "every socket: also connections, clients, socketpairs", ptr: func(o *options) any { return &o.all }},
 	{name: "listening", short: "l", kind: kindBool, sec: secList, help: "listeners only", ptr: func(o *options) any { return &o.listening }},
@@ -227,10 +235,10 @@ var flagTable = []flagSpec{
 	{name: "from", kind: kindStringArray, arg: "KIND:FILE", sec: secSources, modes: []mode{modeList},
 		help: "analyse a saved capture: lsof:FILE, netstat:FILE, or\nprocnet:FILE (a copy of /proc/net/unix); repeatable", ptr: func(o *options) any { return &o.from },
 		values: []string{"lsof:", "netstat:", "procnet:"}, paths: pathFiles},
-	{name: "all-netns", short: "N", kind: kindBool, sec: secSources, modes: []mode{modeList, modeStale},
+	{name: "all-netns", short: "N", kind: kindBool, sec: secSources, modes: []mode{modeList, modeStale, modeWatch},
 		why:  map[mode]string{modeCheck: "; name one namespace with --netns", modeAudit: fsWhy},
 		help: "every network namespace (containers)", ptr: func(o *options) any { return &o.allNetns }},
-	{name: "netns", kind: kindString, arg: "PID|PATH", sec: secSources, modes: []mode{modeList, modeStale, modeCheck},
+	{name: "netns", kind: kindString, arg: "PID|PATH", sec: secSources, modes: []mode{modeList, modeStale, modeCheck, modeWatch},
 		why:  map[mode]string{modeAudit: fsWhy},
 		help: "one network namespace", ptr: func(o *options) any { return &o.netns }, paths: pathFiles},
 	{name: "proc-root", kind: kindString, def: "/proc", arg: "DIR", sec: secSources, help: "procfs to read (default /proc), e.g. /host/proc", ptr: func(o *options) any { return &o.procRoot }, paths: pathDirs},
@@ -258,7 +266,7 @@ var flagTable = []flagSpec{
 	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn },
 		values: []string{"low", "medium", "high"}},
 
-	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, help: "stop after DUR (default: until interrupted)", ptr: func(o *options) any { return &o.serveFor }},
+	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, modes: []mode{modeWatch}, help: "stop after DUR (default: until interrupted)", ptr: func(o *options) any { return &o.serveFor }},
 	{name: "count", kind: kindInt, arg: "N", sec: secServe, help: "open N more listener+connection sets", ptr: func(o *options) any { return &o.count }},
 
 	{name: "metrics-listen", kind: kindString, arg: "ADDR", sec: secMetrics,
@@ -267,6 +275,7 @@ var flagTable = []flagSpec{
 	{name: "metrics-check", kind: kindStringArray, arg: "PATH", sec: secMetrics, needs: "metrics-listen", help: "add --check's series for PATH (repeatable)", ptr: func(o *options) any { return &o.metricsCheck }},
 	{name: "metrics-min-interval", kind: kindDuration, def: "5s", arg: "DUR", sec: secMetrics, needs: "metrics-listen",
 		help: "reuse a snapshot younger than DUR (default 5s)", ptr: func(o *options) any { return &o.metricsMinInterval }},
+	{name: "interval", kind: kindDuration, def: "1s", arg: "DUR", sec: secWatch, help: "refresh every DUR (default 1s); --for DUR ends it", ptr: func(o *options) any { return &o.interval }},
 
 	{name: "help", short: "h", kind: kindBool, sec: secMisc, help: "show this help", ptr: func(o *options) any { return &o.help }},
 	{name: "version", kind: kindBool, sec: secMisc, help: "print the version", ptr: func(o *options) any { return &o.version }},
@@ -329,7 +338,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 // modeRefusal says why flag f, given, does not go with mode m, or "".
 func (f *flagSpec) modeRefusal(m mode) string {
 	switch {
-	case f.sec.owned && (f.sec.owner == m || slices.Contains(f.modes, m)), !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
+	case f.sec.owned && (f.sec.owner == m || slices.Contains(f.sec.alsoFor, m) || slices.Contains(f.modes, m)),
+		!f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
 		return ""
 	case !f.sec.owned:
 		return fmt.Sprintf("--%s does not apply to %s%s", f.name, modeNames[m], f.why[m])
@@ -351,7 +361,7 @@ func lookupSpec(name string) *flagSpec {
 
 var modeNames = map[mode]string{
 	modeList: "the listing", modeServe: "--serve", modeStale: "--stale",
-	modeCheck: "--check", modeAudit: "--audit",
+	modeCheck: "--check", modeAudit: "--audit", modeWatch: "--watch",
 }
 
 // errUsage marks errors that deserve the "see --help" hint.
@@ -435,14 +445,14 @@ func parseFlags(args []string) (*options, error) {
 	for _, m := range []struct {
 		on bool
 		m  mode
-	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}} {
+	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}, {o.parsed.watch, modeWatch}} {
 		if m.on {
 			n++
 			o.mode = m.m
 		}
 	}
 	if n > 1 {
-		return nil, usagef("--serve, --stale, --check and --audit are separate modes; give one at a time")
+		return nil, usagef("--serve, --stale, --check, --audit and --watch are separate modes; give one at a time")
 	}
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
@@ -476,7 +486,7 @@ func parseFlags(args []string) (*options, error) {
 	switch o.output {
 	case "table", "json":
 	case "prometheus":
-		if o.mode == modeServe || o.mode == modeAudit {
+		if o.mode == modeServe || o.mode == modeAudit || o.mode == modeWatch {
 			return nil, usagef("-o prometheus is not available for %s", modeNames[o.mode])
 		}
 	default:
@@ -484,6 +494,14 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.outputFile != "" && o.output != "prometheus" {
 		return nil, usagef("--output-file goes with -o prometheus")
+	}
+	if o.mode == modeWatch {
+		if o.interval <= 0 {
+			return nil, usagef("--interval must be positive, got %v", o.interval)
+		}
+		if o.serveFor < 0 {
+			return nil, usagef("--for must not be negative, got %v", o.serveFor)
+		}
 	}
 	switch o.color {
 	case "auto", "always", "never":

@@ -64,7 +64,7 @@ func containerFunc(o *options, src inspect.Source) func(pid int) *inspect.Contai
 	if !ok {
 		return nil
 	}
-	if o.mode != modeList && o.mode != modeAudit {
+	if o.mode != modeList && o.mode != modeAudit && o.mode != modeWatch {
 		return c.Container
 	}
 	n := containers.NewNamer()

@@ -23,6 +23,8 @@ type env struct {
 	quiet  bool          // -q: no warnings, notes or hints
 	out    *outFile      // --output-file, opened before any work
 	stream *stickyWriter // stdout as written through stdout, to stop it
+	// term is stdout when it is a terminal, for a full-screen view.
+	term *os.File
 }
 
 func (e *env) warn(format string, a ...any) {
@@ -76,6 +78,9 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 	// output is lost silently (`udsls > /dev/full`).
 	out := &stickyWriter{w: stdout}
 	e := &env{stdout: out, stream: out, stderr: stderr, color: wantColor(o.color, stdout), width: termWidth(stdout), quiet: o.quiet}
+	if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+		e.term = f
+	}
 	if o.outputFile != "" {
 		// Refused before any work: a run that would remove stale files
 		// must not end unable to record it.
@@ -99,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 		code, err = runCheck(ctx, o, e)
 	case modeAudit:
 		code, err = runAudit(ctx, o, e)
+	case modeWatch:
+		code, err = runWatch(ctx, o, e)
 	default:
 		if o.metricsListen != "" {
 			code, err = runMetrics(ctx, o, e)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/udsls/udsls/inspect"
@@ -19,7 +20,7 @@ func newSource(o *options) (inspect.Source, error) {
 	if len(o.from) > 0 {
 		return platform.FromCaptures(o.from)
 	}
-	src, err := platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns, FDSource: o.fdSource})
+	src, err := platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns, FDSource: o.fdSource, Keep: o.mode == modeWatch})
 	if err != nil || o.verboseOut == nil {
 		return src, err
 	}
@@ -30,6 +31,14 @@ func newSource(o *options) (inspect.Source, error) {
 type verboseSource struct {
 	inspect.Source
 	w *stderr
+}
+
+// Close closes the source when it has something to close (what a watch keeps loaded).
+func (v *verboseSource) Close() error {
+	if c, ok := v.Source.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 func (v *verboseSource) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/udsls/udsls/inspect"
@@ -53,6 +54,23 @@ type SocketJSON struct {
 	// SocketActivated: systemd (pid 1) holds the socket besides the
 	// service it passed it to.
 	SocketActivated bool `json:"socket_activated"`
+	// Traffic is in udsls --watch output only, where it is null when
+	// traffic is not counted; a listing leaves it out.
+	Traffic *TrafficJSON `json:"traffic,omitempty"`
+}
+
+// TrafficJSON is what a socket moved while udsls --watch counted it. A
+// listener's is the sum over its accepted connections.
+type TrafficJSON struct {
+	SentBytes     uint64 `json:"sent_bytes"`
+	ReceivedBytes uint64 `json:"received_bytes"`
+}
+
+// WatchJSON is one line of `udsls --watch -o json`: one refresh.
+type WatchJSON struct {
+	Time     string       `json:"time"` // RFC 3339, UTC, in milliseconds
+	Sockets  []SocketJSON `json:"sockets"`
+	Warnings []string     `json:"warnings"`
 }
 
 // ProcessJSON is a holder of a socket.
@@ -206,7 +224,44 @@ func ToJSON(e *inspect.Entry) SocketJSON {
 		j.Container = &ContainerJSON{ID: c.ID, Runtime: c.Runtime, Name: orNull(c.Name), Pod: orNull(c.Pod), Namespace: orNull(c.Namespace)}
 	}
 	j.SocketActivated = e.SocketActivated
+	if t := e.Traffic; t != nil {
+		j.Traffic = &TrafficJSON{SentBytes: t.SentBytes, ReceivedBytes: t.ReceivedBytes}
+	}
 	return j
+}
+
+// WatchTime is how a watch line gives its time: RFC 3339 in UTC, to the
+// millisecond, since refreshes may come faster than a second apart.
+const WatchTime = "2006-01-02T15:04:05.000Z07:00"
+
+// WriteWatchLine prints one refresh of a watch as one line of compact
+// JSON (a WatchJSON), each socket with its "traffic", null when entries
+// carry none.
+func WriteWatchLine(w io.Writer, t time.Time, entries []inspect.Entry, warnings []string) error {
+	j := &jsonWriter{w: w, b: make([]byte, 0, jsonFlushAt+4096), compact: true, traffic: true}
+	j.open('{')
+	j.key("time")
+	j.str(t.UTC().Format(WatchTime))
+	j.key("sockets")
+	j.open('[')
+	for i := range entries {
+		j.next()
+		j.entry(&entries[i])
+		if err := j.flush(false); err != nil {
+			return err
+		}
+	}
+	j.close(']')
+	j.key("warnings")
+	j.open('[')
+	for _, w := range warnings {
+		j.next()
+		j.str(w)
+	}
+	j.close(']')
+	j.close('}')
+	j.b = append(j.b, '\n')
+	return j.flush(true)
 }
 
 // WriteJSON prints a listing as one JSON document, byte for byte what
@@ -276,6 +331,11 @@ type jsonWriter struct {
 	b     []byte
 	depth int
 	empty bool // the innermost array or object has no member yet
+	// compact lays the document out on one line, as encoding/json's
+	// Encoder does without SetIndent.
+	compact bool
+	// traffic adds each socket's "traffic" member (udsls --watch).
+	traffic bool
 }
 
 func (j *jsonWriter) flush(final bool) error {
@@ -291,7 +351,11 @@ func (j *jsonWriter) flush(final bool) error {
 // of a client of a socket, 7 levels down.
 const jsonIndent = "\n              "
 
-func (j *jsonWriter) newline() { j.b = append(j.b, jsonIndent[:1+2*j.depth]...) }
+func (j *jsonWriter) newline() {
+	if !j.compact {
+		j.b = append(j.b, jsonIndent[:1+2*j.depth]...)
+	}
+}
 
 func (j *jsonWriter) open(c byte) {
 	j.b = append(j.b, c)
@@ -322,7 +386,10 @@ func (j *jsonWriter) key(k string) {
 	j.next()
 	j.b = append(j.b, '"')
 	j.b = append(j.b, k...)
-	j.b = append(j.b, '"', ':', ' ')
+	j.b = append(j.b, '"', ':')
+	if !j.compact {
+		j.b = append(j.b, ' ')
+	}
 }
 
 func (j *jsonWriter) str(s string) { j.b = appendJSONString(j.b, s) }
@@ -452,6 +519,20 @@ func (j *jsonWriter) entry(e *inspect.Entry) {
 	}
 	j.key("socket_activated")
 	j.bool(e.SocketActivated)
+	// A listing's entries carry no traffic, and leave the member out.
+	if j.traffic || e.Traffic != nil {
+		j.key("traffic")
+		if t := e.Traffic; t == nil {
+			j.null()
+		} else {
+			j.open('{')
+			j.key("sent_bytes")
+			j.uint(t.SentBytes)
+			j.key("received_bytes")
+			j.uint(t.ReceivedBytes)
+			j.close('}')
+		}
+	}
 	j.close('}')
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/udsls/udsls/inspect"
@@ -75,6 +76,7 @@ func jsonTestEntries() []inspect.Entry {
 			Connections:     i,
 			Clients:         []inspect.Peer{{ID: 5, Path: s, Holders: uid(false)}, {ID: 6}},
 			SocketActivated: i%2 == 1,
+			Traffic:         &inspect.Traffic{SentBytes: uint64(i) << 40, ReceivedBytes: 1<<64 - 1 - uint64(i)},
 		})
 	}
 	return append(es,
@@ -108,6 +110,79 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 				t.Errorf("WriteJSON differs from encoding/json (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestWriteWatchLineMatchesEncodingJSON holds the watch's lines to
+// encoding/json's compact form of WatchJSON, where every socket has its
+// traffic member: an object, or null when the entry carries none.
+func TestWriteWatchLineMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 12, 1, 2, 3, 4, 5678e5, time.FixedZone("X", 3600))
+	counted := jsonTestEntries()
+	for i := range counted {
+		if counted[i].Traffic == nil {
+			counted[i].Traffic = &inspect.Traffic{SentBytes: 1}
+		}
+	}
+	tests := []struct {
+		name     string
+		entries  []inspect.Entry
+		warnings []string
+	}{
+		{"nothing", nil, nil},
+		{"all", counted, oddStrings},
+		{"many", slices.Repeat(counted, 200), nil}, // beyond one flush
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := WatchJSON{Time: "2026-12-01T01:03:04.567Z", Sockets: []SocketJSON{}, Warnings: tt.warnings}
+			if doc.Warnings == nil {
+				doc.Warnings = []string{}
+			}
+			for i := range tt.entries {
+				doc.Sockets = append(doc.Sockets, ToJSON(&tt.entries[i]))
+			}
+			want, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if err := WriteWatchLine(&got, at, tt.entries, tt.warnings); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(escapeControls(want))+"\n", got.String()); diff != "" {
+				t.Errorf("WriteWatchLine differs from encoding/json (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWriteWatchLineTrafficNull(t *testing.T) {
+	var got bytes.Buffer
+	es := []inspect.Entry{{Socket: inspect.Socket{ID: 1}}, {Socket: inspect.Socket{ID: 2}, Traffic: &inspect.Traffic{SentBytes: 3, ReceivedBytes: 4}}}
+	if err := WriteWatchLine(&got, time.Unix(0, 0), es, nil); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Count(got.Bytes(), []byte("\n")) != 1 {
+		t.Errorf("not one line: %q", got.String())
+	}
+	var doc struct {
+		Sockets []map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(got.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var traffic []string
+	for _, s := range doc.Sockets {
+		tr, ok := s["traffic"]
+		if !ok {
+			t.Errorf("socket without a traffic member: %v", s)
+		}
+		traffic = append(traffic, string(tr))
+	}
+	want := []string{"null", `{"sent_bytes":3,"received_bytes":4}`}
+	if diff := cmp.Diff(want, traffic); diff != "" {
+		t.Errorf("traffic (-want +got):\n%s", diff)
 	}
 }
 

@@ -61,10 +61,10 @@ func (s *Source) scanHolders(ctx context.Context, root string) (*fdScan, error) 
 		if !initialNS("/proc", "user") {
 			return nil, fmt.Errorf("--fd-source bpf: %w: udsls runs in a user namespace of its own, whose capabilities do not let it load BPF", bpf.ErrUnavailable)
 		}
-		return scanBPF(ctx)
+		return s.scanBPF(ctx)
 	case FDsAuto:
 		if s.bpfWorthIt(root) {
-			if scan, err := scanBPF(ctx); err == nil || ctx.Err() != nil {
+			if scan, err := s.scanBPF(ctx); err == nil || ctx.Err() != nil {
 				return scan, err
 			}
 		}
@@ -92,8 +92,11 @@ func (s *Source) bpfWorthIt(root string) bool {
 }
 
 func (s *Source) bpfMinFiles() int {
-	if s.bpfThreshold != 0 {
+	switch {
+	case s.bpfThreshold != 0:
 		return s.bpfThreshold
+	case s.Kept != nil:
+		return 0 // loaded once, the iterator beats the walk at any size
 	}
 	return bpfMinFiles
 }
@@ -129,7 +132,30 @@ func openFiles(root string) (int, bool) {
 // lists AF_UNIX sockets only: the walk's other families match no socket
 // of a listing.
 func scanBPF(ctx context.Context) (*fdScan, error) {
-	fds, err := bpf.UnixSocketFDs(ctx)
+	return scanBPFWith(ctx, bpf.UnixSocketFDs)
+}
+
+// scanBPF runs the iterator Kept keeps loaded, loading it the first time,
+// or loads one for this scan alone.
+func (s *Source) scanBPF(ctx context.Context) (*fdScan, error) {
+	k := s.Kept
+	if k == nil {
+		return scanBPF(ctx)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.iter == nil {
+		it, err := bpf.OpenFDIter()
+		if err != nil {
+			return scanBPFWith(ctx, func(context.Context) ([]bpf.FD, error) { return nil, err })
+		}
+		k.iter = it
+	}
+	return scanBPFWith(ctx, k.iter.Read)
+}
+
+func scanBPFWith(ctx context.Context, read func(context.Context) ([]bpf.FD, error)) (*fdScan, error) {
+	fds, err := read(ctx)
 	if err != nil {
 		if errors.Is(err, bpf.ErrUnavailable) {
 			return nil, fmt.Errorf("--fd-source bpf: %w", err)

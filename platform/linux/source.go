@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/linux/bpf"
 )
 
 // SocketSource says where a Source reads the socket list from.
@@ -53,6 +55,10 @@ type Source struct {
 	Exhaustive bool
 	// FDs says how the holders are found; the zero value walks procfs.
 	FDs FDSource
+	// Kept, when set, keeps what successive snapshots can share, the BPF
+	// iterator, loaded from one to the next until Close, and so prefers
+	// the iterator wherever it may load: a watch takes a snapshot a second.
+	Kept *Kept
 
 	// bpfThreshold stands in for bpfMinFiles in tests of the choice.
 	bpfThreshold int
@@ -60,6 +66,28 @@ type Source struct {
 	// dumpUnix stands in for DumpUnix in tests of the fallback, which a
 	// kernel that has sock_diag cannot exercise.
 	dumpUnix func(context.Context) ([]inspect.Socket, error)
+}
+
+// Kept is what a Source taking snapshot after snapshot keeps loaded.
+type Kept struct {
+	mu   sync.Mutex
+	iter *bpf.FDIter
+}
+
+// Close unloads what Kept kept.
+func (s *Source) Close() error {
+	k := s.Kept
+	if k == nil {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.iter == nil {
+		return nil
+	}
+	err := k.iter.Close()
+	k.iter = nil
+	return err
 }
 
 // Snapshot lists the sockets while it walks every process's fds. Backend
