@@ -27,6 +27,7 @@ const (
 	modeStale
 	modeCheck
 	modeAudit
+	modeTrace
 )
 
 type options struct {
@@ -84,6 +85,7 @@ type options struct {
 	// parsed holds what flags say before parseFlags makes sense of it.
 	parsed struct {
 		serve, stale, check, audit bool
+		trace                      bool
 		pids                       []string
 	}
 }
@@ -141,6 +143,8 @@ type flagSpec struct {
 	why map[mode]string
 	// needs names a flag without which this one means nothing.
 	needs string
+	// also are modes besides its section's owner that take the flag.
+	also []mode
 	ptr   func(*options) any
 }
 
@@ -155,11 +159,12 @@ var flagTable = []flagSpec{
 	{name: "stale", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.stale }},
 	{name: "check", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.check }},
 	{name: "audit", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.audit }},
+	{name: "trace", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.trace }},
 
 	{name: "all", short: "a", kind: kindBool, sec: secList, help: "every socket: also connections, clients, socketpairs", ptr: func(o *options) any { return &o.all }},
 	{name: "listening", short: "l", kind: kindBool, sec: secList, help: "listeners only", ptr: func(o *options) any { return &o.listening }},
-	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, help: "held by this process (repeatable, or comma-separated)", ptr: func(o *options) any { return &o.parsed.pids }},
-	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, help: "held by a process of this user (name or uid)", ptr: func(o *options) any { return &o.users }},
+	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, also: []mode{modeTrace}, help: "held by this process (repeatable, or comma-separated)", ptr: func(o *options) any { return &o.parsed.pids }},
+	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, also: []mode{modeTrace}, help: "held by a process of this user (name or uid)", ptr: func(o *options) any { return &o.users }},
 	{name: "type", short: "t", kind: kindStrings, arg: "TYPE", sec: secList, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.types }},
 	{name: "peers", kind: kindBool, sec: secList, help: "show who is on the other end (a listener's clients)", ptr: func(o *options) any { return &o.peers }},
 	{name: "extended", short: "e", kind: kindBool, sec: secList, help: "add INODE and PEER-INODE (to pair connections)", ptr: func(o *options) any { return &o.extended }},
@@ -199,7 +204,7 @@ var flagTable = []flagSpec{
 
 	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn }},
 
-	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, help: "stop after DUR (default: until interrupted)", ptr: func(o *options) any { return &o.serveFor }},
+	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, also: []mode{modeTrace}, help: "stop after DUR (default: until interrupted);\nalso for --trace", ptr: func(o *options) any { return &o.serveFor }},
 	{name: "count", kind: kindInt, arg: "N", sec: secServe, help: "open N more listener+connection sets", ptr: func(o *options) any { return &o.count }},
 
 	{name: "help", short: "h", kind: kindBool, sec: secMisc, help: "show this help", ptr: func(o *options) any { return &o.help }},
@@ -255,7 +260,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 // modeRefusal says why flag f, given, does not go with mode m, or "".
 func (f *flagSpec) modeRefusal(m mode) string {
 	switch {
-	case f.sec.owned && f.sec.owner == m, !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
+	case f.sec.owned && (f.sec.owner == m || slices.Contains(f.also, m)), !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
 		return ""
 	case !f.sec.owned:
 		return fmt.Sprintf("--%s does not apply to %s%s", f.name, modeNames[m], f.why[m])
@@ -277,7 +282,7 @@ func lookupSpec(name string) *flagSpec {
 
 var modeNames = map[mode]string{
 	modeList: "the listing", modeServe: "--serve", modeStale: "--stale",
-	modeCheck: "--check", modeAudit: "--audit",
+	modeCheck: "--check", modeAudit: "--audit", modeTrace: "--trace",
 }
 
 // errUsage marks errors that deserve the "see --help" hint.
@@ -332,14 +337,14 @@ func parseFlags(args []string) (*options, error) {
 	for _, m := range []struct {
 		on bool
 		m  mode
-	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}} {
+	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}, {o.parsed.trace, modeTrace}} {
 		if m.on {
 			n++
 			o.mode = m.m
 		}
 	}
 	if n > 1 {
-		return nil, usagef("--serve, --stale, --check and --audit are separate modes; give one at a time")
+		return nil, usagef("--serve, --stale, --check, --audit and --trace are separate modes; give one at a time")
 	}
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
@@ -373,7 +378,7 @@ func parseFlags(args []string) (*options, error) {
 	switch o.output {
 	case "table", "json":
 	case "prometheus":
-		if o.mode == modeServe || o.mode == modeAudit {
+		if o.mode == modeServe || o.mode == modeAudit || o.mode == modeTrace {
 			return nil, usagef("-o prometheus is not available for %s", modeNames[o.mode])
 		}
 	default:

@@ -13,6 +13,7 @@ Usage:
   udsls --check [options] PATH...           health-check sockets (CI, probes)
   udsls --audit [options] [PATTERN|DIR...]  who can reach or hijack sockets
   udsls --serve [options] [DIR]             open live test sockets of every kind
+  udsls --trace [options] [PATTERN...]      who connects to sockets, live (BPF)
 
 PATTERN is a shell glob matched against the socket path ('/run/*'); a
 pattern without a slash also matches the file name ('*.sock'); the name of

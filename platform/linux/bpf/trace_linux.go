@@ -43,6 +43,14 @@ type Tracer struct {
 // TraceConnects loads and attaches the connect tracer. An error that says
 // the kernel or our privileges cannot run it wraps ErrUnavailable.
 func TraceConnects() (*Tracer, error) {
+	if !MayLoad() {
+		return nil, fmt.Errorf("%w: tracing needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN (run as root)", ErrUnavailable)
+	}
+	// Root of a user namespace of its own has every capability there, and
+	// the kernel still refuses it BPF.
+	if link, err := os.Readlink("/proc/self/ns/user"); err == nil && link != "user:[4026531837]" {
+		return nil, fmt.Errorf("%w: udsls runs in a user namespace of its own, whose capabilities do not let it load BPF", ErrUnavailable)
+	}
 	return traceConnects(defaultRingSize)
 }
 
