@@ -143,9 +143,10 @@ type flagSpec struct {
 	why map[mode]string
 	// needs names a flag without which this one means nothing.
 	needs string
+	ptr   func(*options) any
+
 	// also are modes besides its section's owner that take the flag.
 	also []mode
-	ptr   func(*options) any
 }
 
 // snapshotModes are the modes that take a snapshot of this machine's sockets.

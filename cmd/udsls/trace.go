@@ -57,6 +57,10 @@ func runTrace(ctx context.Context, o *options, e *env) (int, error) {
 	}
 	t := &tracing{o: o, e: e, tr: tr, patterns: patterns, uids: uids, names: map[uint32]string{}}
 	err = t.loop(ctx)
+	if ctx.Err() != nil && err == ctx.Err() {
+		// What the kernel has sent is shown, not dropped at the end.
+		err = t.drain(context.WithoutCancel(ctx))
+	}
 	// What was lost at the end is said even when the run failed.
 	if lerr := t.reportLost(); err == nil {
 		err = lerr
@@ -104,6 +108,23 @@ func (t *tracing) loop(ctx context.Context) error {
 				return err
 			}
 			nextLost = time.Now().Add(lostEvery)
+		}
+	}
+}
+
+// drain detaches the tracer and prints the events it holds still.
+func (t *tracing) drain(ctx context.Context) error {
+	t.tr.Detach()
+	for {
+		c, err := t.tr.Read(time.Now())
+		if errors.Is(err, bpf.ErrTimeout) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := t.print(ctx, &c); err != nil {
+			return err
 		}
 	}
 }

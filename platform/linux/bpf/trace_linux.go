@@ -158,14 +158,20 @@ func (t *Tracer) Lost() (uint64, error) {
 	return n, nil
 }
 
-// Close detaches and unloads the tracer; a Read blocked meanwhile returns
-// an error.
-func (t *Tracer) Close() error {
+// Detach stops the events: those sent already can still be read.
+func (t *Tracer) Detach() error {
 	var errs []error
 	for _, l := range t.links {
 		errs = append(errs, l.Close())
 	}
 	t.links = nil
+	return errors.Join(errs...)
+}
+
+// Close detaches and unloads the tracer; a Read blocked meanwhile returns
+// an error.
+func (t *Tracer) Close() error {
+	errs := []error{t.Detach()}
 	if t.rd != nil {
 		errs = append(errs, t.rd.Close())
 	}
