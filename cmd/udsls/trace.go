@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,10 @@ import (
 	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/linux/bpf"
 )
+
+// flushAfter bounds how long a line waits in udsls while other events,
+// filtered out, keep coming.
+const flushAfter = 100 * time.Millisecond
 
 // lostEvery is how often --trace looks whether the kernel dropped events.
 const lostEvery = time.Second
@@ -55,7 +60,8 @@ func runTrace(ctx context.Context, o *options, e *env) (int, error) {
 			return exitError, err
 		}
 	}
-	t := &tracing{o: o, e: e, tr: tr, patterns: patterns, uids: uids, names: map[uint32]string{}}
+	t := &tracing{o: o, e: e, tr: tr, patterns: patterns, uids: uids, names: map[uint32]string{},
+		out: bufio.NewWriterSize(e.stdout, 64<<10), comms: map[int]comm{}}
 	err = t.loop(ctx)
 	if ctx.Err() != nil && err == ctx.Err() {
 		// What the kernel has sent is shown, not dropped at the end.
@@ -78,7 +84,10 @@ type tracing struct {
 	patterns []string
 	uids     []uint32
 	names    map[uint32]string // user names by uid, "" for none
-	lost     uint64            // reported so far
+	comms    map[int]comm      // servers' commands by pid
+	out      *bufio.Writer
+	since    time.Time // since when out holds nothing that was written
+	lost     uint64    // reported so far
 	// owners maps socket inodes to the pid holding them, from the last
 	// run of the fd iterator, made at ownersAt.
 	owners   map[uint64]int
@@ -103,6 +112,15 @@ func (t *tracing) loop(ctx context.Context) error {
 				return err
 			}
 		}
+		// Each event as it happens, but one write for a burst: a write
+		// per event is what keeps udsls from keeping up with a flood.
+		if t.out.Buffered() == 0 {
+			t.since = time.Now()
+		} else if !t.tr.Pending() || time.Since(t.since) > flushAfter {
+			if err := t.flush(); err != nil {
+				return err
+			}
+		}
 		if time.Now().After(nextLost) {
 			if err := t.reportLost(); err != nil {
 				return err
@@ -118,7 +136,7 @@ func (t *tracing) drain(ctx context.Context) error {
 	for {
 		c, err := t.tr.Read(time.Now())
 		if errors.Is(err, bpf.ErrTimeout) {
-			return nil
+			return t.flush()
 		}
 		if err != nil {
 			return err
@@ -167,14 +185,20 @@ func (t *tracing) print(ctx context.Context, c *bpf.Connect) error {
 	}
 	var err error
 	if t.o.output == "json" {
-		err = render.WriteConnectJSON(t.e.stdout, &r)
+		err = render.WriteConnectJSON(t.out, &r)
 	} else {
-		err = render.WriteConnect(t.e.stdout, &r)
+		err = render.WriteConnect(t.out, &r)
 	}
 	if err != nil {
 		return err
 	}
-	// Each event as it happens, not when a buffer fills.
+	return nil
+}
+
+func (t *tracing) flush() error {
+	if err := t.out.Flush(); err != nil {
+		return err
+	}
 	return t.e.stream.Flush()
 }
 
@@ -202,13 +226,28 @@ func (t *tracing) server(ctx context.Context, c *bpf.Connect) *render.Server {
 	if pid == 0 {
 		return nil
 	}
-	comm, err := os.ReadFile(filepath.Join(t.o.procRoot, strconv.Itoa(pid), "comm"))
-	if err != nil {
-		// The server is gone already: its pid is all there is.
-		return &render.Server{PID: pid}
+	if c, ok := t.comms[pid]; ok && time.Since(c.at) < commFor {
+		return &render.Server{PID: pid, Command: c.name}
 	}
-	return &render.Server{PID: pid, Command: strings.TrimSuffix(string(comm), "\n")}
+	// A server that is gone already leaves its pid and no command.
+	b, _ := os.ReadFile(filepath.Join(t.o.procRoot, strconv.Itoa(pid), "comm"))
+	name := strings.TrimSuffix(string(b), "\n")
+	if len(t.comms) > 4096 {
+		clear(t.comms)
+	}
+	t.comms[pid] = comm{name, time.Now()}
+	return &render.Server{PID: pid, Command: name}
 }
+
+// comm is a process's command as read at a time.
+type comm struct {
+	name string
+	at   time.Time
+}
+
+// commFor is how long a server's command is taken as read: a flood of
+// connects to one server reads it once a second, not once a connect.
+const commFor = time.Second
 
 // ownersEvery is how often at most the fd iterator runs to find the holder
 // of a datagram server's socket.

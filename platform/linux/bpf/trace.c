@@ -72,13 +72,15 @@ static __always_inline void lost(void)
 }
 
 /* syscall_nr is the number of the syscall regs entered by, or -1 on an
- * architecture this object does not know. */
+ * architecture this object does not know. Every syscall of the machine
+ * comes by here: regs is a pointer the verifier trusts (tp_btf), read
+ * directly, without a helper call. */
 static __always_inline long syscall_nr(void *regs)
 {
 	if (bpf_core_field_exists(((struct pt_regs___x86 *)0)->orig_ax))
-		return BPF_CORE_READ((struct pt_regs___x86 *)regs, orig_ax);
+		return ((struct pt_regs___x86 *)regs)->orig_ax;
 	if (bpf_core_field_exists(((struct pt_regs___arm64 *)0)->syscallno))
-		return BPF_CORE_READ((struct pt_regs___arm64 *)regs, syscallno);
+		return ((struct pt_regs___arm64 *)regs)->syscallno;
 	return -1;
 }
 

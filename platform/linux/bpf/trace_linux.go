@@ -109,6 +109,10 @@ func (t *Tracer) Read(deadline time.Time) (Connect, error) {
 	}
 }
 
+// Pending reports whether events wait in the ring buffer, which a caller
+// may read before it flushes its output.
+func (t *Tracer) Pending() bool { return t.rd.AvailableBytes() > 0 }
+
 func (t *Tracer) decode(b []byte) (Connect, bool) {
 	if len(b) < eventSize {
 		return Connect{}, false

@@ -23,4 +23,5 @@ func TraceConnects() (*Tracer, error) {
 func (t *Tracer) Read(time.Time) (Connect, error) { return Connect{}, ErrUnavailable }
 func (t *Tracer) Lost() (uint64, error)           { return 0, ErrUnavailable }
 func (t *Tracer) Detach() error                   { return nil }
+func (t *Tracer) Pending() bool                   { return false }
 func (t *Tracer) Close() error                    { return nil }
