@@ -8,8 +8,9 @@
 # sys_enter/sys_exit hooks --trace attaches, not only connects. Each round
 # runs it once without a trace and once under `udsls --trace -o json`
 # (output to /dev/null, every connect of the machine reported), and the
-# table gives the mean time per call and the ratio, side by side, then
-# the medians. Run it as root on an otherwise idle machine.
+# table gives the mean CPU time per call (user and system of the loop's
+# process, which on a busy machine varies far less than wall time) and
+# the ratio, side by side, then the medians. Run it as root.
 set -euo pipefail
 
 rounds=5 connects=50000
