@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
 	"github.com/udsls/udsls/platform/linux/bpf"
@@ -50,6 +48,9 @@ func runTrace(ctx context.Context, o *options, e *env) (int, error) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.serveFor)
 		defer cancel()
+	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil && ns != "pid:[4026531836]" {
+		e.warn("udsls runs in a pid namespace of its own: the pids shown are the machine's, not this namespace's")
 	}
 	e.note("tracing connect(2) to Unix sockets; Ctrl-C stops")
 	if o.output == "table" {
@@ -176,10 +177,7 @@ func (t *tracing) print(ctx context.Context, c *bpf.Connect) error {
 		Name: name, Abstract: c.Abstract, Type: inspect.Type(c.Type), Result: "ok",
 	}
 	if c.Err != 0 {
-		r.Result = unix.ErrnoName(c.Err)
-		if r.Result == "" {
-			r.Result = "errno " + strconv.Itoa(int(c.Err))
-		}
+		r.Result = errnoName(c.Err)
 	} else {
 		r.Server = t.server(ctx, c)
 	}

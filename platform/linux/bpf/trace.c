@@ -15,6 +15,11 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
  * trace_linux.go before loading. */
 const volatile __u32 connect_nr = 0;
 
+/* x86-64's __USER_CS, the code segment of 64-bit user mode, and arm64's
+ * flag of an AArch32 task. */
+#define USER64_CS 0x33
+#define PSR_MODE32_BIT 0x10
+
 /* offsetof(struct sockaddr_un, sun_path) and sizeof its sun_path. */
 #define SUN_PATH_OFF 2
 #define SUN_PATH_MAX 108
@@ -94,6 +99,14 @@ int udsls_trace_enter(__u64 *ctx)
 	__u16 family = 0;
 
 	if (id != connect_nr)
+		return 0;
+	/* A 32-bit process numbers its syscalls another way: its 42 or 203 is
+	 * no connect. */
+	if (bpf_core_field_exists(((struct pt_regs___x86 *)0)->cs) &&
+	    ((struct pt_regs___x86 *)regs)->cs != USER64_CS)
+		return 0;
+	if (bpf_core_field_exists(((struct pt_regs___arm64 *)0)->pstate) &&
+	    (((struct pt_regs___arm64 *)regs)->pstate & PSR_MODE32_BIT))
 		return 0;
 	if (bpf_core_field_exists(((struct pt_regs___x86 *)0)->di)) {
 		a.fd = BPF_CORE_READ((struct pt_regs___x86 *)regs, di);

@@ -35,10 +35,12 @@ struct pt_regs___x86 {
 	unsigned long di;
 	unsigned long si;
 	unsigned long dx;
+	unsigned long cs;
 };
 
 struct pt_regs___arm64 {
 	__u64 regs[31];
+	__u64 pstate;
 	__s32 syscallno;
 };
 
