@@ -28,8 +28,8 @@ func needBPF(t *testing.T) {
 	}
 }
 
-// ourBPF lists the ids of the loaded programs named as the fd iterator and
-// of the links attached to them.
+// ourBPF lists the ids of the loaded programs named as udsls names its own
+// (udsls_…) and of the links attached to them.
 func ourBPF(t *testing.T) []string {
 	t.Helper()
 	bpftool := testenv.NeedTool(t, "bpftool", "bpftool")
@@ -56,7 +56,7 @@ func ourBPF(t *testing.T) []string {
 	var ids []string
 	var ours []int
 	for _, p := range progs {
-		if p.Name == bpf.FDSockProgram {
+		if strings.HasPrefix(p.Name, "udsls_") {
 			ours = append(ours, p.ID)
 			ids = append(ids, "prog "+strconv.Itoa(p.ID))
 		}

@@ -32,6 +32,7 @@ const (
 	modeCheck
 	modeAudit
 	modeWatch
+	modeTrace
 )
 
 type options struct {
@@ -106,8 +107,8 @@ type options struct {
 
 	// parsed holds what flags say before parseFlags makes sense of it.
 	parsed struct {
-		serve, stale, check, audit, watch bool
-		pids                              []string
+		serve, stale, check, audit, watch, trace bool
+		pids                                     []string
 	}
 }
 
@@ -205,11 +206,12 @@ var flagTable = []flagSpec{
 	{name: "check", kind: kindBool, sec: secModes, paths: pathFiles, ptr: func(o *options) any { return &o.parsed.check }},
 	{name: "audit", kind: kindBool, sec: secModes, paths: pathFiles, ptr: func(o *options) any { return &o.parsed.audit }},
 	{name: "watch", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.watch }},
+	{name: "trace", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.trace }},
 
 	{name: "all", short: "a", kind: kindBool, sec: secList, help: "every socket: also connections, clients, socketpairs", ptr: func(o *options) any { return &o.all }},
 	{name: "listening", short: "l", kind: kindBool, sec: secList, help: "listeners only", ptr: func(o *options) any { return &o.listening }},
-	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, help: "held by this process (repeatable, or comma-separated)", ptr: func(o *options) any { return &o.parsed.pids }},
-	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, help: "held by a process of this user (name or uid)", ptr: func(o *options) any { return &o.users }},
+	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, modes: []mode{modeTrace}, help: "held by this process (repeatable, or comma-separated)", ptr: func(o *options) any { return &o.parsed.pids }},
+	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, modes: []mode{modeTrace}, help: "held by a process of this user (name or uid)", ptr: func(o *options) any { return &o.users }},
 	{name: "type", short: "t", kind: kindStrings, arg: "TYPE", sec: secList, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.types },
 		values: []string{"stream", "dgram", "seqpacket"}},
 	{name: "peers", kind: kindBool, sec: secList, help: "show who is on the other end (a listener's clients)", ptr: func(o *options) any { return &o.peers }},
@@ -266,7 +268,7 @@ var flagTable = []flagSpec{
 	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn },
 		values: []string{"low", "medium", "high"}},
 
-	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, modes: []mode{modeWatch}, help: "stop after DUR (default: until interrupted)", ptr: func(o *options) any { return &o.serveFor }},
+	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, modes: []mode{modeWatch, modeTrace}, help: "stop after DUR (default: until interrupted);\nalso for --watch and --trace", ptr: func(o *options) any { return &o.serveFor }},
 	{name: "count", kind: kindInt, arg: "N", sec: secServe, help: "open N more listener+connection sets", ptr: func(o *options) any { return &o.count }},
 
 	{name: "metrics-listen", kind: kindString, arg: "ADDR", sec: secMetrics,
@@ -361,7 +363,7 @@ func lookupSpec(name string) *flagSpec {
 
 var modeNames = map[mode]string{
 	modeList: "the listing", modeServe: "--serve", modeStale: "--stale",
-	modeCheck: "--check", modeAudit: "--audit", modeWatch: "--watch",
+	modeCheck: "--check", modeAudit: "--audit", modeWatch: "--watch", modeTrace: "--trace",
 }
 
 // errUsage marks errors that deserve the "see --help" hint.
@@ -445,14 +447,14 @@ func parseFlags(args []string) (*options, error) {
 	for _, m := range []struct {
 		on bool
 		m  mode
-	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}, {o.parsed.watch, modeWatch}} {
+	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}, {o.parsed.watch, modeWatch}, {o.parsed.trace, modeTrace}} {
 		if m.on {
 			n++
 			o.mode = m.m
 		}
 	}
 	if n > 1 {
-		return nil, usagef("--serve, --stale, --check, --audit and --watch are separate modes; give one at a time")
+		return nil, usagef("--serve, --stale, --check, --audit, --watch and --trace are separate modes; give one at a time")
 	}
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
@@ -486,7 +488,7 @@ func parseFlags(args []string) (*options, error) {
 	switch o.output {
 	case "table", "json":
 	case "prometheus":
-		if o.mode == modeServe || o.mode == modeAudit || o.mode == modeWatch {
+		if o.mode == modeServe || o.mode == modeAudit || o.mode == modeWatch || o.mode == modeTrace {
 			return nil, usagef("-o prometheus is not available for %s", modeNames[o.mode])
 		}
 	default:

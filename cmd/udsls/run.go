@@ -106,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 		code, err = runAudit(ctx, o, e)
 	case modeWatch:
 		code, err = runWatch(ctx, o, e)
+	case modeTrace:
+		code, err = runTrace(ctx, o, e)
 	default:
 		if o.metricsListen != "" {
 			code, err = runMetrics(ctx, o, e)

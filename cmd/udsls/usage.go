@@ -14,6 +14,7 @@ Usage:
   udsls --audit [options] [PATTERN|DIR...]  who can reach or hijack sockets
   udsls --serve [options] [DIR]             open live test sockets of every kind
   udsls --watch [options] [PATTERN...]      live view: backlogs, queues, traffic
+  udsls --trace [options] [PATTERN...]      who connects to sockets, live (BPF)
 
 PATTERN is a shell glob matched against the socket path ('/run/*'); a
 pattern without a slash also matches the file name ('*.sock'); the name of
