@@ -27,6 +27,7 @@ const (
 	modeStale
 	modeCheck
 	modeAudit
+	modeDump
 )
 
 type options struct {
@@ -81,10 +82,16 @@ type options struct {
 	// --audit.
 	failOn string
 
+	// --dump.
+	dumpTarget string
+	writeFile  string
+	maxBytes   int
+
 	// parsed holds what flags say before parseFlags makes sense of it.
 	parsed struct {
 		serve, stale, check, audit bool
 		pids                       []string
+		dump                       string
 	}
 }
 
@@ -119,11 +126,12 @@ var (
 	secCheck   = &section{title: "Health checks (--check)", owner: modeCheck, owned: true, column: 31}
 	secAudit   = &section{title: "Audit (--audit)", owner: modeAudit, owned: true}
 	secServe   = &section{title: "Test server (--serve)", owner: modeServe, owned: true}
+	secDump    = &section{title: "Dump (--dump)", owner: modeDump, owned: true}
 	secMisc    = &section{} // --help, --version: untitled, last
 )
 
 // sections is the order of the help text.
-var sections = []*section{secList, secOutput, secSources, secStale, secCheck, secAudit, secServe, secMisc}
+var sections = []*section{secList, secOutput, secSources, secStale, secCheck, secAudit, secServe, secDump, secMisc}
 
 // flagSpec is one flag: how it parses, how --help shows it and which
 // modes it goes with. Parsing, the mode checks and the help text are all
@@ -136,6 +144,7 @@ type flagSpec struct {
 	help        string // lines after the first are indented under it
 	sec         *section
 	// modes limits a flag of an unowned section; nil means every mode.
+	// For an owned section it lists the other modes that take the flag.
 	modes []mode
 	// why explains a refusal by modes that is not obvious.
 	why map[mode]string
@@ -155,6 +164,7 @@ var flagTable = []flagSpec{
 	{name: "stale", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.stale }},
 	{name: "check", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.check }},
 	{name: "audit", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.audit }},
+	{name: "dump", kind: kindString, arg: "TARGET", sec: secModes, ptr: func(o *options) any { return &o.parsed.dump }},
 
 	{name: "all", short: "a", kind: kindBool, sec: secList, help: "every socket: also connections, clients, socketpairs", ptr: func(o *options) any { return &o.all }},
 	{name: "listening", short: "l", kind: kindBool, sec: secList, help: "listeners only", ptr: func(o *options) any { return &o.listening }},
@@ -199,8 +209,11 @@ var flagTable = []flagSpec{
 
 	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn }},
 
-	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, help: "stop after DUR (default: until interrupted)", ptr: func(o *options) any { return &o.serveFor }},
+	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, modes: []mode{modeDump}, help: "stop after DUR (default: until interrupted);\nalso ends --dump", ptr: func(o *options) any { return &o.serveFor }},
 	{name: "count", kind: kindInt, arg: "N", sec: secServe, help: "open N more listener+connection sets", ptr: func(o *options) any { return &o.count }},
+
+	{name: "write", short: "w", kind: kindString, arg: "FILE", sec: secDump, help: "write pcap to FILE (- for stdout), not the hex view", ptr: func(o *options) any { return &o.writeFile }},
+	{name: "max-bytes", kind: kindInt, def: "4096", arg: "N", sec: secDump, help: "bytes kept of each message (default 4096)", ptr: func(o *options) any { return &o.maxBytes }},
 
 	{name: "help", short: "h", kind: kindBool, sec: secMisc, help: "show this help", ptr: func(o *options) any { return &o.help }},
 	{name: "version", kind: kindBool, sec: secMisc, help: "print the version", ptr: func(o *options) any { return &o.version }},
@@ -255,7 +268,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 // modeRefusal says why flag f, given, does not go with mode m, or "".
 func (f *flagSpec) modeRefusal(m mode) string {
 	switch {
-	case f.sec.owned && f.sec.owner == m, !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
+	case f.sec.owned && (f.sec.owner == m || slices.Contains(f.modes, m)), !f.sec.owned && (f.modes == nil || slices.Contains(f.modes, m)):
 		return ""
 	case !f.sec.owned:
 		return fmt.Sprintf("--%s does not apply to %s%s", f.name, modeNames[m], f.why[m])
@@ -277,7 +290,7 @@ func lookupSpec(name string) *flagSpec {
 
 var modeNames = map[mode]string{
 	modeList: "the listing", modeServe: "--serve", modeStale: "--stale",
-	modeCheck: "--check", modeAudit: "--audit",
+	modeCheck: "--check", modeAudit: "--audit", modeDump: "--dump",
 }
 
 // errUsage marks errors that deserve the "see --help" hint.
@@ -332,14 +345,14 @@ func parseFlags(args []string) (*options, error) {
 	for _, m := range []struct {
 		on bool
 		m  mode
-	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}} {
+	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}, {o.parsed.dump != "", modeDump}} {
 		if m.on {
 			n++
 			o.mode = m.m
 		}
 	}
 	if n > 1 {
-		return nil, usagef("--serve, --stale, --check and --audit are separate modes; give one at a time")
+		return nil, usagef("--serve, --stale, --check, --audit and --dump are separate modes; give one at a time")
 	}
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
@@ -373,7 +386,7 @@ func parseFlags(args []string) (*options, error) {
 	switch o.output {
 	case "table", "json":
 	case "prometheus":
-		if o.mode == modeServe || o.mode == modeAudit {
+		if o.mode == modeServe || o.mode == modeAudit || o.mode == modeDump {
 			return nil, usagef("-o prometheus is not available for %s", modeNames[o.mode])
 		}
 	default:
@@ -381,6 +394,18 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.outputFile != "" && o.output != "prometheus" {
 		return nil, usagef("--output-file goes with -o prometheus")
+	}
+	if o.mode == modeDump {
+		o.dumpTarget = o.parsed.dump
+		if o.output != "table" {
+			return nil, usagef("-o %s is not available for --dump (-w FILE writes pcap)", o.output)
+		}
+		if len(o.args) > 0 {
+			return nil, usagef("--dump takes one TARGET; %q is one too many", o.args[0])
+		}
+		if o.maxBytes < 0 || o.maxBytes > maxDumpBytes {
+			return nil, usagef("invalid --max-bytes %d: want 0 to %d", o.maxBytes, maxDumpBytes)
+		}
 	}
 	switch o.color {
 	case "auto", "always", "never":

@@ -94,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 		code, err = runCheck(ctx, o, e)
 	case modeAudit:
 		code, err = runAudit(ctx, o, e)
+	case modeDump:
+		code, err = runDump(ctx, o, e)
 	default:
 		code, err = runList(ctx, o, e)
 	}

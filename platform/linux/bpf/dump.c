@@ -166,18 +166,25 @@ static __always_inline int bound_to_target(struct sock___dump *sk)
 /* sent_to_target says whether a user sockaddr names the target. */
 static __always_inline int sent_to_target(__u64 uaddr, int alen)
 {
-	struct sockaddr_un___dump sa = {};
+	/* Room for any length the mask below lets through. */
+	struct {
+		unsigned short sun_family;
+		char sun_path[126];
+	} sa = {};
+	__u32 n;
 
-	if (!uaddr || target_name_len == 0 || alen <= 2)
+	if (!uaddr || target_name_len == 0 || alen <= 2 || alen > 110)
 		return 0;
-	if (alen > (int)sizeof(sa))
-		alen = sizeof(sa);
-	if (bpf_probe_read_user(&sa, sizeof(sa), (void *)uaddr) &&
-	    bpf_probe_read_user(&sa, alen & 0x7f, (void *)uaddr))
+	/* Only alen bytes are sure to be readable. The mask, in assembly so
+	 * that clang cannot drop it as redundant, is for the verifier, which
+	 * does not follow clang's form of the bounds above. */
+	n = alen;
+	asm volatile("%0 &= 0x7f" : "+r"(n));
+	if (bpf_probe_read_user(&sa, n, (void *)uaddr))
 		return 0;
 	if (sa.sun_family != AF_UNIX)
 		return 0;
-	return named(sa.sun_path, alen - 2);
+	return named(sa.sun_path, n - 2);
 }
 
 SEC("tp_btf/sys_enter")
