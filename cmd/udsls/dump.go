@@ -36,10 +36,7 @@ func runDump(ctx context.Context, o *options, e *env) (int, error) {
 		return exitError, usagef("--for must not be negative, got %v", o.serveFor)
 	}
 	if miss := bpf.MissingCaps(); len(miss) > 0 {
-		return exitError, &hintedError{
-			err:  fmt.Errorf("--dump needs root, or CAP_BPF and CAP_PERFMON: missing %s", strings.Join(miss, " and ")),
-			hint: "run it with sudo",
-		}
+		return exitError, fmt.Errorf("--dump needs root, or CAP_BPF and CAP_PERFMON: missing %s", strings.Join(miss, " and "))
 	}
 	target, desc, err := resolveDumpTarget(ctx, o.dumpTarget)
 	if err != nil {
@@ -71,10 +68,7 @@ func runDump(ctx context.Context, o *options, e *env) (int, error) {
 
 	d, err := bpf.StartDump(target)
 	if err != nil {
-		if errors.Is(err, bpf.ErrUnavailable) {
-			return exitError, &hintedError{err: fmt.Errorf("--dump: %w", err), hint: "the kernel must have BTF and allow tp_btf programs (Linux >= 6.16)"}
-		}
-		return exitError, err
+		return exitError, fmt.Errorf("--dump: %w", err)
 	}
 	defer d.Close()
 	// A run cut short by --for ends well: exit 0.
@@ -137,10 +131,10 @@ func resolveDumpTarget(ctx context.Context, arg string) (bpf.DumpTarget, string,
 	default:
 		var err error
 		if st, err = os.Stat(arg); err != nil {
-			return t, "", fmt.Errorf("--dump %s: %w", render.Escape(arg), unwrapPathError(err))
+			return t, "", fmt.Errorf("--dump %s: %w", render.EscapeName(arg, false), unwrapPathError(err))
 		}
 		if st.Mode().Type() != os.ModeSocket {
-			return t, "", fmt.Errorf("--dump %s: not a socket", render.Escape(arg))
+			return t, "", fmt.Errorf("--dump %s: not a socket", render.EscapeName(arg, false))
 		}
 	}
 	socks, err := linux.DumpUnix(ctx)
@@ -170,9 +164,9 @@ func resolveDumpTarget(ctx context.Context, arg string) (bpf.DumpTarget, string,
 	if len(t.Inodes) == 0 {
 		switch {
 		case strings.HasPrefix(arg, "@"):
-			return t, "", fmt.Errorf("--dump: no socket is bound to the abstract name %s", render.EscapeName(arg[1:], true))
+			return t, "", fmt.Errorf("--dump: no socket is bound to the abstract name %s", render.EscapeName(arg, true))
 		case st != nil:
-			return t, "", fmt.Errorf("--dump %s: no socket is bound to it (a stale socket file?)", render.Escape(arg))
+			return t, "", fmt.Errorf("--dump %s: no socket is bound to it (a stale socket file?)", render.EscapeName(arg, false))
 		}
 		return t, "", fmt.Errorf("--dump: no Unix domain socket has inode %d", ino)
 	}
@@ -184,7 +178,7 @@ func resolveDumpTarget(ctx context.Context, arg string) (bpf.DumpTarget, string,
 		if bound.Abstract {
 			t.Name = append([]byte{0}, bound.Path[1:]...)
 		}
-		desc = render.EscapeName(strings.TrimPrefix(bound.Path, "@"), bound.Abstract) + " (inode " + strconv.FormatUint(uint64(bound.ID), 10) + ")"
+		desc = render.EscapeName(bound.Path, bound.Abstract) + " (inode " + strconv.FormatUint(uint64(bound.ID), 10) + ")"
 	}
 	return t, desc, nil
 }
