@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
@@ -113,6 +114,9 @@ func runDump(ctx context.Context, o *options, e *env) (int, error) {
 		e.stderr.say("warning", fmt.Sprintf("%d messages were lost: the ring buffer was full (the reader fell behind)", lost))
 	}
 	e.note("%d messages, %d bytes captured", n, bytes)
+	if errors.Is(err, syscall.EPIPE) {
+		return exitOK, nil // `udsls --dump X | head`: the reader had enough
+	}
 	if err != nil {
 		return exitError, err
 	}
@@ -157,7 +161,12 @@ func resolveDumpTarget(ctx context.Context, arg string) (bpf.DumpTarget, string,
 			continue
 		}
 		t.Inodes = append(t.Inodes, uint64(s.ID))
-		if s.Path != "" && (bound == nil || s.State == inspect.StateListening) {
+		// A connection accepted by a listener carries its name: by inode,
+		// the name is the target's only when the socket is the one that
+		// bound it (a listener, an unconnected datagram socket).
+		byName := st != nil || strings.HasPrefix(arg, "@") ||
+			s.State == inspect.StateListening || s.Type == inspect.TypeDgram && s.Peer == 0
+		if s.Path != "" && byName && (bound == nil || s.State == inspect.StateListening) {
 			bound = s
 		}
 	}

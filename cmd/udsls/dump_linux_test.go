@@ -558,3 +558,43 @@ func TestDumpLost(t *testing.T) {
 		}
 	}
 }
+
+// TestDumpInodeOneConnection: by inode, an accepted connection is dumped
+// alone, though it carries its listener's name; by the listener's inode,
+// every connection is.
+func TestDumpInodeOneConnection(t *testing.T) {
+	needDump(t)
+	bin := buildUdsls(t)
+	path := filepath.Join(t.TempDir(), "l.sock")
+	lis := sock(t, unix.SOCK_STREAM)
+	must(t, unix.Bind(lis, &unix.SockaddrUnix{Name: path}))
+	must(t, unix.Listen(lis, 8))
+	var clients, accepted []int
+	for range 2 {
+		c := sock(t, unix.SOCK_STREAM)
+		must(t, unix.Connect(c, &unix.SockaddrUnix{Name: path}))
+		a, _, err := unix.Accept(lis)
+		must(t, err)
+		t.Cleanup(func() { unix.Close(a) })
+		clients, accepted = append(clients, c), append(accepted, a)
+	}
+	for _, c := range []struct {
+		target uint64
+		want   int
+	}{{fdInode(t, accepted[0]), 2}, {fdInode(t, lis), 4}} {
+		d := startDump(t, bin, "--dump", strconv.FormatUint(c.target, 10))
+		for i := range 2 {
+			_, err := unix.Write(clients[i], []byte("ping"))
+			must(t, err)
+			_, err = unix.Write(accepted[i], []byte("pong"))
+			must(t, err)
+		}
+		code, stdout, stderr := d.stop(t, syscall.SIGINT)
+		if got := strings.Count(stdout, " bytes\n"); code != 130 || got != c.want {
+			t.Errorf("--dump %d: exit %d, %d messages, want %d:\n%s%s", c.target, code, got, c.want, stdout, stderr)
+		}
+		if c.want == 2 && strings.Contains(stdout, strconv.FormatUint(fdInode(t, clients[1]), 10)) {
+			t.Errorf("--dump %d: the other connection is dumped:\n%s", c.target, stdout)
+		}
+	}
+}
