@@ -12,8 +12,8 @@
 #   off      no dump running
 #   watched  `udsls --dump` on the transfer's socket, writing a pcap
 #            (default --max-bytes 4096) to a temporary file
-#   other    `udsls --dump` on another socket: the cost every write(2)
-#            and send on the machine pays while a dump runs anywhere
+#   other    `udsls --dump` on another socket: the cost every send on an
+#            AF_UNIX socket pays while a dump runs anywhere
 #
 # for chunks of 64 B (the cost per call dominates), 4 KiB and 64 KiB (the
 # copy dominates). It prints the median MB/s of each and the ratio to off.
@@ -50,9 +50,11 @@ until [ -S "$tmp/watched.sock" ] && [ -S "$tmp/other.sock" ]; do sleep 0.05; don
 
 # dump TARGET starts a dump and waits until it is attached.
 dump() {
+	# The last dump's line must not pass for this one's.
+	rm -f "$tmp/dump.err"
 	"$tmp/udsls" --dump "$1" -w "$tmp/out.pcap" 2>"$tmp/dump.err" &
 	dumppid=$!
-	until grep -q '^udsls: dumping' "$tmp/dump.err"; do
+	until grep -qs '^udsls: dumping' "$tmp/dump.err"; do
 		kill -0 "$dumppid" 2>/dev/null || { cat "$tmp/dump.err" >&2; exit 1; }
 		sleep 0.05
 	done
@@ -68,9 +70,9 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 printf '%-8s %-8s %10s %10s %8s\n' chunk setting MB/s writes/s ratio
 for chunk in 64 4096 65536; do
 	case $chunk in
-	64) total=$((64 * 200000)) ;;
-	4096) total=$((4096 * 100000)) ;;
-	65536) total=$((65536 * 16000)) ;;
+	64) total=$((64 * 100000)) ;;
+	4096) total=$((4096 * 50000)) ;;
+	65536) total=$((65536 * 8000)) ;;
 	esac
 	: >"$tmp/off" ; : >"$tmp/watched" ; : >"$tmp/other"
 	for _ in $(seq "$rounds"); do

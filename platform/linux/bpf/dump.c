@@ -2,11 +2,14 @@
 
 /* dump copies what processes send over the AF_UNIX sockets of one target
  * into a ring buffer. Kprobes and fentry are not available everywhere, so
- * it watches the system calls that send (write, writev, sendto, sendmsg,
- * sendmmsg) at their entry, where it finds the socket behind the
- * descriptor and decides whether it is the target's, and at their exit,
- * where the result says how many bytes went out. Sending from both ends
- * of a connection is both directions of it. */
+ * it hooks the sock_send_length tracepoint, which every send through
+ * sock_sendmsg passes with the socket and the bytes sent; the bytes
+ * themselves are still in the sender's buffer, which the system call's
+ * arguments (write, writev, sendto, sendmsg) locate. Sending from both
+ * ends of a connection is both directions of it. The syscall tracepoints
+ * (sys_enter, sys_exit) would give the arguments too, but they run only
+ * in tasks the kernel flagged when the first of them was attached, and a
+ * dump saw nothing at all now and then with them. */
 
 #include "dump.h"
 #include <bpf/bpf_helpers.h>
@@ -24,6 +27,7 @@ volatile const __u32 target_name_len = 0;
 volatile const __u8 target_name[108];
 
 enum kind {
+	KIND_OTHER = 0, /* sendfile, splice, io_uring...: no user buffer to read */
 	KIND_WRITE = 1,
 	KIND_WRITEV,
 	KIND_SENDTO,
@@ -32,7 +36,6 @@ enum kind {
 };
 
 #define MAX_IOV 32
-#define MAX_MMSG 16
 
 /* The inodes of the target sockets; a socket is the target's when it or
  * its peer is listed, or when it or its peer is bound to target_name
@@ -43,22 +46,6 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } targets SEC(".maps");
-
-/* A send seen at its entry, until its exit. */
-struct pending {
-	__u64 ino;
-	__u64 peer;
-	__u64 buf; /* the buffer, the iovec array, the msghdr or the mmsghdr array */
-	__u64 count;
-	__u32 kind;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, struct pending);
-} pendings SEC(".maps");
 
 /* One message; dump.go decodes it (host byte order). */
 struct event {
@@ -90,6 +77,20 @@ struct {
 extern int bpf_probe_read_user_dynptr(struct bpf_dynptr *dptr, __u64 off, __u64 size,
 				      const void *unsafe_ptr__ign) __ksym;
 
+/* syscall_nr is the number of the system call regs entered by, or -1. */
+static __always_inline long syscall_nr(void *regs)
+{
+	struct pt_regs___x86 *x = regs;
+	struct pt_regs___arm64 *a = regs;
+
+	if (bpf_core_field_exists(x->orig_ax))
+		return BPF_CORE_READ(x, orig_ax);
+	if (bpf_core_field_exists(a->syscallno))
+		return BPF_CORE_READ(a, syscallno);
+	return -1;
+}
+
+/* arg is the system call's argument i, 1 to 5 (not the descriptor). */
 static __always_inline __u64 arg(void *regs, int i)
 {
 	struct pt_regs___x86 *x = regs;
@@ -97,7 +98,6 @@ static __always_inline __u64 arg(void *regs, int i)
 
 	if (bpf_core_field_exists(x->di)) {
 		switch (i) {
-		case 0: return BPF_CORE_READ(x, di);
 		case 1: return BPF_CORE_READ(x, si);
 		case 2: return BPF_CORE_READ(x, dx);
 		case 3: return BPF_CORE_READ(x, r10);
@@ -187,88 +187,17 @@ static __always_inline int sent_to_target(__u64 uaddr, int alen)
 	return named(sa.sun_path, n - 2);
 }
 
-SEC("tp_btf/sys_enter")
-int udsls_dump_enter(__u64 *ctx)
-{
-	void *regs = (void *)ctx[0];
-	long id = ctx[1];
-	struct task_struct___dump *task;
-	struct file___dump **fds;
-	struct file___dump *file;
-	struct socket___dump *sock;
-	struct sock___dump *sk, *peer;
-	struct fdtable *fdt;
-	struct pending p = {};
-	__u64 fd, uaddr = 0, key;
-	int alen = 0;
-
-	if (id == nr_write)
-		p.kind = KIND_WRITE;
-	else if (id == nr_writev)
-		p.kind = KIND_WRITEV;
-	else if (id == nr_sendto)
-		p.kind = KIND_SENDTO;
-	else if (id == nr_sendmsg)
-		p.kind = KIND_SENDMSG;
-	else if (id == nr_sendmmsg)
-		p.kind = KIND_SENDMMSG;
-	else
-		return 0;
-
-	fd = arg(regs, 0);
-	task = (void *)bpf_get_current_task_btf();
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
-		return 0;
-	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != SOCKFS_MAGIC)
-		return 0;
-	sock = BPF_CORE_READ(file, private_data);
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
-		return 0;
-	p.ino = BPF_CORE_READ(file, f_inode, i_ino);
-	peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
-	p.peer = sock_ino(peer);
-	p.buf = arg(regs, 1);
-	p.count = arg(regs, 2);
-
-	if (p.kind == KIND_SENDTO) {
-		uaddr = arg(regs, 4);
-		alen = arg(regs, 5);
-	}
-	if (!bpf_map_lookup_elem(&targets, &p.ino) && !bpf_map_lookup_elem(&targets, &p.peer) &&
-	    !bound_to_target(sk) && !bound_to_target(peer)) {
-		/* An unconnected datagram socket names the target per call. */
-		if (p.kind == KIND_SENDTO) {
-			if (!sent_to_target(uaddr, alen))
-				return 0;
-		} else if (p.kind == KIND_SENDMSG) {
-			struct umsghdr m;
-
-			if (bpf_probe_read_user(&m, sizeof(m), (void *)p.buf) ||
-			    !sent_to_target(m.name, m.namelen))
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	key = bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&pendings, &key, &p, BPF_ANY);
-	return 0;
-}
-
 /* emit sends one message of len bytes, whose first bytes are in the n
- * iovecs at uiov (or, when n is 0, in the plain buffer at uiov). */
-static __always_inline void emit(struct pending *p, __u64 uiov, __u64 n, __u64 len)
+ * iovecs at uiov, or in the plain buffer at uiov when n is 0. */
+static __always_inline void emit(__u32 kind, __u64 ino, __u64 peer, __u64 uiov, __u64 n, __u64 len)
 {
 	struct event ev = {};
 	struct bpf_dynptr dp;
 	__u32 caplen = len < max_bytes ? len : max_bytes;
 	__u32 off = 0;
 
+	if (kind == KIND_OTHER || !uiov)
+		caplen = 0;
 	if (caplen > (1 << 20))
 		caplen = 1 << 20;
 	if (bpf_ringbuf_reserve_dynptr(&events, sizeof(ev) + caplen, 0, &dp)) {
@@ -301,62 +230,80 @@ static __always_inline void emit(struct pending *p, __u64 uiov, __u64 n, __u64 l
 		}
 	}
 	ev.time_ns = bpf_ktime_get_boot_ns();
-	ev.ino = p->ino;
-	ev.peer = p->peer;
+	ev.ino = ino;
+	ev.peer = peer;
 	ev.pid = bpf_get_current_pid_tgid() >> 32;
 	ev.tid = (__u32)bpf_get_current_pid_tgid();
 	ev.len = len;
 	/* Bytes an unreadable buffer or too many iovecs left out are not
 	 * passed off as data: caplen says how many follow. */
 	ev.caplen = off;
-	ev.kind = p->kind;
+	ev.kind = kind;
 	bpf_get_current_comm(ev.comm, sizeof(ev.comm));
 	bpf_dynptr_write(&dp, 0, &ev, sizeof(ev), 0);
 	bpf_ringbuf_submit_dynptr(&dp, 0);
 }
 
-SEC("tp_btf/sys_exit")
-int udsls_dump_exit(__u64 *ctx)
+SEC("tp_btf/sock_send_length")
+int udsls_dump_send(__u64 *ctx)
 {
-	long ret = ctx[1];
-	__u64 key = bpf_get_current_pid_tgid();
-	struct pending *pp, p;
+	struct sock___dump *sk = (void *)ctx[0], *peer;
+	int ret = ctx[1];
+	struct task_struct *task;
+	__u64 ino, peer_ino, uaddr = 0;
+	int alen = 0;
+	void *regs;
+	long nr;
+	__u32 kind;
+	struct umsghdr m = {};
 
-	pp = bpf_map_lookup_elem(&pendings, &key);
-	if (!pp)
+	if (ret <= 0 || !sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
 		return 0;
-	p = *pp;
-	bpf_map_delete_elem(&pendings, &key);
-	if (ret <= 0)
+	task = bpf_get_current_task_btf();
+	regs = (void *)bpf_task_pt_regs(task);
+	nr = syscall_nr(regs);
+	if (nr == nr_write)
+		kind = KIND_WRITE;
+	else if (nr == nr_writev)
+		kind = KIND_WRITEV;
+	else if (nr == nr_sendto)
+		kind = KIND_SENDTO;
+	else if (nr == nr_sendmsg)
+		kind = KIND_SENDMSG;
+	else if (nr == nr_sendmmsg)
+		kind = KIND_SENDMMSG;
+	else
+		kind = KIND_OTHER;
+
+	ino = sock_ino(sk);
+	peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+	peer_ino = sock_ino(peer);
+	if (kind == KIND_SENDTO) {
+		uaddr = arg(regs, 4);
+		alen = arg(regs, 5);
+	} else if (kind == KIND_SENDMSG && !bpf_probe_read_user(&m, sizeof(m), (void *)arg(regs, 1))) {
+		uaddr = m.name;
+		alen = m.namelen;
+	}
+	if (!bpf_map_lookup_elem(&targets, &ino) && !bpf_map_lookup_elem(&targets, &peer_ino) &&
+	    !bound_to_target(sk) && !bound_to_target(peer) && !sent_to_target(uaddr, alen))
 		return 0;
 
-	switch (p.kind) {
+	switch (kind) {
 	case KIND_WRITE:
 	case KIND_SENDTO:
-		emit(&p, p.buf, 0, ret);
+		emit(kind, ino, peer_ino, arg(regs, 1), 0, ret);
 		break;
 	case KIND_WRITEV:
-		emit(&p, p.buf, p.count, ret);
+		emit(kind, ino, peer_ino, arg(regs, 1), arg(regs, 2), ret);
 		break;
-	case KIND_SENDMSG: {
-		struct umsghdr m;
-
-		if (!bpf_probe_read_user(&m, sizeof(m), (void *)p.buf))
-			emit(&p, m.iov, m.iovlen, ret);
+	case KIND_SENDMSG:
+		emit(kind, ino, peer_ino, m.iov, m.iovlen, ret);
 		break;
-	}
-	case KIND_SENDMMSG:
-		/* ret messages went; the kernel wrote each one's length. */
-		for (int i = 0; i < MAX_MMSG; i++) {
-			struct ummsghdr m;
-
-			if (i >= ret)
-				break;
-			if (bpf_probe_read_user(&m, sizeof(m), (void *)(p.buf + i * sizeof(m))))
-				break;
-			emit(&p, m.hdr.iov, m.hdr.iovlen, m.len);
-		}
-		break;
+	default:
+		/* sendmmsg passes here once per message, with nothing that says
+		 * which one: its length is known, its bytes are not. */
+		emit(kind, ino, peer_ino, 0, 0, ret);
 	}
 	return 0;
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
@@ -67,16 +66,12 @@ func StartDump(t DumpTarget) (*Dumper, error) {
 		d.Close()
 		return nil, fmt.Errorf("%w: dump ring buffer: %w", ErrUnavailable, err)
 	}
-	// The exit is attached first: an entry recorded with no exit to see it
-	// would only wait in the LRU map.
-	for _, p := range []*ebpf.Program{d.objs.UdslsDumpExit, d.objs.UdslsDumpEnter} {
-		l, err := link.AttachTracing(link.TracingOptions{Program: p})
-		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("%w: attach %s: %w", ErrUnavailable, p, err)
-		}
-		d.links = append(d.links, l)
+	l, err := link.AttachTracing(link.TracingOptions{Program: d.objs.UdslsDumpSend})
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("%w: attach %s: %w", ErrUnavailable, d.objs.UdslsDumpSend, err)
 	}
+	d.links = append(d.links, l)
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
 		d.Close()

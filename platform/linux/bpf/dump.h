@@ -5,49 +5,24 @@
 
 #include "kernel.h"
 
-#define SOCKFS_MAGIC 0x534F434B
-
 /* From linux/bpf.h, which kernel.h does without. */
 enum {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
-	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
-};
-enum {
-	BPF_ANY = 0,
 };
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
-struct super_block___dump {
-	unsigned long s_magic;
-};
-
 struct inode___dump {
 	unsigned long i_ino;
-	struct super_block___dump *i_sb;
 };
-
-struct socket___dump;
 
 struct file___dump {
 	struct inode___dump *f_inode;
-	void *private_data;
 };
 
-struct fdtable {
-	unsigned int max_fds;
-	struct file___dump **fd;
-};
-
-struct files_struct {
-	struct fdtable *fdt;
-};
-
-struct task_struct___dump {
-	struct files_struct *files;
-};
+struct socket___dump;
 
 struct sock___dump {
 	struct sock_common __sk_common;
@@ -79,6 +54,7 @@ struct unix_sock {
  * flavour the running kernel has exists, and the other's reads are dead
  * code the loader removes. */
 struct pt_regs___x86 {
+	unsigned long orig_ax;
 	unsigned long di;
 	unsigned long si;
 	unsigned long dx;
@@ -89,6 +65,7 @@ struct pt_regs___x86 {
 
 struct pt_regs___arm64 {
 	__u64 regs[31];
+	__s32 syscallno;
 };
 
 #pragma clang attribute pop

@@ -8,39 +8,26 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"structs"
 
 	"github.com/cilium/ebpf"
 )
-
-type dumpPending struct {
-	_     structs.HostLayout
-	Ino   uint64
-	Peer  uint64
-	Buf   uint64
-	Count uint64
-	Kind  uint32
-	_     [4]byte
-}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	dumpMapEvents          = "events"
-	dumpMapLost            = "lost"
-	dumpMapPendings        = "pendings"
-	dumpMapTargets         = "targets"
-	dumpProgUdslsDumpEnter = "udsls_dump_enter"
-	dumpProgUdslsDumpExit  = "udsls_dump_exit"
-	dumpVarMaxBytes        = "max_bytes"
-	dumpVarNrSendmmsg      = "nr_sendmmsg"
-	dumpVarNrSendmsg       = "nr_sendmsg"
-	dumpVarNrSendto        = "nr_sendto"
-	dumpVarNrWrite         = "nr_write"
-	dumpVarNrWritev        = "nr_writev"
-	dumpVarTargetName      = "target_name"
-	dumpVarTargetNameLen   = "target_name_len"
+	dumpMapEvents         = "events"
+	dumpMapLost           = "lost"
+	dumpMapTargets        = "targets"
+	dumpProgUdslsDumpSend = "udsls_dump_send"
+	dumpVarMaxBytes       = "max_bytes"
+	dumpVarNrSendmmsg     = "nr_sendmmsg"
+	dumpVarNrSendmsg      = "nr_sendmsg"
+	dumpVarNrSendto       = "nr_sendto"
+	dumpVarNrWrite        = "nr_write"
+	dumpVarNrWritev       = "nr_writev"
+	dumpVarTargetName     = "target_name"
+	dumpVarTargetNameLen  = "target_name_len"
 )
 
 // loadDump returns the embedded CollectionSpec for dump.
@@ -85,18 +72,16 @@ type dumpSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dumpProgramSpecs struct {
-	UdslsDumpEnter *ebpf.ProgramSpec `ebpf:"udsls_dump_enter"`
-	UdslsDumpExit  *ebpf.ProgramSpec `ebpf:"udsls_dump_exit"`
+	UdslsDumpSend *ebpf.ProgramSpec `ebpf:"udsls_dump_send"`
 }
 
 // dumpMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dumpMapSpecs struct {
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	Lost     *ebpf.MapSpec `ebpf:"lost"`
-	Pendings *ebpf.MapSpec `ebpf:"pendings"`
-	Targets  *ebpf.MapSpec `ebpf:"targets"`
+	Events  *ebpf.MapSpec `ebpf:"events"`
+	Lost    *ebpf.MapSpec `ebpf:"lost"`
+	Targets *ebpf.MapSpec `ebpf:"targets"`
 }
 
 // dumpVariableSpecs contains global variables before they are loaded into the kernel.
@@ -133,17 +118,15 @@ func (o *dumpObjects) Close() error {
 //
 // It can be passed to loadDumpObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dumpMaps struct {
-	Events   *ebpf.Map `ebpf:"events"`
-	Lost     *ebpf.Map `ebpf:"lost"`
-	Pendings *ebpf.Map `ebpf:"pendings"`
-	Targets  *ebpf.Map `ebpf:"targets"`
+	Events  *ebpf.Map `ebpf:"events"`
+	Lost    *ebpf.Map `ebpf:"lost"`
+	Targets *ebpf.Map `ebpf:"targets"`
 }
 
 func (m *dumpMaps) Close() error {
 	return _DumpClose(
 		m.Events,
 		m.Lost,
-		m.Pendings,
 		m.Targets,
 	)
 }
@@ -166,14 +149,12 @@ type dumpVariables struct {
 //
 // It can be passed to loadDumpObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dumpPrograms struct {
-	UdslsDumpEnter *ebpf.Program `ebpf:"udsls_dump_enter"`
-	UdslsDumpExit  *ebpf.Program `ebpf:"udsls_dump_exit"`
+	UdslsDumpSend *ebpf.Program `ebpf:"udsls_dump_send"`
 }
 
 func (p *dumpPrograms) Close() error {
 	return _DumpClose(
-		p.UdslsDumpEnter,
-		p.UdslsDumpExit,
+		p.UdslsDumpSend,
 	)
 }
 

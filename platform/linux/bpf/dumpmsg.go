@@ -13,7 +13,8 @@ type DumpTarget struct {
 	MaxBytes int
 }
 
-// Call is the system call that sent a message.
+// Call is the system call that sent a message; 0 is one that sends from
+// no user buffer (sendfile, splice, io_uring), whose bytes are not seen.
 type Call uint32
 
 func (c Call) String() string {
@@ -29,7 +30,7 @@ func (c Call) String() string {
 	case 5:
 		return "sendmmsg"
 	}
-	return "unknown"
+	return "other"
 }
 
 // Message is what one system call sent over a target socket.
@@ -45,7 +46,7 @@ type Message struct {
 }
 
 // DumpProgramNames are the names the kernel lists the dump programs by.
-var DumpProgramNames = []string{"udsls_dump_enter", "udsls_dump_exit"}
+var DumpProgramNames = []string{"udsls_dump_send"}
 
 // MissingCaps names the capabilities the dump needs that this process
 // lacks: CAP_BPF and CAP_PERFMON (reading other processes' memory), or
