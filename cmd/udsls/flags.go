@@ -33,6 +33,7 @@ const (
 	modeAudit
 	modeWatch
 	modeTrace
+	modeDump
 )
 
 type options struct {
@@ -105,10 +106,16 @@ type options struct {
 	// --watch.
 	interval time.Duration
 
+	// --dump.
+	dumpTarget string
+	writeFile  string
+	maxBytes   int
+
 	// parsed holds what flags say before parseFlags makes sense of it.
 	parsed struct {
 		serve, stale, check, audit, watch, trace bool
 		pids                                     []string
+		dump                                     string
 	}
 }
 
@@ -150,11 +157,12 @@ var (
 	// The exporter serves the listing: its filters apply.
 	secMetrics = &section{title: "Prometheus exporter (--metrics-listen)", owner: modeList, owned: true, column: 33}
 	secWatch   = &section{title: "Live view (--watch)", owner: modeWatch, owned: true}
+	secDump    = &section{title: "Dump (--dump)", owner: modeDump, owned: true}
 	secMisc    = &section{} // --help, --version: untitled, last
 )
 
 // sections is the order of the help text.
-var sections = []*section{secList, secOutput, secSources, secCtr, secStale, secCheck, secAudit, secServe, secWatch, secMetrics, secMisc}
+var sections = []*section{secList, secOutput, secSources, secCtr, secStale, secCheck, secAudit, secServe, secWatch, secDump, secMetrics, secMisc}
 
 // flagSpec is one flag: how it parses, how --help shows it and which
 // modes it goes with. Parsing, the mode checks and the help text are all
@@ -207,6 +215,7 @@ var flagTable = []flagSpec{
 	{name: "audit", kind: kindBool, sec: secModes, paths: pathFiles, ptr: func(o *options) any { return &o.parsed.audit }},
 	{name: "watch", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.watch }},
 	{name: "trace", kind: kindBool, sec: secModes, ptr: func(o *options) any { return &o.parsed.trace }},
+	{name: "dump", kind: kindString, arg: "TARGET", sec: secModes, ptr: func(o *options) any { return &o.parsed.dump }},
 
 	{name: "all", short: "a", kind: kindBool, sec: secList, help: "every socket: also connections, clients, socketpairs", ptr: func(o *options) any { return &o.all }},
 	{name: "listening", short: "l", kind: kindBool, sec: secList, help: "listeners only", ptr: func(o *options) any { return &o.listening }},
@@ -268,8 +277,11 @@ var flagTable = []flagSpec{
 	{name: "fail-on", kind: kindString, def: "high", arg: "SEVERITY", sec: secAudit, help: "exit 1 at or above: low, medium, high (default)", ptr: func(o *options) any { return &o.failOn },
 		values: []string{"low", "medium", "high"}},
 
-	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, modes: []mode{modeWatch, modeTrace}, help: "stop after DUR (default: until interrupted);\nalso for --watch and --trace", ptr: func(o *options) any { return &o.serveFor }},
+	{name: "for", kind: kindDuration, arg: "DUR", sec: secServe, modes: []mode{modeWatch, modeTrace, modeDump}, help: "stop after DUR (default: until interrupted);\nalso ends --watch, --trace and --dump", ptr: func(o *options) any { return &o.serveFor }},
 	{name: "count", kind: kindInt, arg: "N", sec: secServe, help: "open N more listener+connection sets", ptr: func(o *options) any { return &o.count }},
+
+	{name: "write", short: "w", kind: kindString, arg: "FILE", sec: secDump, help: "write pcap to FILE (- for stdout), not the hex view", ptr: func(o *options) any { return &o.writeFile }},
+	{name: "max-bytes", kind: kindInt, def: "4096", arg: "N", sec: secDump, help: "bytes kept of each message (default 4096)", ptr: func(o *options) any { return &o.maxBytes }},
 
 	{name: "metrics-listen", kind: kindString, arg: "ADDR", sec: secMetrics,
 		help: "serve /metrics on ADDR, [HOST][:PORT]:\nloopback and port 9772 unless given", ptr: func(o *options) any { return &o.metricsListen }},
@@ -363,7 +375,7 @@ func lookupSpec(name string) *flagSpec {
 
 var modeNames = map[mode]string{
 	modeList: "the listing", modeServe: "--serve", modeStale: "--stale",
-	modeCheck: "--check", modeAudit: "--audit", modeWatch: "--watch", modeTrace: "--trace",
+	modeCheck: "--check", modeAudit: "--audit", modeWatch: "--watch", modeTrace: "--trace", modeDump: "--dump",
 }
 
 // errUsage marks errors that deserve the "see --help" hint.
@@ -447,14 +459,14 @@ func parseFlags(args []string) (*options, error) {
 	for _, m := range []struct {
 		on bool
 		m  mode
-	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}, {o.parsed.watch, modeWatch}, {o.parsed.trace, modeTrace}} {
+	}{{o.parsed.serve, modeServe}, {o.parsed.stale, modeStale}, {o.parsed.check, modeCheck}, {o.parsed.audit, modeAudit}, {o.parsed.watch, modeWatch}, {o.parsed.trace, modeTrace}, {o.parsed.dump != "", modeDump}} {
 		if m.on {
 			n++
 			o.mode = m.m
 		}
 	}
 	if n > 1 {
-		return nil, usagef("--serve, --stale, --check, --audit, --watch and --trace are separate modes; give one at a time")
+		return nil, usagef("--serve, --stale, --check, --audit, --watch, --trace and --dump are separate modes; give one at a time")
 	}
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
@@ -488,7 +500,7 @@ func parseFlags(args []string) (*options, error) {
 	switch o.output {
 	case "table", "json":
 	case "prometheus":
-		if o.mode == modeServe || o.mode == modeAudit || o.mode == modeWatch || o.mode == modeTrace {
+		if o.mode == modeServe || o.mode == modeAudit || o.mode == modeWatch || o.mode == modeTrace || o.mode == modeDump {
 			return nil, usagef("-o prometheus is not available for %s", modeNames[o.mode])
 		}
 	default:
@@ -503,6 +515,18 @@ func parseFlags(args []string) (*options, error) {
 		}
 		if o.serveFor < 0 {
 			return nil, usagef("--for must not be negative, got %v", o.serveFor)
+		}
+	}
+	if o.mode == modeDump {
+		o.dumpTarget = o.parsed.dump
+		if o.output != "table" {
+			return nil, usagef("-o %s is not available for --dump (-w FILE writes pcap)", o.output)
+		}
+		if len(o.args) > 0 {
+			return nil, usagef("--dump takes one TARGET; %q is one too many", o.args[0])
+		}
+		if o.maxBytes < 0 || o.maxBytes > maxDumpBytes {
+			return nil, usagef("invalid --max-bytes %d: want 0 to %d", o.maxBytes, maxDumpBytes)
 		}
 	}
 	switch o.color {

@@ -14,3 +14,12 @@ func inodeOf(fi os.FileInfo) uint64 {
 	}
 	return 0
 }
+
+// fileDevIno is the device and inode of a file's FileInfo, zero where the
+// OS gives none.
+func fileDevIno(fi os.FileInfo) (dev, ino uint64) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev), uint64(st.Ino)
+	}
+	return 0, 0
+}

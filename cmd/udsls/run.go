@@ -108,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, errOut io.Writer) int {
 		code, err = runWatch(ctx, o, e)
 	case modeTrace:
 		code, err = runTrace(ctx, o, e)
+	case modeDump:
+		code, err = runDump(ctx, o, e)
 	default:
 		if o.metricsListen != "" {
 			code, err = runMetrics(ctx, o, e)

@@ -15,10 +15,12 @@ Usage:
   udsls --serve [options] [DIR]             open live test sockets of every kind
   udsls --watch [options] [PATTERN...]      live view: backlogs, queues, traffic
   udsls --trace [options] [PATTERN...]      who connects to sockets, live (BPF)
+  udsls --dump TARGET [options]             the bytes sent over a socket (root)
 
 PATTERN is a shell glob matched against the socket path ('/run/*'); a
 pattern without a slash also matches the file name ('*.sock'); the name of
 an existing file matches that file literally. Abstract names start with '@'.
+TARGET is a socket's path, its '@abstract' name or its inode number.
 `
 
 const usageTail = `
@@ -33,6 +35,7 @@ Examples:
   udsls -p 1234                     the sockets of one process
   udsls --check /run/app.sock --wait 10s && run-tests
   udsls --stale /tmp --remove       clean up orphaned socket files
+  udsls --dump /run/app.sock -w app.pcap --for 10s
 `
 
 // helpColumn is where the description of a flag starts in --help.

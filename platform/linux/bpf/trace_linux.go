@@ -25,8 +25,8 @@ var connectNR = map[string]uint32{"amd64": 42, "arm64": 203}
 // that user space has not read yet before one is lost.
 const defaultRingSize = 1 << 20
 
-// eventSize is sizeof(struct trace_event) in trace.c.
-const eventSize = 184
+// traceEventSize is sizeof(struct trace_event) in trace.c.
+const traceEventSize = 184
 
 // Tracer streams the connects of every process on the machine. Its
 // programs and links live in descriptors of this process only (nothing is
@@ -114,7 +114,7 @@ func (t *Tracer) Read(deadline time.Time) (Connect, error) {
 func (t *Tracer) Pending() bool { return t.rd.AvailableBytes() > 0 }
 
 func (t *Tracer) decode(b []byte) (Connect, bool) {
-	if len(b) < eventSize {
+	if len(b) < traceEventSize {
 		return Connect{}, false
 	}
 	ne := binary.NativeEndian
