@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,7 +201,7 @@ func (d *dockerd) importImage(t *testing.T, name string) {
 		testenv.Skipf(t, testenv.Tools, "%s is dynamically linked: install busybox-static", busybox)
 	}
 	listen := filepath.Join(d.dir, "ctrlisten")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", listen, "./testdata/ctrlisten")
+	build := exec.Command("go", "build", "-o", listen, "./testdata/ctrlisten")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the listener: %v\n%s", err, out)
