@@ -4,15 +4,23 @@ package bpf
 
 import (
 	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
@@ -363,4 +371,244 @@ func join(ns []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
+}
+
+// TestTrafficForgetsClosedSockets counts a pair, closes it, and finds
+// Counts no longer reporting it nor the map holding it: on a busy machine
+// closed sockets would fill the map.
+func TestTrafficForgetsClosedSockets(t *testing.T) {
+	needTraffic(t)
+	c, err := OpenTraffic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := inode(t, fds[0])
+	if err := sendAll(fds[0], nil, []int{5}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := c.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := counts[ino]; got != (inspect.Traffic{SentBytes: 5}) {
+		t.Fatalf("open socket counted %+v, want 5 bytes sent", got)
+	}
+	unix.Close(fds[0])
+	unix.Close(fds[1])
+	if counts, err = c.Counts(); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := counts[ino]; ok {
+		t.Errorf("closed socket still counted: %+v", got)
+	}
+	var v trafficCounts
+	if err := c.objs.UdslsBytes.Lookup(ino, &v); !errors.Is(err, ebpf.ErrKeyNotExist) {
+		t.Errorf("closed socket still in the map: %+v, %v", v, err)
+	}
+}
+
+// TestTrafficStopsAfterClose closes a counter, finds its programs gone
+// and Counts refusing, and a new counter counting from zero on the same
+// sockets.
+func TestTrafficStopsAfterClose(t *testing.T) {
+	needTraffic(t)
+	before := trafficProgs(t)
+	c, err := OpenTraffic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(newIDs(trafficProgs(t), before)) != len(TrafficPrograms) {
+		t.Fatalf("bpftool lists %v, want %d new programs named %v", trafficProgs(t), len(TrafficPrograms), TrafficPrograms)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+	exchange := func(n int) {
+		t.Helper()
+		if err := sendAll(fds[0], nil, []int{n}); err != nil {
+			t.Fatal(err)
+		}
+		if err := recvAll(fds[1], []int{n}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exchange(1000)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if counts, err := c.Counts(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Counts after Close: %v, %v; want os.ErrClosed", counts, err)
+	}
+	noneLeft(t, before)
+	exchange(300)
+
+	c2, err := OpenTraffic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	exchange(7)
+	counts, err := c2.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := counts[inode(t, fds[0])]; got != (inspect.Traffic{SentBytes: 7}) {
+		t.Errorf("sender counted %+v by a new counter, want only the 7 bytes sent since", got)
+	}
+	if got := counts[inode(t, fds[1])]; got != (inspect.Traffic{ReceivedBytes: 7}) {
+		t.Errorf("receiver counted %+v by a new counter, want only the 7 bytes received since", got)
+	}
+}
+
+// TestTrafficGoneWithProcess kills a process holding a counter with
+// SIGINT and with SIGTERM, which it does not catch, and finds none of its
+// programs left: nothing is pinned, the kernel drops them with the
+// process's descriptors.
+func TestTrafficGoneWithProcess(t *testing.T) {
+	needTraffic(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			before := trafficProgs(t)
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), helperEnv+"=open")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stdin.Close()
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if line != "ready\n" {
+				t.Fatalf("helper said %q, %v", line, err)
+			}
+			if got := newIDs(trafficProgs(t), before); len(got) != len(TrafficPrograms) {
+				t.Fatalf("the helper's counter: bpftool lists new programs %v, want %d", got, len(TrafficPrograms))
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != sig {
+				t.Fatalf("helper ended with %v, want killed by %v", err, sig)
+			}
+			noneLeft(t, before)
+		})
+	}
+}
+
+// TestTrafficNonRoot opens a counter as nobody, which gets one line
+// saying what it lacks.
+func TestTrafficNonRoot(t *testing.T) {
+	testenv.NeedRoot(t, "switching to nobody needs root")
+	setpriv := testenv.NeedTool(t, "setpriv", "util-linux")
+	// The test binary sits in a directory only root may enter.
+	dir, err := os.MkdirTemp("", "udsls-traffic-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "bpf.test")
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=open")
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.Output()
+	if err == nil {
+		t.Fatalf("nobody opened a counter: %q", out)
+	}
+	want := "error: BPF unavailable: counting traffic needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN (run as root)\n"
+	if string(out) != want {
+		t.Errorf("nobody got %q, want %q", out, want)
+	}
+}
+
+// TestDecodeTraffic decodes whole records and rejects a cut one.
+func TestDecodeTraffic(t *testing.T) {
+	var data []byte
+	for _, r := range [][3]uint64{{10, 1, 2}, {1 << 40, 0, 1 << 33}} {
+		for _, v := range r {
+			data = binary.NativeEndian.AppendUint64(data, v)
+		}
+	}
+	got, err := decodeTraffic(data)
+	want := map[uint64]inspect.Traffic{10: {SentBytes: 1, ReceivedBytes: 2}, 1 << 40: {ReceivedBytes: 1 << 33}}
+	if err != nil || !maps.Equal(got, want) {
+		t.Errorf("got %v, %v; want %v", got, err, want)
+	}
+	if got, err := decodeTraffic(data[:40]); err == nil {
+		t.Errorf("a cut record: got %v, want an error", got)
+	}
+}
+
+// trafficProgs lists the ids of the programs bpftool shows under the
+// counter's names.
+func trafficProgs(t *testing.T) []int {
+	t.Helper()
+	bpftool := testenv.NeedTool(t, "bpftool", "bpftool")
+	out, err := exec.Command(bpftool, "-j", "prog", "list").Output()
+	if err != nil {
+		t.Fatalf("bpftool prog list: %v", err)
+	}
+	var ps []struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(out, &ps); err != nil {
+		t.Fatalf("bpftool prog list: %v: %q", err, out)
+	}
+	var ids []int
+	for _, p := range ps {
+		if slices.Contains(TrafficPrograms, p.Name) {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids
+}
+
+func newIDs(now, before []int) []int {
+	return slices.DeleteFunc(slices.Clone(now), func(id int) bool { return slices.Contains(before, id) })
+}
+
+// noneLeft fails unless every counting program bpftool lists now and did
+// not list before goes away: another test binary may load its own
+// meanwhile, but a leak stays. The kernel frees a program after its last
+// descriptor closes, a moment later.
+func noneLeft(t *testing.T, before []int) {
+	t.Helper()
+	left := newIDs(trafficProgs(t), before)
+	for range 50 {
+		if len(left) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+		now := trafficProgs(t)
+		left = slices.DeleteFunc(left, func(id int) bool { return !slices.Contains(now, id) })
+	}
+	t.Errorf("left loaded in the kernel: programs %v", left)
 }
