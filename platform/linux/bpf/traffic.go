@@ -46,6 +46,9 @@ func OpenTraffic() (*Traffic, error) {
 	if !MayLoad() {
 		return nil, fmt.Errorf("%w: counting traffic needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN (run as root)", ErrUnavailable)
 	}
+	if !initialUserNS() {
+		return nil, fmt.Errorf("%w: counting traffic needs the machine's own capabilities; those of a user namespace of its own do not load BPF", ErrUnavailable)
+	}
 	t := &Traffic{objs: new(trafficObjects)}
 	if err := loadTrafficObjects(t.objs, nil); err != nil {
 		return nil, fmt.Errorf("%w: load traffic counter: %w", ErrUnavailable, err)
@@ -68,6 +71,15 @@ func OpenTraffic() (*Traffic, error) {
 	}
 	t.iter = it
 	return t, nil
+}
+
+// initialUserNS says whether this process runs in the machine's first user
+// namespace: in another, capget(2) reports every capability, and the
+// kernel refuses BPF all the same (EPERM, which says nothing more).
+func initialUserNS() bool {
+	link, err := os.Readlink("/proc/self/ns/user")
+	// Without /proc, the kernel's answer will have to do.
+	return err != nil || link == "user:[4026531837]"
 }
 
 // Counts returns the bytes each socket sent and received since OpenTraffic,

@@ -548,6 +548,25 @@ func TestTrafficNonRoot(t *testing.T) {
 	}
 }
 
+// TestTrafficUserNamespace opens a counter as root of a user namespace of
+// its own, whose capabilities cannot load BPF, and gets one line saying so
+// rather than the kernel's bare "operation not permitted".
+func TestTrafficUserNamespace(t *testing.T) {
+	testenv.NeedRoot(t, "a user namespace mapping root needs root")
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
+	cmd := exec.Command(unshare, "--user", "--map-root-user", os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=open")
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.Output()
+	if err == nil {
+		t.Fatalf("a user namespace opened a counter: %q", out)
+	}
+	want := "error: BPF unavailable: counting traffic needs the machine's own capabilities; those of a user namespace of its own do not load BPF\n"
+	if string(out) != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
 // TestDecodeTraffic decodes whole records and rejects a cut one.
 func TestDecodeTraffic(t *testing.T) {
 	var data []byte
