@@ -35,6 +35,10 @@ type Traffic struct {
 	objs  *trafficObjects
 	links []link.Link
 	iter  *link.Iter
+	// Kept from one Counts to the next, which a watch calls every second.
+	buf    []byte
+	keys   []uint64
+	values []trafficCounts
 }
 
 // OpenTraffic loads and attaches the counting programs. Nothing is pinned:
@@ -103,12 +107,12 @@ func (t *Traffic) Counts() (map[uint64]inspect.Traffic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open traffic iterator: %w", err)
 	}
-	data, err := io.ReadAll(r)
+	t.buf, err = readAll(r, t.buf[:0])
 	r.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read traffic iterator: %w", err)
 	}
-	counts, err := decodeTraffic(data)
+	counts, err := decodeTraffic(t.buf)
 	if err != nil {
 		return nil, err
 	}
@@ -125,20 +129,38 @@ func (t *Traffic) Counts() (map[uint64]inspect.Traffic, error) {
 
 // counted lists the inodes the map holds counts for.
 func (t *Traffic) counted() ([]uint64, error) {
+	if t.keys == nil {
+		t.keys, t.values = make([]uint64, 4096), make([]trafficCounts, 4096)
+	}
 	var (
 		all    []uint64
 		cursor ebpf.MapBatchCursor
-		keys   = make([]uint64, 4096)
-		values = make([]trafficCounts, len(keys))
 	)
 	for {
-		n, err := t.objs.UdslsBytes.BatchLookup(&cursor, keys, values, nil)
-		all = append(all, keys[:n]...)
+		n, err := t.objs.UdslsBytes.BatchLookup(&cursor, t.keys, t.values, nil)
+		all = append(all, t.keys[:n]...)
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			return all, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("list counted sockets: %w", err)
+		}
+	}
+}
+
+// readAll appends what r reads until EOF to buf.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
 		}
 	}
 }

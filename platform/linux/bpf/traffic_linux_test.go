@@ -631,3 +631,37 @@ func noneLeft(t *testing.T, before []int) {
 	}
 	t.Errorf("left loaded in the kernel: programs %v", left)
 }
+
+// BenchmarkTrafficCounts is one read of the counts with 10k sockets that
+// moved a byte: the iterator's walk of every descriptor on the machine, and
+// the sweep of the map.
+func BenchmarkTrafficCounts(b *testing.B) {
+	c, err := OpenTraffic()
+	if err != nil {
+		b.Skipf("the traffic counter does not load: %v", err)
+	}
+	defer c.Close()
+	for range 5000 {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer unix.Close(fds[0])
+		defer unix.Close(fds[1])
+		if err := sendAll(fds[0], nil, []int{1}); err != nil {
+			b.Fatal(err)
+		}
+		if err := recvAll(fds[1], []int{1}, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		counts, err := c.Counts()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(counts) < 10000 {
+			b.Fatalf("%d sockets counted, want 10000", len(counts))
+		}
+	}
+}
