@@ -17,7 +17,9 @@ struct counts {
 /* By socket inode. Socket-local storage would be cheaper to reach and
  * freed with the socket, but reading it back needs an iterator over it
  * or over unix sockets, which some kernels refuse to load or which see
- * one network namespace, so traffic.go sweeps closed sockets out. */
+ * one network namespace, so traffic.go sweeps closed sockets out. Past
+ * max_entries sockets that moved bytes since the last sweep, a new one
+ * goes uncounted until the next. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
