@@ -404,7 +404,7 @@ func (au *audit) entry(e *Entry) {
 	w, err := au.walk(cmp.Or(e.FilePath, e.Path))
 	if err != nil {
 		// Gone since the snapshot: a race, not a finding.
-		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNotDir) {
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrNotDir) {
 			au.skip(e.Path, unwrapPath(err).Error())
 		}
 		return
@@ -536,8 +536,9 @@ func (au *audit) readAccounts() *accounts {
 // stale reports socket files nothing is bound to in the audited sockets'
 // directories, when someone other than root and the file's owner may
 // replace them: they can then take the name that clients still look for.
+// A resolver without Files (a capture's) has no files to look at.
 func (au *audit) stale(ctx context.Context, snap *Snapshot, dirs, patterns []string) error {
-	if len(dirs) == 0 {
+	if len(dirs) == 0 || au.Resolver.Files == nil {
 		return nil
 	}
 	slices.Sort(dirs)
@@ -675,7 +676,7 @@ func (au *audit) walk(p string) (*walked, error) {
 		case fi.Mode.IsDir():
 			cur = walkedDir{next, fi}
 		default:
-			return nil, fmt.Errorf("%s: %w", next, errNotDir)
+			return nil, fmt.Errorf("%s: %w", next, ErrNotDir)
 		}
 	}
 	w.parent = cur

@@ -248,7 +248,7 @@ func TestAuditWalk(t *testing.T) {
 		{name: "dotdot after link", path: "rel/../s.sock", dirs: []string{"a", "a/b"}, links: []string{"rel -> a/b"}, parent: "a"},
 		{name: "dot and slashes", path: "a/./b//s.sock", dirs: []string{"a", "a/b"}, parent: "a/b"},
 		{name: "loop", path: "loop/s.sock", err: errSymlinkLoop},
-		{name: "not a directory", path: "file/s.sock", err: errNotDir},
+		{name: "not a directory", path: "file/s.sock", err: ErrNotDir},
 		{name: "missing", path: "missing/s.sock", err: fs.ErrNotExist},
 	}
 	au := &audit{Auditor: LiveAuditor("/proc")}
@@ -543,6 +543,7 @@ func TestAuditWarnsOnce(t *testing.T) {
 		snap.Owners = append(snap.Owners, Owner{ID: id, PID: 100, FD: 3 + i})
 	}
 	r := fakeResolver(map[int]Process{100: {PID: 100, Command: "appd", UID: 0}}, nil)
+	r.Files = LiveResolver("/proc").Files
 	r.Lstat = func(p string) (*FileInfo, error) {
 		if strings.HasPrefix(p, dir+"/") {
 			return nil, &fs.PathError{Op: "lstat", Path: p, Err: syscall.EACCES}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/internal/testutil"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
@@ -45,7 +47,7 @@ func listen(t *testing.T, network, path string) net.Listener {
 // connects to it until the kernel refuses more: its queue is then full.
 func fillBacklog(t *testing.T, path string) {
 	t.Helper()
-	fd := listenRaw(t, path, 1)
+	fd := testutil.ListenRaw(t, path, 1)
 	t.Cleanup(func() { unix.Close(fd) })
 	for {
 		c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
@@ -124,7 +126,7 @@ func TestCheckVerdicts(t *testing.T) {
 	if d, err := unix.Open(dir, unix.O_PATH|unix.O_CLOEXEC, 0); err != nil {
 		t.Fatal(err)
 	} else {
-		fd := listenRaw(t, fmt.Sprintf("/proc/self/fd/%d/%s", d, filepath.Base(long)), 4)
+		fd := testutil.ListenRaw(t, fmt.Sprintf("/proc/self/fd/%d/%s", d, filepath.Base(long)), 4)
 		unix.Close(d)
 		t.Cleanup(func() { unix.Close(fd) })
 	}
@@ -466,21 +468,4 @@ func TestParseMode(t *testing.T) {
 			}
 		})
 	}
-}
-
-// listenRaw listens on path with the given backlog, which package net
-// does not let a test choose.
-func listenRaw(t *testing.T, path string, backlog int) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, backlog); err != nil {
-		t.Fatal(err)
-	}
-	return fd
 }

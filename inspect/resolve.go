@@ -85,6 +85,9 @@ type Resolver struct {
 	// first. Stale-file detection and checks need it; a nil Probe proves
 	// nothing (ReachError).
 	Probe func(ctx context.Context, path string, timeout time.Duration) ProbeResult
+	// Files is the file tree stale-file detection walks and removes from;
+	// nil searches nothing.
+	Files Files
 
 	mu         sync.Mutex
 	procs      map[int]*Process
@@ -101,12 +104,12 @@ type Container struct {
 	Runtime string // docker, containerd, cri-o, podman, or kubepods when the runtime is not named
 }
 
-// NewResolver returns a resolver that examines the live system's files,
-// with procfs mounted at procRoot (Linux; ignored elsewhere). It leaves
-// Process, UserName, GroupName and Probe nil: platform/sys.NewResolver adds
-// this machine's processes, account names and connect probe.
+// NewResolver returns a resolver with procfs mounted at procRoot (Linux;
+// ignored elsewhere) that reads symlinks. It leaves Process, Lstat,
+// UserName, GroupName, Probe and Files nil: platform/sys.NewResolver adds
+// this machine's processes, files, account names and connect probe.
 func NewResolver(procRoot string) *Resolver {
-	return &Resolver{ProcRoot: procRoot, Lstat: lstat, Readlink: os.Readlink}
+	return &Resolver{ProcRoot: procRoot, Readlink: os.Readlink}
 }
 
 // NewCaptureResolver returns a resolver for a capture taken on another
@@ -724,7 +727,7 @@ func (r *Resolver) examineFile(e *Entry, m *lstatMemo) {
 	}
 	fi, err := r.lstatAsHolders(e, p, m)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir):
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotDir):
 		e.FileStatus = FileGone
 		return
 	case err != nil:
@@ -963,8 +966,6 @@ func matchUsers(users []string, hs []Holder) bool {
 	}
 	return false
 }
-
-var errNotDir = errors.New("not a directory")
 
 // ComparePaths orders names as `ls -v` does: runs of digits compare as
 // numbers, so set-9.sock sorts before set-10.sock.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -139,7 +140,7 @@ func TestStaleIdentityMounts(t *testing.T) {
 			}
 			t.Cleanup(func() { l.Close() })
 			boundSocket(t, bound)
-			staleSocketFile(t, stale, unix.SOCK_STREAM)
+			testutil.StaleSocket(t, stale, unix.SOCK_STREAM)
 
 			code, out, errOut := runUdsls("-a", "-o", "json", filepath.Join(dir, "*"))
 			if code != exitOK {
@@ -245,7 +246,7 @@ func TestStaleOtherNetnsBound(t *testing.T) {
 	testenv.NeedTool(t, "unshare", "util-linux")
 	dir := t.TempDir()
 	childBind(t, dir, "ns.sock", "unshare", "--net", "--")
-	staleSocketFile(t, filepath.Join(dir, "dead.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(dir, "dead.sock"), unix.SOCK_STREAM)
 
 	code, out, errOut := runUdsls("--stale", "--remove", dir)
 	if code != exitOK || out != "removed "+filepath.Join(dir, "dead.sock")+"\n" {
@@ -285,7 +286,7 @@ func TestStaleThroughProcRoot(t *testing.T) {
 	testenv.NeedRoot(t, "unshare --mount and mount")
 	testenv.NeedTool(t, "unshare", "util-linux")
 	dir := t.TempDir()
-	staleSocketFile(t, filepath.Join(dir, "host.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(dir, "host.sock"), unix.SOCK_STREAM)
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
 		`mount -t tmpfs tmpfs "$1" && echo $$ && exec cat`, "sh", dir)
 	stdin, err := cmd.StdinPipe()

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -77,59 +77,6 @@ func runUdsls(args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
-func staleSocketFile(t *testing.T, path string, typ int) {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_UNIX, typ, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatalf("bind %q: %v", path, err)
-	}
-}
-
-// staleChildListen binds a stream listener named name in a child process
-// whose cwd is dir, with argv (e.g. unshare --net) in front, and returns
-// once it is bound.
-func staleChildListen(t *testing.T, dir, name string, argv ...string) error {
-	t.Helper()
-	py := testenv.NeedTool(t, "python3", "python3")
-	const script = `import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1])
-s.listen(8)
-print("ready", flush=True)
-sys.stdin.read()
-`
-	args := append(argv, py, "-c", script, name)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
-		stdin.Close()
-		cmd.Wait()
-		return errors.New(strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
-
 func mkdirs(t *testing.T, root string, dirs ...string) {
 	t.Helper()
 	for _, d := range dirs {
@@ -161,10 +108,10 @@ func staleCLITree(t *testing.T, root string) []string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dgram.Close() })
-	if err := staleChildListen(t, p("rel"), "rel.sock"); err != nil {
+	if err := testutil.ChildListen(t, p("rel"), "rel.sock"); err != nil {
 		t.Fatal(err)
 	}
-	if err := staleChildListen(t, p("netns"), "ns.sock", "unshare", "--net"); err != nil {
+	if err := testutil.ChildListen(t, p("netns"), "ns.sock", "unshare", "--net"); err != nil {
 		testenv.Skipf(t, testenv.Root, "cannot bind in a new network namespace (unshare needs CAP_SYS_ADMIN): %v", err)
 	}
 
@@ -178,7 +125,7 @@ func staleCLITree(t *testing.T, root string) []string {
 	}
 	var want []string
 	for n, typ := range stale {
-		staleSocketFile(t, p(n), typ)
+		testutil.StaleSocket(t, p(n), typ)
 		want = append(want, p(n))
 	}
 	slices.Sort(want)
@@ -304,7 +251,7 @@ func testStaleCLI(t *testing.T, source string) {
 func TestStaleExitCodes(t *testing.T) {
 	empty := t.TempDir()
 	withStale := t.TempDir()
-	staleSocketFile(t, filepath.Join(withStale, "s.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(withStale, "s.sock"), unix.SOCK_STREAM)
 	tests := []struct {
 		name   string
 		args   []string
@@ -371,7 +318,7 @@ func TestStaleRemoveRace(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			p := filepath.Join(dir, "s.sock")
-			staleSocketFile(t, p, unix.SOCK_STREAM)
+			testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 			beforeRemove = func(path string) {
 				if path != p {
 					t.Errorf("removing %q, want %q", path, p)
@@ -438,7 +385,7 @@ func TestStaleUnprivileged(t *testing.T) {
 	p := func(n string) string { return filepath.Join(root, n) }
 	mkdirs(t, root, "open", "locked")
 	for _, n := range []string{"open/s.sock", "open/private.sock", "locked/s.sock"} {
-		staleSocketFile(t, p(n), unix.SOCK_STREAM)
+		testutil.StaleSocket(t, p(n), unix.SOCK_STREAM)
 	}
 	for n, m := range map[string]os.FileMode{"open": 0o777, "open/s.sock": 0o777, "open/private.sock": 0o600, "locked": 0o700} {
 		if err := os.Chmod(p(n), m); err != nil {
@@ -498,7 +445,7 @@ func TestStaleCrossFS(t *testing.T) {
 	bin := buildUdsls(t)
 	root := t.TempDir()
 	mkdirs(t, root, "mnt")
-	staleSocketFile(t, filepath.Join(root, "top.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(root, "top.sock"), unix.SOCK_STREAM)
 	const script = `mount -t tmpfs tmpfs "$1/mnt" || exit 99
 "$2" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1/mnt/inner.sock" || exit 99
 "$3" --stale -o json "$1"
@@ -535,7 +482,7 @@ exit 0`
 func TestStaleDefaultDirs(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "s.sock")
-	staleSocketFile(t, p, unix.SOCK_STREAM)
+	testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 	t.Setenv("XDG_RUNTIME_DIR", dir)
 	code, out, errOut := runUdsls("--stale", "-o", "json")
 	if code != exitNo {
