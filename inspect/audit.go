@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/udsls/udsls/internal/errpath"
 )
 
 // A Unix socket's only access control is the file system: connect(2) needs
@@ -405,7 +407,7 @@ func (au *audit) entry(e *Entry) {
 	if err != nil {
 		// Gone since the snapshot: a race, not a finding.
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrNotDir) {
-			au.skip(e.Path, unwrapPath(err).Error())
+			au.skip(e.Path, errpath.Strip(err).Error())
 		}
 		return
 	}
@@ -450,7 +452,7 @@ func (au *audit) replaced(e *Entry, uids []uint32) {
 	f := Finding{Path: e.Path, Rule: RuleFileReplaced, Severity: SeverityMedium, Holders: e.Holders}
 	what := "another file"
 	if e.File != nil {
-		what = auditFileKind(e.File.Mode) + " owned by " + rawName(e.File.Owner, e.File.UID)
+		what = fileKind(e.File.Mode) + " owned by " + rawName(e.File.Owner, e.File.UID)
 		if e.File.UID != 0 && len(uids) > 0 && !slices.Contains(uids, e.File.UID) {
 			f.Severity = SeverityHigh
 			f.Detail = e.Path + " is now a " + what + ", not the server's socket: clients reach whatever " + rawName(e.File.Owner, e.File.UID) + " put there"
@@ -994,20 +996,6 @@ func rawName(name string, id uint32) string {
 		return name
 	}
 	return strconv.FormatUint(uint64(id), 10)
-}
-
-func auditFileKind(m fs.FileMode) string {
-	switch m.Type() {
-	case fs.ModeSocket:
-		return "socket"
-	case fs.ModeSymlink:
-		return "symlink"
-	case fs.ModeDir:
-		return "directory"
-	case 0:
-		return "regular file"
-	}
-	return "special file"
 }
 
 // accounts is who belongs to which group: the members a group file lists

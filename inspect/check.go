@@ -319,8 +319,11 @@ func idName(name string, id int) string {
 	return strconv.Itoa(id) + " (" + name + ")"
 }
 
+// fileKind names the type of a file, for checks and audit findings.
 func fileKind(m fs.FileMode) string {
 	switch m.Type() {
+	case fs.ModeSocket:
+		return "socket"
 	case 0:
 		return "regular file"
 	case fs.ModeDir:

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/udsls/udsls/internal/ascii"
 )
 
 // View chooses which sockets a listing shows before filters apply.
@@ -977,12 +979,12 @@ func ComparePaths(a, b string) int {
 	for i < len(a) && i < len(b) && a[i] == b[i] {
 		i++
 	}
-	for i > 0 && isDigit(a[i-1]) {
+	for i > 0 && ascii.IsDigit(a[i-1]) {
 		i--
 	}
 	a, b = a[i:], b[i:]
 	for a != "" && b != "" {
-		if isDigit(a[0]) && isDigit(b[0]) {
+		if ascii.IsDigit(a[0]) && ascii.IsDigit(b[0]) {
 			da, db := digitRun(a), digitRun(b)
 			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
 			if len(na) != len(nb) {
@@ -1005,11 +1007,9 @@ func ComparePaths(a, b string) int {
 	return len(a) - len(b)
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
 func digitRun(s string) int {
 	n := 0
-	for n < len(s) && isDigit(s[n]) {
+	for n < len(s) && ascii.IsDigit(s[n]) {
 		n++
 	}
 	return n

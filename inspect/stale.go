@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/udsls/udsls/internal/errpath"
 )
 
 // StaleOptions configure FindStale.
@@ -432,13 +434,13 @@ func startDirs(dirs []string, explicit bool, root string, r *Resolver) (starts, 
 				continue
 			}
 			if !explicit {
-				warnings = append(warnings, fmt.Sprintf("skipping %q: %v", d, unwrapPath(err)))
+				warnings = append(warnings, fmt.Sprintf("skipping %q: %v", d, errpath.Strip(err)))
 				continue
 			}
 			if errors.Is(err, errOtherTree) {
 				return nil, nil, nil, fmt.Errorf("directory %q: %w", d, err)
 			}
-			return nil, nil, nil, fmt.Errorf("directory %q: %w", d, unwrapPath(err))
+			return nil, nil, nil, fmt.Errorf("directory %q: %w", d, errpath.Strip(err))
 		}
 		if skippedTree(real) {
 			warnings = append(warnings, fmt.Sprintf("skipping %q: %s holds no socket files", d, real))
@@ -470,15 +472,6 @@ func sameDir(given, resolved string) error {
 		return errOtherTree
 	}
 	return nil
-}
-
-// unwrapPath drops the *PathError wrapper, whose text repeats the path.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // skippedTree reports the kernel's virtual trees, which are never walked.
