@@ -1,7 +1,6 @@
 package inspect
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -445,22 +445,7 @@ sys.stdin.read()
 	cmd := exec.Command("setpriv", args...)
 	cmd.Env = append(os.Environ(), systemPath)
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, _, err := testutil.StartChild(t, cmd)
 	if line != "ready\n" {
 		t.Fatalf("unprivileged listener did not start: %q, %v", line, err)
 	}
