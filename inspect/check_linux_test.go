@@ -43,24 +43,6 @@ func listen(t *testing.T, network, path string) net.Listener {
 	return l
 }
 
-// fillBacklog opens a listener with backlog 1 that never accepts and
-// connects to it until the kernel refuses more: its queue is then full.
-func fillBacklog(t *testing.T, path string) {
-	t.Helper()
-	fd := testutil.ListenRaw(t, path, 1)
-	t.Cleanup(func() { unix.Close(fd) })
-	for {
-		c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { unix.Close(c) })
-		if err := unix.Connect(c, &unix.SockaddrUnix{Name: path}); err != nil {
-			return
-		}
-	}
-}
-
 func TestCheckVerdicts(t *testing.T) {
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
@@ -90,7 +72,7 @@ func TestCheckVerdicts(t *testing.T) {
 	if err := os.Symlink(p("gone.sock"), p("dangling.sock")); err != nil {
 		t.Fatal(err)
 	}
-	fillBacklog(t, p("full.sock"))
+	testutil.FullListener(t, p("full.sock"))
 	abstract := fmt.Sprintf("@udsls-check-test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	listen(t, "unix", abstract)
 	// Held, alive, and refusing every client: bound and not listening
@@ -355,7 +337,7 @@ func TestCheckAnnotate(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := filepath.Join(dir, "full.sock")
-	fillBacklog(t, full)
+	testutil.FullListener(t, full)
 	abstract := fmt.Sprintf("@udsls-annotate-test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	listen(t, "unix", abstract)
 	missing := filepath.Join(dir, "missing.sock")

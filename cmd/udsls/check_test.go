@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,32 +90,6 @@ func staleSocket(t *testing.T, path string) {
 	l := listenUnix(t, "unix", path)
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close()
-}
-
-// fullListener listens with backlog 1, never accepts, and fills its queue.
-func fullListener(t *testing.T, path string) {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, 1); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { unix.Close(c) })
-		if err := unix.Connect(c, &unix.SockaddrUnix{Name: path}); err != nil {
-			return
-		}
-	}
 }
 
 func TestCheckExitCodes(t *testing.T) {
@@ -304,7 +279,7 @@ func TestCheckJSON(t *testing.T) {
 // fail within --timeout, not hang it.
 func TestCheckFullBacklog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "full.sock")
-	fullListener(t, path)
+	testutil.FullListener(t, path)
 	type outcome struct {
 		code           int
 		stdout, stderr string

@@ -349,7 +349,7 @@ func TestSignals(t *testing.T) {
 	b := t.TempDir()
 
 	full := filepath.Join(b, "full.sock")
-	fullListener(t, full)
+	testutil.FullListener(t, full)
 	// Sockets enough that the join and the table take seconds.
 	srv, err := testserver.Start(testserver.Config{Dir: filepath.Join(b, "many"), Count: 4000})
 	if err != nil {
