@@ -618,68 +618,16 @@ type walkEntry struct {
 
 func (e walkEntry) path() string { return path.Join(e.dir.path, e.name) }
 
-var errSymlinkLoop = errors.New("too many levels of symbolic links")
-
-// auditMaxSymlinks is the kernel's MAXSYMLINKS.
-const auditMaxSymlinks = 40
-
 // walk looks up the absolute path p as the kernel would, recording every
 // directory searched, every symlink followed and every entry passed. The
 // final component is examined, not followed.
 func (au *audit) walk(p string) (*walked, error) {
-	root, err := au.lstat("/")
+	w := &walked{}
+	n := namei{lstat: au.lstat, readlink: au.Readlink, w: w}
+	dir, base := path.Split(p)
+	cur, err := n.resolve(dir, true)
 	if err != nil {
 		return nil, err
-	}
-	cur := walkedDir{"/", root}
-	w := &walked{}
-	dir, base := path.Split(p)
-	todo := strings.Split(dir, "/")
-	links := 0
-	for len(todo) > 0 {
-		c := todo[0]
-		todo = todo[1:]
-		switch c {
-		case "", ".":
-			// "." is looked up in cur, which the next component is too.
-			continue
-		case "..":
-			w.steps = append(w.steps, walkStep{dir: cur})
-			up := path.Dir(cur.path)
-			fi, err := au.lstat(up)
-			if err != nil {
-				return nil, err
-			}
-			cur = walkedDir{up, fi}
-			continue
-		}
-		w.steps = append(w.steps, walkStep{dir: cur})
-		next := path.Join(cur.path, c)
-		fi, err := au.lstat(next)
-		if err != nil {
-			return nil, err
-		}
-		w.entries = append(w.entries, walkEntry{cur, c, fi})
-		switch {
-		case fi.Mode.Type() == fs.ModeSymlink:
-			if links++; links > auditMaxSymlinks {
-				return nil, fmt.Errorf("%s: %w", next, errSymlinkLoop)
-			}
-			target, err := au.Readlink(next)
-			if err != nil {
-				return nil, err
-			}
-			w.steps = append(w.steps, walkStep{dir: cur, link: fi, linkPath: next})
-			w.links = append(w.links, next+" -> "+target)
-			if path.IsAbs(target) {
-				cur = walkedDir{"/", root}
-			}
-			todo = append(strings.Split(target, "/"), todo...)
-		case fi.Mode.IsDir():
-			cur = walkedDir{next, fi}
-		default:
-			return nil, fmt.Errorf("%s: %w", next, ErrNotDir)
-		}
 	}
 	w.parent = cur
 	w.steps = append(w.steps, walkStep{dir: cur})

@@ -826,12 +826,6 @@ func (r *Resolver) lstatIn(root, p string) (*FileInfo, error) {
 	return r.Lstat(root + path.Join(dir, path.Base(p)))
 }
 
-// maxSymlinks is the kernel's bound on symlinks followed in one lookup
-// (MAXSYMLINKS, include/linux/namei.h).
-const maxSymlinks = 40
-
-var errLoop = errors.New("too many levels of symbolic links")
-
 // ResolveIn resolves the symlinks in absolute path p as a process whose
 // root directory is root sees them, and returns the path as that process
 // names it; the file is at root+result. The kernel cannot be asked: a path
@@ -843,43 +837,12 @@ func (r *Resolver) ResolveIn(root, p string, followFinal bool) (string, error) {
 	if r.Readlink == nil {
 		return path.Clean("/" + p), nil
 	}
-	todo := strings.Split(p, "/")
-	cur, hops := "/", 0
-	for len(todo) > 0 {
-		c := todo[0]
-		todo = todo[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			cur = path.Dir(cur) // the root's parent is the root
-			continue
-		}
-		next := path.Join(cur, c)
-		if len(todo) == 0 && !followFinal {
-			return next, nil
-		}
-		fi, err := r.Lstat(root + next)
-		if err != nil {
-			return "", err
-		}
-		if fi.Mode.Type() != fs.ModeSymlink {
-			cur = next
-			continue
-		}
-		if hops++; hops > maxSymlinks {
-			return "", &fs.PathError{Op: "resolve", Path: p, Err: errLoop}
-		}
-		link, err := r.Readlink(root + next)
-		if err != nil {
-			return "", err
-		}
-		if path.IsAbs(link) {
-			cur = "/"
-		}
-		todo = append(strings.Split(link, "/"), todo...)
+	n := namei{
+		lstat:    func(p string) (*FileInfo, error) { return r.Lstat(root + p) },
+		readlink: func(p string) (string, error) { return r.Readlink(root + p) },
 	}
-	return cur, nil
+	cur, err := n.resolve(p, followFinal)
+	return cur.path, err
 }
 
 // MountRoot is the directory through which process pid's files are seen:
