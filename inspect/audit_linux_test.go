@@ -473,28 +473,13 @@ func accountNames(t *testing.T) []string {
 	return names
 }
 
-// addGroup creates a group with the given members and removes it when the
-// test ends. Other tests may hold the group file's lock for a moment.
+// addGroup creates a group of a random name with the given members and
+// removes it when the test ends.
 func addGroup(t *testing.T, members []string) uint32 {
 	t.Helper()
 	var rnd [4]byte
 	rand.Read(rnd[:])
-	name := "udslsaudit" + hex.EncodeToString(rnd[:])
-	args := []string{name}
-	if len(members) > 0 {
-		args = append(args, "-U", strings.Join(members, ","))
-	}
-	retry(t, "groupadd", args...)
-	t.Cleanup(func() { retry(t, "groupdel", name) })
-	g, err := user.LookupGroup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gid, err := strconv.ParseUint(g.Gid, 10, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return uint32(gid)
+	return oracleGroup(t, "udslsaudit"+hex.EncodeToString(rnd[:]), members)
 }
 
 // retry runs a command until it succeeds or ten seconds have passed: the

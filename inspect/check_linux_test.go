@@ -33,28 +33,18 @@ func viewOf(r CheckResult) checkView {
 	return checkView{r.Verdict, r.Detail, r.Type, r.Target, r.Mismatches}
 }
 
-func listen(t *testing.T, network, path string) net.Listener {
-	t.Helper()
-	l, err := net.Listen(network, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
 func TestCheckVerdicts(t *testing.T) {
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
 
-	listen(t, "unix", p("stream.sock"))
-	listen(t, "unixpacket", p("seq.sock"))
+	testutil.Listen(t, "unix", p("stream.sock"))
+	testutil.Listen(t, "unixpacket", p("seq.sock"))
 	dg, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p("dgram.sock"), Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dg.Close()
-	stale := listen(t, "unix", p("stale.sock"))
+	stale := testutil.Listen(t, "unix", p("stale.sock"))
 	stale.(*net.UnixListener).SetUnlinkOnClose(false)
 	stale.Close()
 	if err := os.WriteFile(p("regular"), nil, 0o644); err != nil {
@@ -74,7 +64,7 @@ func TestCheckVerdicts(t *testing.T) {
 	}
 	testutil.FullListener(t, p("full.sock"))
 	abstract := fmt.Sprintf("@udsls-check-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	listen(t, "unix", abstract)
+	testutil.Listen(t, "unix", abstract)
 	// Held, alive, and refusing every client: bound and not listening
 	// (by a file and by an abstract name), and a datagram socket
 	// connected to another.
@@ -158,15 +148,15 @@ func TestCheckVerdicts(t *testing.T) {
 func TestCheckExpect(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "app.sock")
-	listen(t, "unix", sock)
+	testutil.Listen(t, "unix", sock)
 	if err := os.Chmod(sock, 0o660); err != nil {
 		t.Fatal(err)
 	}
-	stale := listen(t, "unix", filepath.Join(dir, "stale.sock"))
+	stale := testutil.Listen(t, "unix", filepath.Join(dir, "stale.sock"))
 	stale.(*net.UnixListener).SetUnlinkOnClose(false)
 	stale.Close()
 	abstract := fmt.Sprintf("@udsls-expect-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	listen(t, "unix", abstract)
+	testutil.Listen(t, "unix", abstract)
 
 	uid, gid := uint32(os.Geteuid()), uint32(os.Getegid())
 	me, err := user.LookupId(strconv.Itoa(os.Geteuid()))
@@ -281,7 +271,7 @@ func TestCheckWaitAppears(t *testing.T) {
 func TestCheckWaitGivesUp(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, "live.sock")
-	listen(t, "unix", live)
+	testutil.Listen(t, "unix", live)
 	never := filepath.Join(dir, "never.sock")
 	c := NewChecker(LiveResolver("/proc"))
 	var neverCalls, liveCalls atomic.Int64
@@ -331,7 +321,7 @@ func TestCheckWaitCancelled(t *testing.T) {
 func TestCheckAnnotate(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "app.sock")
-	listen(t, "unix", sock)
+	testutil.Listen(t, "unix", sock)
 	link := filepath.Join(dir, "link.sock")
 	if err := os.Symlink(sock, link); err != nil {
 		t.Fatal(err)
@@ -339,7 +329,7 @@ func TestCheckAnnotate(t *testing.T) {
 	full := filepath.Join(dir, "full.sock")
 	testutil.FullListener(t, full)
 	abstract := fmt.Sprintf("@udsls-annotate-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	listen(t, "unix", abstract)
+	testutil.Listen(t, "unix", abstract)
 	missing := filepath.Join(dir, "missing.sock")
 	// Bound to an abstract name and not listening: refused on every
 	// type, as if nothing were bound, yet held.

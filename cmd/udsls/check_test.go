@@ -75,19 +75,9 @@ func decodeChecks(t *testing.T, stdout string) checkDoc {
 	return doc
 }
 
-func listenUnix(t *testing.T, network, path string) net.Listener {
-	t.Helper()
-	l, err := net.Listen(network, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
 func staleSocket(t *testing.T, path string) {
 	t.Helper()
-	l := listenUnix(t, "unix", path)
+	l := testutil.Listen(t, "unix", path)
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close()
 }
@@ -95,7 +85,7 @@ func staleSocket(t *testing.T, path string) {
 func TestCheckExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, "live.sock")
-	listenUnix(t, "unix", live)
+	testutil.Listen(t, "unix", live)
 	if err := os.Chmod(live, 0o660); err != nil {
 		t.Fatal(err)
 	}
@@ -169,11 +159,11 @@ func checkFixture(t *testing.T) (p func(string) string, paths []string) {
 	t.Helper()
 	dir := t.TempDir()
 	p = func(name string) string { return filepath.Join(dir, name) }
-	listenUnix(t, "unix", p("stream.sock"))
+	testutil.Listen(t, "unix", p("stream.sock"))
 	if err := os.Chmod(p("stream.sock"), 0o660); err != nil {
 		t.Fatal(err)
 	}
-	listenUnix(t, "unixpacket", p("seq.sock"))
+	testutil.Listen(t, "unixpacket", p("seq.sock"))
 	dg, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p("dgram.sock"), Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +304,7 @@ func TestCheckWaitAppears(t *testing.T) {
 	go func() {
 		done <- run(context.Background(), []string{"--check", "--wait", "1m", path}, &stdout, &stderr)
 	}()
-	listenUnix(t, "unix", path)
+	testutil.Listen(t, "unix", path)
 	if code := <-done; code != exitOK {
 		t.Errorf("exit %d (stdout %q, stderr %q), want %d", code, stdout.String(), stderr.String(), exitOK)
 	}
@@ -506,7 +496,7 @@ func TestCheckDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "root-only.sock")
-	listenUnix(t, "unix", sock)
+	testutil.Listen(t, "unix", sock)
 	if err := os.Chmod(sock, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +505,7 @@ func TestCheckDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	hidden := filepath.Join(private, "app.sock")
-	listenUnix(t, "unix", hidden)
+	testutil.Listen(t, "unix", hidden)
 
 	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "--check", "-o", "json", sock, hidden)
 	var stdout, stderr bytes.Buffer
@@ -565,7 +555,7 @@ func TestStalePrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	staleSocket(t, filepath.Join(dir, "sub", "old.sock"))
-	listenUnix(t, "unix", filepath.Join(dir, "live.sock"))
+	testutil.Listen(t, "unix", filepath.Join(dir, "live.sock"))
 
 	// A start directory always has its series; a subdirectory only while
 	// it holds stale files.

@@ -172,7 +172,7 @@ func TestWriteErrors(t *testing.T) {
 	b := t.TempDir()
 	openUp(t, b)
 	live := filepath.Join(b, "live.sock")
-	listenUnix(t, "unix", live)
+	testutil.Listen(t, "unix", live)
 	if err := os.Chmod(live, 0o666); err != nil {
 		t.Fatal(err)
 	}
