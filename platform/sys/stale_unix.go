@@ -252,10 +252,11 @@ func openParent(root, path string) (int, string, error) {
 	return fd, name, nil
 }
 
-// Recheck implements inspect.Files: it re-examines the socket file the walk found: it requires the
-// file, reached through openParent, to be a socket with the same device,
-// inode and status change time before and after a connect probe, and with
-// unlink set removes it (removeAt) when the probe was refused.
+// Recheck implements inspect.Files. It re-examines the socket file the
+// walk found: it requires the file, reached through openParent, to be a
+// socket with the same device, inode and status change time before and
+// after a connect probe, and with unlink set removes it (removeAt) when
+// the probe was refused.
 //
 // Where it can (Linux), it holds the file open (O_PATH) from the first
 // check on: an inode in use is never given to another file, so a file
