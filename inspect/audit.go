@@ -177,10 +177,10 @@ type Auditor struct {
 	MountRoot func(path string) bool
 }
 
-// NewAuditor returns an auditor of the live system's files, with procfs
-// mounted at procRoot (Linux; ignored elsewhere). Its resolver is
-// NewResolver's, which names no process or account, and it sees no ACL and
-// no mount root: platform/sys.NewAuditor adds them.
+// NewAuditor returns an auditor with procfs mounted at procRoot (Linux;
+// ignored elsewhere). Its resolver is NewResolver's, which examines no file
+// and names no process or account, and it sees no ACL and no mount root:
+// platform/sys.NewAuditor adds them.
 func NewAuditor(procRoot string) *Auditor {
 	// Unreadable, it counts as off: symlinks then grant more reach, never
 	// less.
@@ -647,7 +647,7 @@ func (au *audit) lstat(p string) (*FileInfo, error) {
 	if fi, ok := au.files[p]; ok {
 		return fi, nil
 	}
-	fi, err := au.Resolver.Lstat(p)
+	fi, err := au.Resolver.lstat(p)
 	if err != nil {
 		return nil, err
 	}

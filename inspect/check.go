@@ -220,7 +220,11 @@ func (c *Checker) check(ctx context.Context, p string, timeout time.Duration) Ch
 	r := CheckResult{Path: p}
 	// An abstract name has no file: the connect alone decides.
 	if !strings.HasPrefix(p, "@") {
-		fi, err := c.Lstat(p)
+		lstat := c.Lstat
+		if lstat == nil {
+			lstat = func(string) (*FileInfo, error) { return nil, errNoLstat }
+		}
+		fi, err := lstat(p)
 		if err == nil && fi.Mode.Type() == fs.ModeSymlink {
 			target, terr := c.EvalSymlinks(p)
 			if terr != nil {
@@ -228,7 +232,7 @@ func (c *Checker) check(ctx context.Context, p string, timeout time.Duration) Ch
 				return c.fileFailure(r, terr, "symlink target")
 			}
 			r.Target = target
-			fi, err = c.Lstat(target)
+			fi, err = lstat(target)
 		}
 		if err != nil {
 			return c.fileFailure(r, err, "")
@@ -430,7 +434,7 @@ func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Sna
 		default:
 			// Without the kernel's bound identity, the path must still
 			// name the same file now.
-			if fi, err := c.Resolver.Lstat(s.Path); err == nil && files[fi.ID.Key()] {
+			if fi, err := c.Resolver.lstat(s.Path); err == nil && files[fi.ID.Key()] {
 				sub.Sockets = append(sub.Sockets, s)
 				fileOf[s.ID] = fi.ID
 			}

@@ -813,17 +813,28 @@ func (r *Resolver) lstatAsHolders(e *Entry, p string, m *lstatMemo) (*FileInfo, 
 	return fi, err
 }
 
+// errNoLstat is what a resolver without Lstat (a capture's) says of any
+// file: it examines none.
+var errNoLstat = errors.New("no file view: the resolver has no Lstat")
+
+func (r *Resolver) lstat(p string) (*FileInfo, error) {
+	if r.Lstat == nil {
+		return nil, errNoLstat
+	}
+	return r.Lstat(p)
+}
+
 // lstatIn examines absolute path p under root ("" for our own view), with
 // the symlinks of its directories resolved inside root.
 func (r *Resolver) lstatIn(root, p string) (*FileInfo, error) {
 	if root == "" {
-		return r.Lstat(p)
+		return r.lstat(p)
 	}
 	dir, err := r.ResolveIn(root, path.Dir(p), true)
 	if err != nil {
 		return nil, err
 	}
-	return r.Lstat(root + path.Join(dir, path.Base(p)))
+	return r.lstat(root + path.Join(dir, path.Base(p)))
 }
 
 // ResolveIn resolves the symlinks in absolute path p as a process whose
@@ -838,7 +849,7 @@ func (r *Resolver) ResolveIn(root, p string, followFinal bool) (string, error) {
 		return path.Clean("/" + p), nil
 	}
 	n := namei{
-		lstat:    func(p string) (*FileInfo, error) { return r.Lstat(root + p) },
+		lstat:    func(p string) (*FileInfo, error) { return r.lstat(root + p) },
 		readlink: func(p string) (string, error) { return r.Readlink(root + p) },
 	}
 	cur, err := n.resolve(p, followFinal)

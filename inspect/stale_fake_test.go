@@ -81,3 +81,21 @@ func TestFindStaleFakeFiles(t *testing.T) {
 		t.Errorf("no Files: %v", err)
 	}
 }
+
+// TestNoFileView: inspect's own constructors examine no file; each use
+// of the missing view is an error, never a nil call.
+func TestNoFileView(t *testing.T) {
+	r := NewResolver("/proc")
+	if _, err := r.ResolveIn("/proc/1/root", "/run/x", true); !errors.Is(err, errNoLstat) {
+		t.Errorf("ResolveIn: %v", err)
+	}
+	if _, err := r.lstatIn("", "/run/x"); !errors.Is(err, errNoLstat) {
+		t.Errorf("lstatIn: %v", err)
+	}
+	if got := NewChecker(r).Check(context.Background(), "/run/x.sock"); got.Verdict != VerdictError || !strings.Contains(got.Detail, "no Lstat") {
+		t.Errorf("Check: %+v", got)
+	}
+	if _, err := NewAuditor("").Audit(context.Background(), &Snapshot{Sockets: []Socket{{ID: 1, Path: "/run/x.sock", Type: TypeStream, State: StateListening}}}, nil); err != nil {
+		t.Errorf("Audit: %v", err)
+	}
+}
