@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -69,21 +68,6 @@ func decodeStale(t *testing.T, b []byte) *staleDoc {
 		t.Fatalf("decoding %s: %v", b, err)
 	}
 	return &d
-}
-
-func runUdsls(args ...string) (code int, stdout, stderr string) {
-	var o, e bytes.Buffer
-	code = run(context.Background(), args, &o, &e)
-	return code, o.String(), e.String()
-}
-
-func mkdirs(t *testing.T, root string, dirs ...string) {
-	t.Helper()
-	for _, d := range dirs {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // staleCLITree builds live listeners of every kind and stale files next to
@@ -338,39 +322,6 @@ func TestStaleRemoveRace(t *testing.T) {
 			}
 			tt.check(t, p)
 		})
-	}
-}
-
-// buildUdsls builds the command into a directory others may enter, for
-// running it as another user.
-func buildUdsls(t *testing.T) string {
-	t.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "udsls-bin-")
-		if built.err != nil {
-			return
-		}
-		built.bin = filepath.Join(built.dir, "udsls")
-		// go test puts its own go first in PATH.
-		cmd := exec.Command("go", "build", "-o", built.bin, ".")
-		if built.out, built.err = cmd.CombinedOutput(); built.err == nil {
-			built.err = os.Chmod(built.dir, 0o755) // MkdirTemp made it private
-		}
-	})
-	if built.err != nil {
-		t.Fatalf("go build: %v\n%s", built.err, built.out)
-	}
-	return built.bin
-}
-
-// openUp lets everyone search dir and its parent, which t.TempDir makes
-// private.
-func openUp(t *testing.T, dir string) {
-	t.Helper()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
