@@ -31,9 +31,13 @@ func (f *fakeFiles) Recheck(_ context.Context, ff *FoundFile, _ ProbeFunc, _ tim
 
 func (f *fakeFiles) Stacked() func(uint64) bool { return func(uint64) bool { return false } }
 
-type snapSource struct{ snap Snapshot }
+// staticSource serves a literal snapshot, as a backend would.
+type staticSource struct{ snap Snapshot }
 
-func (s snapSource) Snapshot(context.Context) (*Snapshot, error) { c := s.snap; return &c, nil }
+func (s *staticSource) Snapshot(context.Context) (*Snapshot, error) {
+	c := s.snap
+	return &c, nil
+}
 
 // TestFindStaleFakeFiles runs the stale logic on a fake file tree: a
 // refused file nothing holds is stale and removed; one on a shared
@@ -48,7 +52,7 @@ func TestFindStaleFakeFiles(t *testing.T) {
 		sock("stale.sock", 10, ""), sock("nfs.sock", 11, "NFS"), sock("live.sock", 12, ""),
 	}}}
 	r := &Resolver{Files: files, Lstat: func(string) (*FileInfo, error) { return nil, fs.ErrNotExist }}
-	src := snapSource{Snapshot{Sockets: []Socket{{ID: 1, Path: dir + "/live.sock", Type: TypeStream, State: StateListening, Known: KnownBound, Bound: FileID{1, 12}}}}}
+	src := &staticSource{Snapshot{Sockets: []Socket{{ID: 1, Path: dir + "/live.sock", Type: TypeStream, State: StateListening, Known: KnownBound, Bound: FileID{1, 12}}}}}
 	rep, err := FindStale(context.Background(), src, r, StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -18,14 +18,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// staticSource serves a literal snapshot, as a backend would.
-type staticSource struct{ snap Snapshot }
-
-func (s *staticSource) Snapshot(context.Context) (*Snapshot, error) {
-	c := s.snap
-	return &c, nil
-}
-
 // staleTree is a directory of live and stale socket files and the
 // snapshot a backend would take of it.
 type staleTree struct {
