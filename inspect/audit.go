@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/udsls/udsls/internal/errpath"
 )
 
 // A Unix socket's only access control is the file system: connect(2) needs
@@ -192,10 +194,10 @@ type Auditor struct {
 	Units []string
 }
 
-// NewAuditor returns an auditor of the live system's files, with procfs
-// mounted at procRoot (Linux; ignored elsewhere). Its resolver is
-// NewResolver's, which names no process or account, and it sees no ACL and
-// no mount root: platform/sys.NewAuditor adds them.
+// NewAuditor returns an auditor with procfs mounted at procRoot (Linux;
+// ignored elsewhere). Its resolver is NewResolver's, which examines no file
+// and names no process or account, and it sees no ACL and no mount root:
+// platform/sys.NewAuditor adds them.
 func NewAuditor(procRoot string) *Auditor {
 	// Unreadable, it counts as off: symlinks then grant more reach, never
 	// less.
@@ -433,8 +435,8 @@ func (au *audit) entry(e *Entry) {
 	w, err := au.walk(cmp.Or(e.FilePath, e.Path))
 	if err != nil {
 		// Gone since the snapshot: a race, not a finding.
-		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNotDir) {
-			au.skip(e.Path, unwrapPath(err).Error())
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrNotDir) {
+			au.skip(e.Path, errpath.Strip(err).Error())
 		}
 		return
 	}
@@ -479,7 +481,7 @@ func (au *audit) replaced(e *Entry, uids []uint32) {
 	f := Finding{Path: e.Path, Rule: RuleFileReplaced, Severity: SeverityMedium, Holders: e.Holders}
 	what := "another file"
 	if e.File != nil {
-		what = auditFileKind(e.File.Mode) + " owned by " + rawName(e.File.Owner, e.File.UID)
+		what = fileKind(e.File.Mode) + " owned by " + rawName(e.File.Owner, e.File.UID)
 		if e.File.UID != 0 && len(uids) > 0 && !slices.Contains(uids, e.File.UID) {
 			f.Severity = SeverityHigh
 			f.Detail = e.Path + " is now a " + what + ", not the server's socket: clients reach whatever " + rawName(e.File.Owner, e.File.UID) + " put there"
@@ -565,8 +567,9 @@ func (au *audit) readAccounts() *accounts {
 // stale reports socket files nothing is bound to in the audited sockets'
 // directories, when someone other than root and the file's owner may
 // replace them: they can then take the name that clients still look for.
+// A resolver without Files (a capture's) has no files to look at.
 func (au *audit) stale(ctx context.Context, snap *Snapshot, dirs, patterns []string) error {
-	if len(dirs) == 0 {
+	if len(dirs) == 0 || au.Resolver.Files == nil {
 		return nil
 	}
 	slices.Sort(dirs)
@@ -644,68 +647,16 @@ type walkEntry struct {
 
 func (e walkEntry) path() string { return path.Join(e.dir.path, e.name) }
 
-var errSymlinkLoop = errors.New("too many levels of symbolic links")
-
-// auditMaxSymlinks is the kernel's MAXSYMLINKS.
-const auditMaxSymlinks = 40
-
 // walk looks up the absolute path p as the kernel would, recording every
 // directory searched, every symlink followed and every entry passed. The
 // final component is examined, not followed.
 func (au *audit) walk(p string) (*walked, error) {
-	root, err := au.lstat("/")
+	w := &walked{}
+	n := namei{lstat: au.lstat, readlink: au.Readlink, w: w}
+	dir, base := path.Split(p)
+	cur, err := n.resolve(dir, true)
 	if err != nil {
 		return nil, err
-	}
-	cur := walkedDir{"/", root}
-	w := &walked{}
-	dir, base := path.Split(p)
-	todo := strings.Split(dir, "/")
-	links := 0
-	for len(todo) > 0 {
-		c := todo[0]
-		todo = todo[1:]
-		switch c {
-		case "", ".":
-			// "." is looked up in cur, which the next component is too.
-			continue
-		case "..":
-			w.steps = append(w.steps, walkStep{dir: cur})
-			up := path.Dir(cur.path)
-			fi, err := au.lstat(up)
-			if err != nil {
-				return nil, err
-			}
-			cur = walkedDir{up, fi}
-			continue
-		}
-		w.steps = append(w.steps, walkStep{dir: cur})
-		next := path.Join(cur.path, c)
-		fi, err := au.lstat(next)
-		if err != nil {
-			return nil, err
-		}
-		w.entries = append(w.entries, walkEntry{cur, c, fi})
-		switch {
-		case fi.Mode.Type() == fs.ModeSymlink:
-			if links++; links > auditMaxSymlinks {
-				return nil, fmt.Errorf("%s: %w", next, errSymlinkLoop)
-			}
-			target, err := au.Readlink(next)
-			if err != nil {
-				return nil, err
-			}
-			w.steps = append(w.steps, walkStep{dir: cur, link: fi, linkPath: next})
-			w.links = append(w.links, next+" -> "+target)
-			if path.IsAbs(target) {
-				cur = walkedDir{"/", root}
-			}
-			todo = append(strings.Split(target, "/"), todo...)
-		case fi.Mode.IsDir():
-			cur = walkedDir{next, fi}
-		default:
-			return nil, fmt.Errorf("%s: %w", next, errNotDir)
-		}
 	}
 	w.parent = cur
 	w.steps = append(w.steps, walkStep{dir: cur})
@@ -725,7 +676,7 @@ func (au *audit) lstat(p string) (*FileInfo, error) {
 	if fi, ok := au.files[p]; ok {
 		return fi, nil
 	}
-	fi, err := au.Resolver.Lstat(p)
+	fi, err := au.Resolver.lstat(p)
 	if err != nil {
 		return nil, err
 	}
@@ -1022,20 +973,6 @@ func rawName(name string, id uint32) string {
 		return name
 	}
 	return strconv.FormatUint(uint64(id), 10)
-}
-
-func auditFileKind(m fs.FileMode) string {
-	switch m.Type() {
-	case fs.ModeSocket:
-		return "socket"
-	case fs.ModeSymlink:
-		return "symlink"
-	case fs.ModeDir:
-		return "directory"
-	case 0:
-		return "regular file"
-	}
-	return "special file"
 }
 
 // accounts is who belongs to which group: the members a group file lists

@@ -1,7 +1,6 @@
 package inspect
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -247,8 +247,8 @@ func TestAuditWalk(t *testing.T) {
 		// ".." after a symlink leaves the target, not the link, as namei does.
 		{name: "dotdot after link", path: "rel/../s.sock", dirs: []string{"a", "a/b"}, links: []string{"rel -> a/b"}, parent: "a"},
 		{name: "dot and slashes", path: "a/./b//s.sock", dirs: []string{"a", "a/b"}, parent: "a/b"},
-		{name: "loop", path: "loop/s.sock", err: errSymlinkLoop},
-		{name: "not a directory", path: "file/s.sock", err: errNotDir},
+		{name: "loop", path: "loop/s.sock", err: errLoop},
+		{name: "not a directory", path: "file/s.sock", err: ErrNotDir},
 		{name: "missing", path: "missing/s.sock", err: fs.ErrNotExist},
 	}
 	au := &audit{Auditor: LiveAuditor("/proc")}
@@ -445,22 +445,7 @@ sys.stdin.read()
 	cmd := exec.Command("setpriv", args...)
 	cmd.Env = append(os.Environ(), systemPath)
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, _, err := testutil.StartChild(t, cmd)
 	if line != "ready\n" {
 		t.Fatalf("unprivileged listener did not start: %q, %v", line, err)
 	}
@@ -488,28 +473,13 @@ func accountNames(t *testing.T) []string {
 	return names
 }
 
-// addGroup creates a group with the given members and removes it when the
-// test ends. Other tests may hold the group file's lock for a moment.
+// addGroup creates a group of a random name with the given members and
+// removes it when the test ends.
 func addGroup(t *testing.T, members []string) uint32 {
 	t.Helper()
 	var rnd [4]byte
 	rand.Read(rnd[:])
-	name := "udslsaudit" + hex.EncodeToString(rnd[:])
-	args := []string{name}
-	if len(members) > 0 {
-		args = append(args, "-U", strings.Join(members, ","))
-	}
-	retry(t, "groupadd", args...)
-	t.Cleanup(func() { retry(t, "groupdel", name) })
-	g, err := user.LookupGroup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gid, err := strconv.ParseUint(g.Gid, 10, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return uint32(gid)
+	return oracleGroup(t, "udslsaudit"+hex.EncodeToString(rnd[:]), members)
 }
 
 // retry runs a command until it succeeds or ten seconds have passed: the
@@ -543,6 +513,7 @@ func TestAuditWarnsOnce(t *testing.T) {
 		snap.Owners = append(snap.Owners, Owner{ID: id, PID: 100, FD: 3 + i})
 	}
 	r := fakeResolver(map[int]Process{100: {PID: 100, Command: "appd", UID: 0}}, nil)
+	r.Files = LiveResolver("/proc").Files
 	r.Lstat = func(p string) (*FileInfo, error) {
 		if strings.HasPrefix(p, dir+"/") {
 			return nil, &fs.PathError{Op: "lstat", Path: p, Err: syscall.EACCES}

@@ -621,7 +621,8 @@ func parseID(t *testing.T, s string) uint32 {
 }
 
 // oracleGroup creates a group with the given members, removed when the
-// test ends.
+// test ends (registered before the accounts' cleanups, so it runs after
+// them). Other tests may hold the group file's lock for a moment.
 func oracleGroup(t *testing.T, name string, members []string) uint32 {
 	t.Helper()
 	args := []string{name}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/udsls/udsls/inspect/internal/text"
@@ -139,6 +138,9 @@ type Checker struct {
 	Expect  Expect
 	Probe   func(ctx context.Context, path string, timeout time.Duration) ProbeResult
 	Lstat   func(path string) (*FileInfo, error)
+	// EvalSymlinks resolves a symlinked path as filepath.EvalSymlinks
+	// does, wrapping ErrNotDir where a component is not a directory.
+	EvalSymlinks func(path string) (string, error)
 	// Resolver names users and groups and joins the listing.
 	Resolver *Resolver
 	// UID and GID are the caller's effective ids, named when access is
@@ -146,16 +148,18 @@ type Checker struct {
 	UID, GID int
 }
 
-// NewChecker returns a checker for the live system with a one-second
-// connect timeout, probing with r.Probe.
+// NewChecker returns a checker with a one-second connect timeout, probing
+// with r.Probe and examining files with r.Lstat; platform/sys.NewChecker
+// adds this machine's symlink resolution.
 func NewChecker(r *Resolver) *Checker {
 	return &Checker{
-		Timeout:  time.Second,
-		Probe:    probeFunc(r.Probe).do,
-		Lstat:    lstat,
-		Resolver: r,
-		UID:      os.Geteuid(),
-		GID:      os.Getegid(),
+		Timeout:      time.Second,
+		Probe:        ProbeFunc(r.Probe).do,
+		Lstat:        r.Lstat,
+		EvalSymlinks: filepath.EvalSymlinks,
+		Resolver:     r,
+		UID:          os.Geteuid(),
+		GID:          os.Getegid(),
 	}
 }
 
@@ -216,15 +220,19 @@ func (c *Checker) check(ctx context.Context, p string, timeout time.Duration) Ch
 	r := CheckResult{Path: p}
 	// An abstract name has no file: the connect alone decides.
 	if !strings.HasPrefix(p, "@") {
-		fi, err := c.Lstat(p)
+		lstat := c.Lstat
+		if lstat == nil {
+			lstat = func(string) (*FileInfo, error) { return nil, errNoLstat }
+		}
+		fi, err := lstat(p)
 		if err == nil && fi.Mode.Type() == fs.ModeSymlink {
-			target, terr := filepath.EvalSymlinks(p)
+			target, terr := c.EvalSymlinks(p)
 			if terr != nil {
 				r.Target, _ = os.Readlink(p)
 				return c.fileFailure(r, terr, "symlink target")
 			}
 			r.Target = target
-			fi, err = c.Lstat(target)
+			fi, err = lstat(target)
 		}
 		if err != nil {
 			return c.fileFailure(r, err, "")
@@ -293,7 +301,7 @@ func (c *Checker) fileFailure(r CheckResult, err error, link string) CheckResult
 		r.Verdict, r.Detail = VerdictMissing, link+" does not exist"
 	case errors.Is(err, fs.ErrNotExist):
 		r.Verdict, r.Detail = VerdictMissing, "no such file or directory"
-	case errors.Is(err, errNotDir), errors.Is(err, syscall.ENOTDIR):
+	case errors.Is(err, ErrNotDir):
 		r.Verdict, r.Detail = VerdictMissing, "a path component is not a directory"
 	case errors.Is(err, fs.ErrPermission):
 		r.Verdict, r.Detail = VerdictDenied, "permission denied for "+c.self()+": cannot search a directory on the path"
@@ -315,8 +323,11 @@ func idName(name string, id int) string {
 	return strconv.Itoa(id) + " (" + name + ")"
 }
 
+// fileKind names the type of a file, for checks and audit findings.
 func fileKind(m fs.FileMode) string {
 	switch m.Type() {
+	case fs.ModeSocket:
+		return "socket"
 	case 0:
 		return "regular file"
 	case fs.ModeDir:
@@ -423,7 +434,7 @@ func (c *Checker) Annotate(ctx context.Context, results []CheckResult, snap *Sna
 		default:
 			// Without the kernel's bound identity, the path must still
 			// name the same file now.
-			if fi, err := c.Resolver.Lstat(s.Path); err == nil && files[fi.ID.Key()] {
+			if fi, err := c.Resolver.lstat(s.Path); err == nil && files[fi.ID.Key()] {
 				sub.Sockets = append(sub.Sockets, s)
 				fileOf[s.ID] = fi.ID
 			}

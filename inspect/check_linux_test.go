@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/internal/testutil"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
@@ -31,46 +33,18 @@ func viewOf(r CheckResult) checkView {
 	return checkView{r.Verdict, r.Detail, r.Type, r.Target, r.Mismatches}
 }
 
-func listen(t *testing.T, network, path string) net.Listener {
-	t.Helper()
-	l, err := net.Listen(network, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
-// fillBacklog opens a listener with backlog 1 that never accepts and
-// connects to it until the kernel refuses more: its queue is then full.
-func fillBacklog(t *testing.T, path string) {
-	t.Helper()
-	fd := listenRaw(t, path, 1)
-	t.Cleanup(func() { unix.Close(fd) })
-	for {
-		c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { unix.Close(c) })
-		if err := unix.Connect(c, &unix.SockaddrUnix{Name: path}); err != nil {
-			return
-		}
-	}
-}
-
 func TestCheckVerdicts(t *testing.T) {
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
 
-	listen(t, "unix", p("stream.sock"))
-	listen(t, "unixpacket", p("seq.sock"))
+	testutil.Listen(t, "unix", p("stream.sock"))
+	testutil.Listen(t, "unixpacket", p("seq.sock"))
 	dg, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p("dgram.sock"), Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dg.Close()
-	stale := listen(t, "unix", p("stale.sock"))
+	stale := testutil.Listen(t, "unix", p("stale.sock"))
 	stale.(*net.UnixListener).SetUnlinkOnClose(false)
 	stale.Close()
 	if err := os.WriteFile(p("regular"), nil, 0o644); err != nil {
@@ -88,9 +62,9 @@ func TestCheckVerdicts(t *testing.T) {
 	if err := os.Symlink(p("gone.sock"), p("dangling.sock")); err != nil {
 		t.Fatal(err)
 	}
-	fillBacklog(t, p("full.sock"))
+	testutil.FullListener(t, p("full.sock"))
 	abstract := fmt.Sprintf("@udsls-check-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	listen(t, "unix", abstract)
+	testutil.Listen(t, "unix", abstract)
 	// Held, alive, and refusing every client: bound and not listening
 	// (by a file and by an abstract name), and a datagram socket
 	// connected to another.
@@ -124,7 +98,7 @@ func TestCheckVerdicts(t *testing.T) {
 	if d, err := unix.Open(dir, unix.O_PATH|unix.O_CLOEXEC, 0); err != nil {
 		t.Fatal(err)
 	} else {
-		fd := listenRaw(t, fmt.Sprintf("/proc/self/fd/%d/%s", d, filepath.Base(long)), 4)
+		fd := testutil.ListenRaw(t, fmt.Sprintf("/proc/self/fd/%d/%s", d, filepath.Base(long)), 4)
 		unix.Close(d)
 		t.Cleanup(func() { unix.Close(fd) })
 	}
@@ -174,15 +148,15 @@ func TestCheckVerdicts(t *testing.T) {
 func TestCheckExpect(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "app.sock")
-	listen(t, "unix", sock)
+	testutil.Listen(t, "unix", sock)
 	if err := os.Chmod(sock, 0o660); err != nil {
 		t.Fatal(err)
 	}
-	stale := listen(t, "unix", filepath.Join(dir, "stale.sock"))
+	stale := testutil.Listen(t, "unix", filepath.Join(dir, "stale.sock"))
 	stale.(*net.UnixListener).SetUnlinkOnClose(false)
 	stale.Close()
 	abstract := fmt.Sprintf("@udsls-expect-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	listen(t, "unix", abstract)
+	testutil.Listen(t, "unix", abstract)
 
 	uid, gid := uint32(os.Geteuid()), uint32(os.Getegid())
 	me, err := user.LookupId(strconv.Itoa(os.Geteuid()))
@@ -297,7 +271,7 @@ func TestCheckWaitAppears(t *testing.T) {
 func TestCheckWaitGivesUp(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, "live.sock")
-	listen(t, "unix", live)
+	testutil.Listen(t, "unix", live)
 	never := filepath.Join(dir, "never.sock")
 	c := NewChecker(LiveResolver("/proc"))
 	var neverCalls, liveCalls atomic.Int64
@@ -347,15 +321,15 @@ func TestCheckWaitCancelled(t *testing.T) {
 func TestCheckAnnotate(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "app.sock")
-	listen(t, "unix", sock)
+	testutil.Listen(t, "unix", sock)
 	link := filepath.Join(dir, "link.sock")
 	if err := os.Symlink(sock, link); err != nil {
 		t.Fatal(err)
 	}
 	full := filepath.Join(dir, "full.sock")
-	fillBacklog(t, full)
+	testutil.FullListener(t, full)
 	abstract := fmt.Sprintf("@udsls-annotate-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	listen(t, "unix", abstract)
+	testutil.Listen(t, "unix", abstract)
 	missing := filepath.Join(dir, "missing.sock")
 	// Bound to an abstract name and not listening: refused on every
 	// type, as if nothing were bound, yet held.
@@ -466,21 +440,4 @@ func TestParseMode(t *testing.T) {
 			}
 		})
 	}
-}
-
-// listenRaw listens on path with the given backlog, which package net
-// does not let a test choose.
-func listenRaw(t *testing.T, path string, backlog int) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, backlog); err != nil {
-		t.Fatal(err)
-	}
-	return fd
 }

@@ -5,12 +5,17 @@ import (
 	"time"
 )
 
-// LiveResolver, LiveAuditor and LiveProbe are platform/sys's NewResolver,
-// NewAuditor and Probe, set by wiring_test.go: live tests here need this machine's
-// processes and accounts, which platform supplies, and only an external
-// test package may import platform without an import cycle.
+// LiveResolver, LiveAuditor, LiveProbe and LiveLstat are platform/sys's
+// NewResolver, NewAuditor, Probe and Lstat, set by wiring_test.go: live
+// tests here need this machine's files, processes and accounts, which
+// platform supplies, and only an external test package may import
+// platform without an import cycle.
 var (
 	LiveResolver func(procRoot string) *Resolver
 	LiveAuditor  func(procRoot string) *Auditor
 	LiveProbe    func(ctx context.Context, path string, timeout time.Duration) ProbeResult
+	LiveLstat    func(path string) (*FileInfo, error)
 )
+
+// lstat is this machine's Lstat, for live tests.
+func lstat(path string) (*FileInfo, error) { return LiveLstat(path) }

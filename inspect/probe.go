@@ -56,11 +56,8 @@ type ProbeResult struct {
 	Err error
 }
 
-// probeFunc is a Resolver.Probe carried to where stale files are probed.
-type probeFunc func(ctx context.Context, path string, timeout time.Duration) ProbeResult
-
 // do probes path with p; without a probe nothing is proved.
-func (p probeFunc) do(ctx context.Context, path string, timeout time.Duration) ProbeResult {
+func (p ProbeFunc) do(ctx context.Context, path string, timeout time.Duration) ProbeResult {
 	if p == nil {
 		return ProbeResult{Reach: ReachError, Err: errors.New("no connect probe")}
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/udsls/udsls/internal/ascii"
 )
 
 // View chooses which sockets a listing shows before filters apply.
@@ -94,6 +96,9 @@ type Resolver struct {
 	// first. Stale-file detection and checks need it; a nil Probe proves
 	// nothing (ReachError).
 	Probe func(ctx context.Context, path string, timeout time.Duration) ProbeResult
+	// Files is the file tree stale-file detection walks and removes from;
+	// nil searches nothing.
+	Files Files
 
 	mu         sync.Mutex
 	procs      map[int]*Process
@@ -143,12 +148,12 @@ type Service struct {
 	FDNames map[int]string
 }
 
-// NewResolver returns a resolver that examines the live system's files,
-// with procfs mounted at procRoot (Linux; ignored elsewhere). It leaves
-// Process, UserName, GroupName and Probe nil: platform/sys.NewResolver adds
-// this machine's processes, account names and connect probe.
+// NewResolver returns a resolver with procfs mounted at procRoot (Linux;
+// ignored elsewhere) that reads symlinks. It leaves Process, Lstat,
+// UserName, GroupName, Probe and Files nil: platform/sys.NewResolver adds
+// this machine's processes, files, account names and connect probe.
 func NewResolver(procRoot string) *Resolver {
-	return &Resolver{ProcRoot: procRoot, Lstat: lstat, Readlink: os.Readlink}
+	return &Resolver{ProcRoot: procRoot, Readlink: os.Readlink}
 }
 
 // NewCaptureResolver returns a resolver for a capture taken on another
@@ -776,7 +781,7 @@ func (r *Resolver) examineFile(e *Entry, m *lstatMemo) {
 	}
 	fi, err := r.lstatAsHolders(e, p, m)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir):
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotDir):
 		e.FileStatus = FileGone
 		return
 	case err != nil:
@@ -860,24 +865,29 @@ func (r *Resolver) lstatAsHolders(e *Entry, p string, m *lstatMemo) (*FileInfo, 
 	return fi, err
 }
 
+// errNoLstat is what a resolver without Lstat (a capture's) says of any
+// file: it examines none.
+var errNoLstat = errors.New("no file view: the resolver has no Lstat")
+
+func (r *Resolver) lstat(p string) (*FileInfo, error) {
+	if r.Lstat == nil {
+		return nil, errNoLstat
+	}
+	return r.Lstat(p)
+}
+
 // lstatIn examines absolute path p under root ("" for our own view), with
 // the symlinks of its directories resolved inside root.
 func (r *Resolver) lstatIn(root, p string) (*FileInfo, error) {
 	if root == "" {
-		return r.Lstat(p)
+		return r.lstat(p)
 	}
 	dir, err := r.ResolveIn(root, path.Dir(p), true)
 	if err != nil {
 		return nil, err
 	}
-	return r.Lstat(root + path.Join(dir, path.Base(p)))
+	return r.lstat(root + path.Join(dir, path.Base(p)))
 }
-
-// maxSymlinks is the kernel's bound on symlinks followed in one lookup
-// (MAXSYMLINKS, include/linux/namei.h).
-const maxSymlinks = 40
-
-var errLoop = errors.New("too many levels of symbolic links")
 
 // ResolveIn resolves the symlinks in absolute path p as a process whose
 // root directory is root sees them, and returns the path as that process
@@ -890,43 +900,12 @@ func (r *Resolver) ResolveIn(root, p string, followFinal bool) (string, error) {
 	if r.Readlink == nil {
 		return path.Clean("/" + p), nil
 	}
-	todo := strings.Split(p, "/")
-	cur, hops := "/", 0
-	for len(todo) > 0 {
-		c := todo[0]
-		todo = todo[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			cur = path.Dir(cur) // the root's parent is the root
-			continue
-		}
-		next := path.Join(cur, c)
-		if len(todo) == 0 && !followFinal {
-			return next, nil
-		}
-		fi, err := r.Lstat(root + next)
-		if err != nil {
-			return "", err
-		}
-		if fi.Mode.Type() != fs.ModeSymlink {
-			cur = next
-			continue
-		}
-		if hops++; hops > maxSymlinks {
-			return "", &fs.PathError{Op: "resolve", Path: p, Err: errLoop}
-		}
-		link, err := r.Readlink(root + next)
-		if err != nil {
-			return "", err
-		}
-		if path.IsAbs(link) {
-			cur = "/"
-		}
-		todo = append(strings.Split(link, "/"), todo...)
+	n := namei{
+		lstat:    func(p string) (*FileInfo, error) { return r.lstat(root + p) },
+		readlink: func(p string) (string, error) { return r.Readlink(root + p) },
 	}
-	return cur, nil
+	cur, err := n.resolve(p, followFinal)
+	return cur.path, err
 }
 
 // MountRoot is the directory through which process pid's files are seen:
@@ -1110,8 +1089,6 @@ func matchUsers(users []string, hs []Holder) bool {
 	return false
 }
 
-var errNotDir = errors.New("not a directory")
-
 // ComparePaths orders names as `ls -v` does: runs of digits compare as
 // numbers, so set-9.sock sorts before set-10.sock.
 func ComparePaths(a, b string) int {
@@ -1122,12 +1099,12 @@ func ComparePaths(a, b string) int {
 	for i < len(a) && i < len(b) && a[i] == b[i] {
 		i++
 	}
-	for i > 0 && isDigit(a[i-1]) {
+	for i > 0 && ascii.IsDigit(a[i-1]) {
 		i--
 	}
 	a, b = a[i:], b[i:]
 	for a != "" && b != "" {
-		if isDigit(a[0]) && isDigit(b[0]) {
+		if ascii.IsDigit(a[0]) && ascii.IsDigit(b[0]) {
 			da, db := digitRun(a), digitRun(b)
 			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
 			if len(na) != len(nb) {
@@ -1150,11 +1127,9 @@ func ComparePaths(a, b string) int {
 	return len(a) - len(b)
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
 func digitRun(s string) int {
 	n := 0
-	for n < len(s) && isDigit(s[n]) {
+	for n < len(s) && ascii.IsDigit(s[n]) {
 		n++
 	}
 	return n

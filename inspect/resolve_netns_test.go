@@ -76,6 +76,10 @@ func TestResolveIn(t *testing.T) {
 		{"loop", "/loop/x", true, "", errLoop},
 		{"missing", "/nope/app.sock", true, "", fs.ErrNotExist},
 		{"dangling", "/srv/data/broken/x", true, "", fs.ErrNotExist},
+		// The lookup fails where the kernel's does (ENOTDIR), as the
+		// audit's walk, the same lookup, does.
+		{"through a socket file", "/run/app.sock/x", true, "", ErrNotDir},
+		{"through a symlink to a socket file", "/run/final.sock/", false, "", ErrNotDir},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

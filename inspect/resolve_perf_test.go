@@ -13,13 +13,14 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/udsls/udsls/internal/ascii"
 )
 
 // comparePathsSlow is ComparePaths without the common-prefix skip: the
 // definition the fast one must agree with.
 func comparePathsSlow(a, b string) int {
 	for a != "" && b != "" {
-		if isDigit(a[0]) && isDigit(b[0]) {
+		if ascii.IsDigit(a[0]) && ascii.IsDigit(b[0]) {
 			da, db := digitRun(a), digitRun(b)
 			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
 			if len(na) != len(nb) {

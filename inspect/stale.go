@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/udsls/udsls/internal/errpath"
 )
 
 // StaleOptions configure FindStale.
@@ -57,17 +60,11 @@ type StaleFile struct {
 	Reason string
 	// Removed is set once RemoveStale deleted the file.
 	Removed bool
-	// changed is the file's status change time at the walk: a file made
-	// since may have been given the same inode number.
-	changed time.Time
-	// root is the walk's StaleOptions.Root, under which Path lies.
-	root string
-	// probe is FindStale's Resolver.Probe, which RemoveStale probes with
-	// again.
-	probe probeFunc
-	// shared names the file's filesystem when it is one whose files a
-	// socket may be bound to through another view (sharedFS).
-	shared string
+	// found is the file as the walk found it, which RemoveStale proves
+	// again through files, probing with probe (FindStale's Resolver's).
+	found FoundFile
+	files Files
+	probe ProbeFunc
 }
 
 // StaleReport is what FindStale found.
@@ -117,13 +114,13 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	if err != nil {
 		return nil, err
 	}
+	if r.Files == nil {
+		return nil, errNoFiles
+	}
 	rep := &StaleReport{Dirs: starts, Warnings: warnings}
-	files, err := walkSockets(ctx, starts, &o, rep)
+	files, err := walk(ctx, r, starts, &o, rep)
 	if err != nil {
 		return nil, err
-	}
-	for i := range files {
-		files[i].probe = r.Probe
 	}
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
@@ -132,7 +129,8 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	rep.Warnings = append(rep.Warnings, snap.Warnings...)
 
 	lstat := func(p string) (*FileInfo, error) { return r.lstatIn(o.Root, p) }
-	live := liveFiles(snap, lstat)
+	stacked := r.Files.Stacked()
+	live := liveFiles(snap, lstat, stacked)
 	var refused []StaleFile
 	var denied, failed []string // the paths, for the warnings
 	var firstErr error
@@ -140,7 +138,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 		if live.ids[f.File.ID.Key()] || live.paths[f.Path] {
 			continue
 		}
-		res, err := checkStale(ctx, &f, o.Timeout, false)
+		res, err := r.Files.Recheck(ctx, &f.found, f.probe.do, o.Timeout, false)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -149,7 +147,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 				continue // gone or replaced since the walk: no longer this file
 			}
 			failed = append(failed, f.Path)
-			firstErr = orErr(firstErr, err)
+			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		switch res.Reach {
@@ -164,7 +162,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			denied = append(denied, f.Path)
 		case ReachError:
 			failed = append(failed, f.Path)
-			firstErr = orErr(firstErr, res.Err)
+			firstErr = cmp.Or(firstErr, res.Err)
 		}
 	}
 	// A snapshot can miss a socket that lived through it (a dump resumes
@@ -177,7 +175,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 		if err != nil {
 			return nil, err
 		}
-		live2 := liveFiles(again, lstat)
+		live2 := liveFiles(again, lstat, stacked)
 		for _, f := range refused {
 			if live2.ids[f.File.ID.Key()] || live2.paths[f.Path] {
 				continue
@@ -186,8 +184,8 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 			if why == "" {
 				why = live2.unproven(f.Path)
 			}
-			if why == "" && f.shared != "" {
-				why = "on " + f.shared + ", whose files a socket may be bound to through another view (the filesystem it passes through, another machine): a refused connect here proves nothing"
+			if why == "" && f.found.Shared != "" {
+				why = "on " + f.found.Shared + ", whose files a socket may be bound to through another view (the filesystem it passes through, another machine): a refused connect here proves nothing"
 			}
 			if why == "" {
 				why = live.elsewhere(f.Path, f.File.ID)
@@ -230,11 +228,28 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	return rep, nil
 }
 
-func orErr(a, b error) error {
-	if a != nil {
-		return a
+// walk finds the socket files under starts through r.Files.
+func walk(ctx context.Context, r *Resolver, starts []string, o *StaleOptions, rep *StaleReport) ([]StaleFile, error) {
+	w, err := r.Files.Walk(ctx, starts, WalkOptions{Root: o.Root, MaxDepth: o.MaxDepth, CrossFS: o.CrossFS, Progress: o.Progress, Skip: skippedTree})
+	if err != nil {
+		return nil, err
 	}
-	return b
+	if o.Explicit && len(starts) > 0 && w.Opened == 0 {
+		// Nothing was looked at: finding nothing stale would be a lie.
+		if w.Err == nil {
+			return nil, errors.New("no directory given could be read")
+		}
+		return nil, fmt.Errorf("no directory given could be read (%v)", w.Err)
+	}
+	rep.Entries, rep.DirsRead, rep.Sockets = w.Entries, w.Dirs, w.Sockets
+	if w.Unreadable > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d directories could not be read (%v); socket files in them were not checked", w.Unreadable, w.Err))
+	}
+	files := make([]StaleFile, len(w.Files))
+	for i, f := range w.Files {
+		files[i] = StaleFile{Path: f.Path, File: f.File, found: f, files: r.Files, probe: r.Probe}
+	}
+	return files, nil
 }
 
 // RemoveStale deletes a file FindStale judged stale, after proving again,
@@ -247,7 +262,10 @@ func RemoveStale(ctx context.Context, f *StaleFile, timeout time.Duration, dryRu
 	if timeout <= 0 {
 		timeout = defaultProbeTimeout
 	}
-	res, err := checkStale(ctx, f, timeout, !dryRun)
+	if f.files == nil {
+		return errNoFiles
+	}
+	res, err := f.files.Recheck(ctx, &f.found, f.probe.do, timeout, !dryRun)
 	if err != nil {
 		return err
 	}
@@ -314,8 +332,8 @@ func (l *liveSet) elsewhere(p string, id FileID) string {
 	return ""
 }
 
-func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error)) liveSet {
-	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}, relative: map[string]string{}, stacked: stackedDevs()}
+func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error), stacked func(dev uint64) bool) liveSet {
+	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}, relative: map[string]string{}, stacked: stacked}
 	listening := map[string]bool{}
 	for i := range snap.Sockets {
 		if s := &snap.Sockets[i]; s.State == StateListening && s.Filesystem() {
@@ -416,13 +434,13 @@ func startDirs(dirs []string, explicit bool, root string, r *Resolver) (starts, 
 				continue
 			}
 			if !explicit {
-				warnings = append(warnings, fmt.Sprintf("skipping %q: %v", d, unwrapPath(err)))
+				warnings = append(warnings, fmt.Sprintf("skipping %q: %v", d, errpath.Strip(err)))
 				continue
 			}
 			if errors.Is(err, errOtherTree) {
 				return nil, nil, nil, fmt.Errorf("directory %q: %w", d, err)
 			}
-			return nil, nil, nil, fmt.Errorf("directory %q: %w", d, unwrapPath(err))
+			return nil, nil, nil, fmt.Errorf("directory %q: %w", d, errpath.Strip(err))
 		}
 		if skippedTree(real) {
 			warnings = append(warnings, fmt.Sprintf("skipping %q: %s holds no socket files", d, real))
@@ -454,15 +472,6 @@ func sameDir(given, resolved string) error {
 		return errOtherTree
 	}
 	return nil
-}
-
-// unwrapPath drops the *PathError wrapper, whose text repeats the path.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // skippedTree reports the kernel's virtual trees, which are never walked.

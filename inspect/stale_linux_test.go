@@ -1,87 +1,22 @@
 package inspect
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
-
-// staticSource serves a literal snapshot, as a backend would.
-type staticSource struct{ snap Snapshot }
-
-func (s *staticSource) Snapshot(context.Context) (*Snapshot, error) {
-	c := s.snap
-	return &c, nil
-}
-
-// makeStaleSocket leaves a socket file with nothing bound to it, as a
-// crashed server does.
-func makeStaleSocket(t *testing.T, path string, typ int) {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_UNIX, typ, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatalf("bind %q: %v", path, err)
-	}
-}
-
-// pyListen binds a listener in a child process and returns once it is
-// bound; argv is prepended to the python command (e.g. unshare --net).
-// The child's cwd is dir, so a relative name binds there.
-func pyListen(t *testing.T, dir, name string, argv ...string) error {
-	t.Helper()
-	py := testenv.NeedTool(t, "python3", "python3")
-	const script = `import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1])
-s.listen(8)
-print("ready", flush=True)
-sys.stdin.read()
-`
-	args := append(argv, py, "-c", script, name)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
-	if line != "ready\n" {
-		stdin.Close()
-		cmd.Wait()
-		return errors.New(strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
 
 // staleTree is a directory of live and stale socket files and the
 // snapshot a backend would take of it.
@@ -148,14 +83,14 @@ func newStaleTree(t *testing.T) *staleTree {
 	tr.addLive(t, tr.p("live/dgram.sock"), tr.p("live/dgram.sock"), TypeDgram, StateUnconnected)
 
 	// Bound by a relative name: the listing says "rel.sock".
-	if err := pyListen(t, tr.p("rel"), "rel.sock"); err != nil {
+	if err := testutil.ChildListen(t, tr.p("rel"), "rel.sock"); err != nil {
 		t.Fatal(err)
 	}
 	tr.addLive(t, "rel.sock", tr.p("rel/rel.sock"), TypeStream, StateListening)
 
 	// Bound in another network namespace: the snapshot cannot see it, only
 	// the probe can.
-	if err := pyListen(t, tr.p("netns"), "ns.sock", "unshare", "--net"); err != nil {
+	if err := testutil.ChildListen(t, tr.p("netns"), "ns.sock", "unshare", "--net"); err != nil {
 		testenv.Skipf(t, testenv.Root, "cannot bind in a new network namespace (unshare needs CAP_SYS_ADMIN): %v", err)
 	}
 
@@ -167,7 +102,7 @@ func newStaleTree(t *testing.T) *staleTree {
 		"new\nline.sock":  unix.SOCK_STREAM,
 		"bad\xff.sock":    unix.SOCK_STREAM,
 	} {
-		makeStaleSocket(t, tr.p(name), typ)
+		testutil.StaleSocket(t, tr.p(name), typ)
 	}
 	if err := os.Symlink(tr.p("s1.sock"), tr.p("links/to-stale.sock")); err != nil {
 		t.Fatal(err)
@@ -187,7 +122,7 @@ func newStaleTree(t *testing.T) *staleTree {
 	if err := os.MkdirAll(tr.p(long), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	makeStaleSocket(t, tr.p("deep/long.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, tr.p("deep/long.sock"), unix.SOCK_STREAM)
 	if err := os.Rename(tr.p("deep/long.sock"), tr.p(long+"/long.sock")); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +139,7 @@ func newStaleTree(t *testing.T) *staleTree {
 		t.Fatal(err)
 	}
 	tr.addLive(t, tr.p("moved.sock"), tr.p("live/moved-away"), TypeStream, StateListening)
-	makeStaleSocket(t, tr.p("moved.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, tr.p("moved.sock"), unix.SOCK_STREAM)
 
 	// A listener whose file was deleted.
 	gone, err := net.Listen("unix", tr.p("gone.sock"))
@@ -336,7 +271,7 @@ func TestFindStaleStartDirs(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(root, "real"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	makeStaleSocket(t, filepath.Join(root, "real", "s.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(root, "real", "s.sock"), unix.SOCK_STREAM)
 	if err := os.Symlink("real", filepath.Join(root, "link")); err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +330,7 @@ func TestRemoveStale(t *testing.T) {
 	t.Run("removed", func(t *testing.T) {
 		dir := t.TempDir()
 		p := filepath.Join(dir, "s.sock")
-		makeStaleSocket(t, p, unix.SOCK_STREAM)
+		testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 		if err := findAndRemove(t, dir, "s.sock", func() {}); err != nil {
 			t.Fatal(err)
 		}
@@ -406,7 +341,7 @@ func TestRemoveStale(t *testing.T) {
 	t.Run("dry run", func(t *testing.T) {
 		dir := t.TempDir()
 		p := filepath.Join(dir, "s.sock")
-		makeStaleSocket(t, p, unix.SOCK_STREAM)
+		testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 		rep, err := FindStale(context.Background(), &staticSource{}, LiveResolver("/proc"),
 			StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 16})
 		if err != nil || len(rep.Stale) != 1 {
@@ -473,7 +408,7 @@ func TestRemoveStale(t *testing.T) {
 			if err := os.Mkdir(filepath.Join(root, "sub"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			makeStaleSocket(t, filepath.Join(root, "sub", "s.sock"), unix.SOCK_STREAM)
+			testutil.StaleSocket(t, filepath.Join(root, "sub", "s.sock"), unix.SOCK_STREAM)
 			err := findAndRemove(t, root, "sub/s.sock", func() { tt.change(t, root) })
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("RemoveStale: %v, want an error wrapping %v", err, tt.want)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
+
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
@@ -25,7 +27,7 @@ func TestFindStaleRoot(t *testing.T) {
 	if err := os.Symlink("/run", filepath.Join(root, "var", "run")); err != nil {
 		t.Fatal(err)
 	}
-	makeStaleSocket(t, filepath.Join(root, "run", "stale.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(root, "run", "stale.sock"), unix.SOCK_STREAM)
 	l, err := net.Listen("unix", filepath.Join(root, "run", "live.sock"))
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +36,7 @@ func TestFindStaleRoot(t *testing.T) {
 	// Beneath the root the walk is judged by the inside path: its /proc is
 	// skipped as ours would be, but a directory of ours named like the
 	// root's path is not.
-	makeStaleSocket(t, filepath.Join(root, "proc", "hidden.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(root, "proc", "hidden.sock"), unix.SOCK_STREAM)
 
 	r := LiveResolver("")
 	r.UserName = func(uint32) string { return "" }

@@ -29,27 +29,28 @@ func TestLiveFiles(t *testing.T) {
 		{ID: 6},
 		{ID: 7, Path: "/run/gone.sock"},
 	}}
-	got := liveFiles(snap, lstat)
-	want := liveSet{
-		// a.sock's socket holds another file than the one at its path:
-		// identity wins and the file at the path is not protected.
-		ids:     map[FileID]bool{{1, 99}: true, {1, 11}: true},
-		paths:   map[string]bool{"/run/b.sock": true, "/run/reg.sock": true, "/run/gone.sock": true},
-		claimed: map[string]bool{"/run/a.sock": true, "/run/b.sock": true, "/run/reg.sock": true, "rel.sock": true, "/run/gone.sock": true},
-		// Without identity nor a state that rules it out, each may be
-		// bound and not listening to a file of its name elsewhere.
-		unbound:  map[string]bool{"/run/b.sock": true, "/run/reg.sock": true, "rel.sock": true, "/run/gone.sock": true},
-		layered:  map[uint64][]uint64{},
-		relative: map[string]string{"rel.sock": "rel.sock"},
-	}
-	if stackedDevs()(1) {
-		// Device 1 (0:1 on Linux) is no mount of ours: it may be an
-		// overlay's, whose files its upper layer shows with the same
-		// inode numbers.
-		want.layered = map[uint64][]uint64{99: {1}, 11: {1}}
-	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(liveSet{}), cmpopts.IgnoreFields(liveSet{}, "stacked")); diff != "" {
-		t.Errorf("liveFiles (-want +got):\n%s", diff)
+	// Device 1 is a stacking filesystem's (an overlay's, whose files
+	// its upper layer shows with the same inode numbers) or not.
+	for _, stacked := range []bool{false, true} {
+		got := liveFiles(snap, lstat, func(dev uint64) bool { return stacked && dev == 1 })
+		want := liveSet{
+			// a.sock's socket holds another file than the one at its path:
+			// identity wins and the file at the path is not protected.
+			ids:     map[FileID]bool{{1, 99}: true, {1, 11}: true},
+			paths:   map[string]bool{"/run/b.sock": true, "/run/reg.sock": true, "/run/gone.sock": true},
+			claimed: map[string]bool{"/run/a.sock": true, "/run/b.sock": true, "/run/reg.sock": true, "rel.sock": true, "/run/gone.sock": true},
+			// Without identity nor a state that rules it out, each may be
+			// bound and not listening to a file of its name elsewhere.
+			unbound:  map[string]bool{"/run/b.sock": true, "/run/reg.sock": true, "rel.sock": true, "/run/gone.sock": true},
+			layered:  map[uint64][]uint64{},
+			relative: map[string]string{"rel.sock": "rel.sock"},
+		}
+		if stacked {
+			want.layered = map[uint64][]uint64{99: {1}, 11: {1}}
+		}
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(liveSet{}), cmpopts.IgnoreFields(liveSet{}, "stacked")); diff != "" {
+			t.Errorf("liveFiles, stacked %v (-want +got):\n%s", stacked, diff)
+		}
 	}
 }
 

@@ -9,4 +9,5 @@ func init() {
 	inspect.LiveResolver = sys.NewResolver
 	inspect.LiveAuditor = sys.NewAuditor
 	inspect.LiveProbe = sys.Probe
+	inspect.LiveLstat = sys.Lstat
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/udsls/udsls/internal/errpath"
 )
 
 // NetnsPID is the process opts.Netns names, as a pid or as its
@@ -55,7 +57,7 @@ func NetnsRoot(opts Options, mountRoot func(pid int) string) (string, error) {
 	pid := NetnsPID(opts)
 	if pid == 0 {
 		if _, err := os.Stat(opts.Netns); err != nil {
-			return "", fmt.Errorf("network namespace %q: %w", opts.Netns, unwrapPath(err))
+			return "", fmt.Errorf("network namespace %q: %w", opts.Netns, errpath.Strip(err))
 		}
 		return "", nil
 	}
@@ -65,16 +67,7 @@ func NetnsRoot(opts Options, mountRoot func(pid int) string) (string, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("network namespace of pid %d: no such process", pid)
 		}
-		return "", fmt.Errorf("file system of pid %d: %w", pid, unwrapPath(err))
+		return "", fmt.Errorf("file system of pid %d: %w", pid, errpath.Strip(err))
 	}
 	return mountRoot(pid), nil
-}
-
-// unwrapPath drops the path an error repeats when the message names it already.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

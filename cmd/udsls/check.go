@@ -26,7 +26,7 @@ func runCheck(ctx context.Context, o *options, e *env) (int, error) {
 		return exitError, err
 	}
 	r := sys.NewResolver(o.procRoot)
-	c := inspect.NewChecker(r)
+	c := sys.NewChecker(r)
 	c.Timeout, c.Expect = o.timeout, exp
 	paths, asGiven, err := checkInNetns(o, c)
 	if err != nil {

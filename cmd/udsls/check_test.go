@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -76,53 +77,17 @@ func decodeChecks(t *testing.T, stdout string) checkDoc {
 	return doc
 }
 
-func listenUnix(t *testing.T, network, path string) net.Listener {
-	t.Helper()
-	l, err := net.Listen(network, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
 func staleSocket(t *testing.T, path string) {
 	t.Helper()
-	l := listenUnix(t, "unix", path)
+	l := testutil.Listen(t, "unix", path)
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close()
-}
-
-// fullListener listens with backlog 1, never accepts, and fills its queue.
-func fullListener(t *testing.T, path string) {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, 1); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { unix.Close(c) })
-		if err := unix.Connect(c, &unix.SockaddrUnix{Name: path}); err != nil {
-			return
-		}
-	}
 }
 
 func TestCheckExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, "live.sock")
-	listenUnix(t, "unix", live)
+	testutil.Listen(t, "unix", live)
 	if err := os.Chmod(live, 0o660); err != nil {
 		t.Fatal(err)
 	}
@@ -196,11 +161,11 @@ func checkFixture(t *testing.T) (p func(string) string, paths []string) {
 	t.Helper()
 	dir := t.TempDir()
 	p = func(name string) string { return filepath.Join(dir, name) }
-	listenUnix(t, "unix", p("stream.sock"))
+	testutil.Listen(t, "unix", p("stream.sock"))
 	if err := os.Chmod(p("stream.sock"), 0o660); err != nil {
 		t.Fatal(err)
 	}
-	listenUnix(t, "unixpacket", p("seq.sock"))
+	testutil.Listen(t, "unixpacket", p("seq.sock"))
 	dg, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p("dgram.sock"), Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +271,7 @@ func TestCheckJSON(t *testing.T) {
 // fail within --timeout, not hang it.
 func TestCheckFullBacklog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "full.sock")
-	fullListener(t, path)
+	testutil.FullListener(t, path)
 	type outcome struct {
 		code           int
 		stdout, stderr string
@@ -341,7 +306,7 @@ func TestCheckWaitAppears(t *testing.T) {
 	go func() {
 		done <- run(context.Background(), []string{"--check", "--wait", "1m", path}, &stdout, &stderr)
 	}()
-	listenUnix(t, "unix", path)
+	testutil.Listen(t, "unix", path)
 	if code := <-done; code != exitOK {
 		t.Errorf("exit %d (stdout %q, stderr %q), want %d", code, stdout.String(), stderr.String(), exitOK)
 	}
@@ -533,7 +498,7 @@ func TestCheckDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "root-only.sock")
-	listenUnix(t, "unix", sock)
+	testutil.Listen(t, "unix", sock)
 	if err := os.Chmod(sock, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +507,7 @@ func TestCheckDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	hidden := filepath.Join(private, "app.sock")
-	listenUnix(t, "unix", hidden)
+	testutil.Listen(t, "unix", hidden)
 
 	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "--check", "-o", "json", sock, hidden)
 	var stdout, stderr bytes.Buffer
@@ -592,7 +557,7 @@ func TestStalePrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	staleSocket(t, filepath.Join(dir, "sub", "old.sock"))
-	listenUnix(t, "unix", filepath.Join(dir, "live.sock"))
+	testutil.Listen(t, "unix", filepath.Join(dir, "live.sock"))
 
 	// A start directory always has its series; a subdirectory only while
 	// it holds stale files.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/udsls/udsls/inspect"
@@ -145,11 +147,11 @@ func requireMessages(t *testing.T, what, errOut string) {
 func TestRelativeAtApartFromAbstract(t *testing.T) {
 	dir := t.TempDir()
 	name := "@udsls-at-" + strconv.Itoa(os.Getpid())
-	if err := staleChildListen(t, dir, name); err != nil {
+	if err := testutil.ChildListen(t, dir, name); err != nil {
 		t.Fatalf("binding %q in %s: %v", name, dir, err)
 	}
 	hostileSocket(t, name, false) // abstract
-	if err := staleChildListen(t, dir, "(unnamed)"); err != nil {
+	if err := testutil.ChildListen(t, dir, "(unnamed)"); err != nil {
 		t.Fatalf("binding (unnamed) in %s: %v", dir, err)
 	}
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -79,7 +80,7 @@ func TestLimits(t *testing.T) {
 		}
 		dir := t.TempDir()
 		listenAt(t, filepath.Join(dir, "live.sock"), 0o755)
-		staleSocketFile(t, filepath.Join(dir, "dead.sock"), 1)
+		testutil.StaleSocket(t, filepath.Join(dir, "dead.sock"), 1)
 		pattern := filepath.Join(dir, "*")
 		env := []string{"GOMAXPROCS=64"}
 

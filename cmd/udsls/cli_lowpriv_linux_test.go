@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -95,7 +96,7 @@ func TestLowPriv(t *testing.T) {
 	}
 	dead := []string{"open/dead.sock", "trav/dead.sock", "readonly/dead.sock", "locked/dead.sock"}
 	for _, n := range dead {
-		staleSocketFile(t, p(n), 1)
+		testutil.StaleSocket(t, p(n), 1)
 		if err := os.Chmod(p(n), 0o777); err != nil {
 			t.Fatal(err)
 		}

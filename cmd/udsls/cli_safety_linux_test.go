@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/internal/testutil"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/udsls/udsls/inspect/render"
@@ -51,7 +53,7 @@ func TestOutputFileRefused(t *testing.T) {
 		}, "is a FIFO, not a regular file"},
 		{"socket", func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "s.sock")
-			staleSocketFile(t, p, unix.SOCK_STREAM)
+			testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 			return p
 		}, "is a socket, not a regular file"},
 		{"symlink to a regular file", func(t *testing.T, dir string) string {
@@ -104,7 +106,7 @@ func TestOutputFileRefused(t *testing.T) {
 				fi, _ = os.Lstat(strings.TrimSuffix(out, "/"))
 			}
 			stale := filepath.Join(t.TempDir(), "stale.sock")
-			staleSocketFile(t, stale, unix.SOCK_STREAM)
+			testutil.StaleSocket(t, stale, unix.SOCK_STREAM)
 			for _, args := range [][]string{
 				{"-o", "prometheus", "--output-file", out},
 				{"--stale", "--remove", "-o", "prometheus", "--output-file", out, filepath.Dir(stale)},
@@ -170,13 +172,13 @@ func TestWriteErrors(t *testing.T) {
 	b := t.TempDir()
 	openUp(t, b)
 	live := filepath.Join(b, "live.sock")
-	listenUnix(t, "unix", live)
+	testutil.Listen(t, "unix", live)
 	if err := os.Chmod(live, 0o666); err != nil {
 		t.Fatal(err)
 	}
 	staleDir := filepath.Join(b, "stale")
 	mkdirs(t, b, "stale")
-	staleSocketFile(t, filepath.Join(staleDir, "old.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(staleDir, "old.sock"), unix.SOCK_STREAM)
 
 	runs := [][]string{
 		{}, {"-a"}, {"-o", "json"}, {"-o", "prometheus"}, {"-N"},
@@ -198,7 +200,7 @@ func TestWriteErrors(t *testing.T) {
 	old := filepath.Join(staleDir, "old.sock")
 	for _, output := range []string{"table", "json"} {
 		if _, err := os.Lstat(old); err != nil {
-			staleSocketFile(t, old, unix.SOCK_STREAM)
+			testutil.StaleSocket(t, old, unix.SOCK_STREAM)
 		}
 		code, stderr := runToFull(t, bin, "--stale", "--remove", "-o", output, staleDir)
 		if _, err := os.Lstat(old); !errors.Is(err, fs.ErrNotExist) {
@@ -250,7 +252,7 @@ func TestOutputFileFullAfterRemoval(t *testing.T) {
 	}
 	f.Close()
 	old := filepath.Join(dir, "stale", "old.sock")
-	staleSocketFile(t, old, unix.SOCK_STREAM)
+	testutil.StaleSocket(t, old, unix.SOCK_STREAM)
 	out := filepath.Join(mnt, "stale.prom")
 	code, stdout, stderr := runUdsls("--stale", "--remove", "-o", "prometheus", "--output-file", out, filepath.Dir(old))
 	if _, err := os.Lstat(old); !errors.Is(err, fs.ErrNotExist) {
@@ -347,7 +349,7 @@ func TestSignals(t *testing.T) {
 	b := t.TempDir()
 
 	full := filepath.Join(b, "full.sock")
-	fullListener(t, full)
+	testutil.FullListener(t, full)
 	// Sockets enough that the join and the table take seconds.
 	srv, err := testserver.Start(testserver.Config{Dir: filepath.Join(b, "many"), Count: 4000})
 	if err != nil {
@@ -440,7 +442,7 @@ func TestSignalsDuringRemoval(t *testing.T) {
 					mkdirs(t, root, sub)
 					for f := range perDir {
 						p := filepath.Join(root, sub, fmt.Sprintf("s%03d.sock", f))
-						staleSocketFile(t, p, unix.SOCK_STREAM)
+						testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 						all = append(all, p)
 					}
 				}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -33,7 +35,7 @@ func TestJSONEscapesC1(t *testing.T) {
 	}
 	t.Cleanup(func() { l.Close() })
 	stale := filepath.Join(dir, "stale\u009b2J\x7f.sock")
-	staleSocketFile(t, stale, unix.SOCK_STREAM)
+	testutil.StaleSocket(t, stale, unix.SOCK_STREAM)
 
 	for _, args := range [][]string{
 		{"-o", "json", "-a", filepath.Join(dir, "*")},

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"path"
 	"runtime"
 	"strings"
@@ -167,12 +165,4 @@ func staleRoot(o *options) (string, error) {
 		return "", err
 	}
 	return platform.NetnsRoot(netnsOptions(o), sys.NewResolver(o.procRoot).MountRoot)
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

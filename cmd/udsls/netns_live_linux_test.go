@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -77,19 +77,7 @@ sys.stdin.read()
 		`mount -t tmpfs tmpfs "$1" && exec "$2" -c "$3" "$1" "$4"`, "sh", dir, py, script, c.abstract)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, _, err := testutil.StartChild(t, cmd)
 	if err == nil {
 		_, err = fmt.Sscan(line, &c.pid, &c.appFD)
 	}
@@ -229,7 +217,7 @@ func TestNetnsCLI(t *testing.T) {
 	}
 
 	t.Run("container", func(t *testing.T) {
-		id := dockerCgroup(t, c.pid)
+		id := testutil.FakeDockerCgroup(t, c.pid)
 		code, out, errOut := runUdsls("-N", "-o", "json", glob)
 		if code != exitOK {
 			t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -325,47 +313,4 @@ func TestNetnsUsage(t *testing.T) {
 			}
 		})
 	}
-}
-
-// dockerCgroup moves pid into a new cgroup v2 named as docker's cgroupfs
-// driver names a container's, .../docker/<64 hex>, and returns the id. The
-// cgroups hang under a directory of this test's own, so that tests running
-// at the same time do not share (and fight over removing) a parent.
-func dockerCgroup(t *testing.T, pid int) string {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mnt := ""
-	for _, line := range strings.Split(string(data), "\n") {
-		// proc(5): ... mount-point ... - fstype source options
-		pre, post, ok := strings.Cut(line, " - ")
-		if f := strings.Fields(pre); ok && len(f) > 4 && strings.HasPrefix(post, "cgroup2 ") {
-			mnt = f[4]
-			break
-		}
-	}
-	if mnt == "" {
-		testenv.Skipf(t, testenv.Root, "cgroup v2 is not mounted: no cgroup to put a fake container in")
-	}
-	id := strings.Repeat(fmt.Sprintf("%08x", pid), 8)
-	top := filepath.Join(mnt, "udsls-test-"+strconv.Itoa(os.Getpid()))
-	cg := filepath.Join(top, "docker", id)
-	if err := os.MkdirAll(cg, 0o755); err != nil {
-		testenv.Skipf(t, testenv.Root, "cgroup v2 at %s is not writable: %v", mnt, err)
-	}
-	t.Cleanup(func() {
-		// A cgroup with members cannot be removed: back to the root first.
-		os.WriteFile(filepath.Join(mnt, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
-		for _, d := range []string{cg, filepath.Dir(cg), top} {
-			if err := os.Remove(d); err != nil {
-				t.Errorf("removing the test cgroup: %v", err)
-			}
-		}
-	})
-	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-		testenv.Skipf(t, testenv.Root, "cannot move a process into a new cgroup v2: %v", err)
-	}
-	return id
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/udsls/udsls/internal/errpath"
 )
 
 // writeOutput sends a rendering to --output-file when one is given, else
@@ -46,7 +48,7 @@ func openOutputFile(ctx context.Context, path string) (*outFile, error) {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return nil, fmt.Errorf("--output-file %q: cannot create a file in %q: %w", path, filepath.Dir(path), unwrapPathError(err))
+		return nil, fmt.Errorf("--output-file %q: cannot create a file in %q: %w", path, filepath.Dir(path), errpath.Strip(err))
 	}
 	pendingTemp.Store(tmp.Name())
 	return &outFile{ctx: ctx, path: path, tmp: tmp}, nil
@@ -78,14 +80,14 @@ func replaceable(path string) error {
 		// Most often the directory is what is wrong: name it.
 		dir := filepath.Dir(path)
 		if d, derr := os.Stat(dir); derr != nil {
-			return fmt.Errorf("directory %q: %w", dir, unwrapPathError(derr))
+			return fmt.Errorf("directory %q: %w", dir, errpath.Strip(derr))
 		} else if !d.IsDir() {
 			return fmt.Errorf("%q is not a directory", dir)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		return unwrapPathError(err)
+		return errpath.Strip(err)
 	}
 	switch t := fi.Mode().Type(); {
 	case t == 0:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/internal/errpath"
 	"github.com/udsls/udsls/platform"
 )
 
@@ -137,7 +138,7 @@ func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
 	fi, err := os.Stat(platform.NetnsFile(netnsOptions(o)))
 	switch {
 	case err != nil && o.netns != "":
-		return nil, 0, fmt.Errorf("network namespace %q: %w", o.netns, unwrapPathError(err))
+		return nil, 0, fmt.Errorf("network namespace %q: %w", o.netns, errpath.Strip(err))
 	case err == nil:
 		netns = inodeOf(fi)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -139,7 +140,7 @@ func TestStaleIdentityMounts(t *testing.T) {
 			}
 			t.Cleanup(func() { l.Close() })
 			boundSocket(t, bound)
-			staleSocketFile(t, stale, unix.SOCK_STREAM)
+			testutil.StaleSocket(t, stale, unix.SOCK_STREAM)
 
 			code, out, errOut := runUdsls("-a", "-o", "json", filepath.Join(dir, "*"))
 			if code != exitOK {
@@ -207,32 +208,11 @@ sys.stdin.read()
 	args := append(argv, py, "-c", script, name)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stdout strings.Builder
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = w
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-		r.Close()
-	})
-	buf := make([]byte, 64)
-	n, _ := r.Read(buf)
-	stdout.Write(buf[:n])
-	pid, err := strconv.Atoi(strings.TrimSpace(stdout.String()))
+	line, _, _ := testutil.StartChild(t, cmd)
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
 	if err != nil {
-		t.Fatalf("child did not bind %q: %q", name, stdout.String())
+		t.Fatalf("child did not bind %q: %q", name, line)
 	}
 	return pid
 }
@@ -245,7 +225,7 @@ func TestStaleOtherNetnsBound(t *testing.T) {
 	testenv.NeedTool(t, "unshare", "util-linux")
 	dir := t.TempDir()
 	childBind(t, dir, "ns.sock", "unshare", "--net", "--")
-	staleSocketFile(t, filepath.Join(dir, "dead.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(dir, "dead.sock"), unix.SOCK_STREAM)
 
 	code, out, errOut := runUdsls("--stale", "--remove", dir)
 	if code != exitOK || out != "removed "+filepath.Join(dir, "dead.sock")+"\n" {
@@ -285,25 +265,13 @@ func TestStaleThroughProcRoot(t *testing.T) {
 	testenv.NeedRoot(t, "unshare --mount and mount")
 	testenv.NeedTool(t, "unshare", "util-linux")
 	dir := t.TempDir()
-	staleSocketFile(t, filepath.Join(dir, "host.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(dir, "host.sock"), unix.SOCK_STREAM)
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
 		`mount -t tmpfs tmpfs "$1" && echo $$ && exec cat`, "sh", dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, w, _ := os.Pipe()
-	cmd.Stdout = w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() { stdin.Close(); cmd.Wait(); r.Close() })
-	buf := make([]byte, 32)
-	n, _ := r.Read(buf)
-	pid := strings.TrimSpace(string(buf[:n]))
+	line, _, _ := testutil.StartChild(t, cmd)
+	pid := strings.TrimSpace(line)
 	if _, err := strconv.Atoi(pid); err != nil {
-		t.Fatalf("no pid from the child: %q", buf[:n])
+		t.Fatalf("no pid from the child: %q", line)
 	}
 	code, out, errOut := runUdsls("--stale", "--remove", "/proc/"+pid+"/root"+dir)
 	if code != exitError || out != "" || !strings.Contains(errOut, "--netns PID") {

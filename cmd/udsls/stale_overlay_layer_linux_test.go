@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -42,14 +43,14 @@ func TestStaleOverlayUpperLayer(t *testing.T) {
 	t.Cleanup(func() { d.Close() })
 	// Through procfs a name is all there is: a relative one has no file
 	// to stat.
-	if err := staleChildListen(t, p("merged"), "rel.sock"); err != nil {
+	if err := testutil.ChildListen(t, p("merged"), "rel.sock"); err != nil {
 		t.Fatal(err)
 	}
 	stale := p("upperfs/upper/stale.sock")
 	live := []string{"live.sock", "bound.sock", "dgram.sock", "rel.sock"}
 
 	for _, source := range []string{"netlink", "procfs"} {
-		staleSocketFile(t, stale, unix.SOCK_STREAM)
+		testutil.StaleSocket(t, stale, unix.SOCK_STREAM)
 		code, out, errOut := runUdsls("--stale", "--remove", "--source", source, p("upperfs/upper"))
 		if code != exitOK || !strings.HasPrefix(out, "removed "+stale+"\nUNKNOWN") {
 			t.Errorf("--source %s --remove: exit %d, stdout %q, stderr %q", source, code, out, errOut)
@@ -90,7 +91,7 @@ func TestStaleFUSEView(t *testing.T) {
 	}
 	t.Cleanup(func() { l.Close() })
 	boundSocket(t, p("src/bound.sock"))
-	staleSocketFile(t, p("src/stale.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, p("src/stale.sock"), unix.SOCK_STREAM)
 
 	code, out, errOut := runUdsls("--stale", "--remove", p("view"))
 	if code != exitOK || strings.Contains(out, "removed") || !strings.Contains(out, "FUSE") {
@@ -118,7 +119,7 @@ func TestStaleInodeCoincidence(t *testing.T) {
 	}
 	t.Cleanup(func() { l.Close() })
 	stale := p("b/stale.sock")
-	staleSocketFile(t, stale, unix.SOCK_STREAM)
+	testutil.StaleSocket(t, stale, unix.SOCK_STREAM)
 	var la, lb unix.Stat_t
 	if err := unix.Lstat(p("a/live.sock"), &la); err != nil {
 		t.Fatal(err)

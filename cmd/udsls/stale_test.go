@@ -3,9 +3,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -17,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,74 +70,6 @@ func decodeStale(t *testing.T, b []byte) *staleDoc {
 	return &d
 }
 
-func runUdsls(args ...string) (code int, stdout, stderr string) {
-	var o, e bytes.Buffer
-	code = run(context.Background(), args, &o, &e)
-	return code, o.String(), e.String()
-}
-
-func staleSocketFile(t *testing.T, path string, typ int) {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_UNIX, typ, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatalf("bind %q: %v", path, err)
-	}
-}
-
-// staleChildListen binds a stream listener named name in a child process
-// whose cwd is dir, with argv (e.g. unshare --net) in front, and returns
-// once it is bound.
-func staleChildListen(t *testing.T, dir, name string, argv ...string) error {
-	t.Helper()
-	py := testenv.NeedTool(t, "python3", "python3")
-	const script = `import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1])
-s.listen(8)
-print("ready", flush=True)
-sys.stdin.read()
-`
-	args := append(argv, py, "-c", script, name)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
-		stdin.Close()
-		cmd.Wait()
-		return errors.New(strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
-
-func mkdirs(t *testing.T, root string, dirs ...string) {
-	t.Helper()
-	for _, d := range dirs {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // staleCLITree builds live listeners of every kind and stale files next to
 // them, and returns the stale files' paths, sorted.
 func staleCLITree(t *testing.T, root string) []string {
@@ -161,10 +92,10 @@ func staleCLITree(t *testing.T, root string) []string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dgram.Close() })
-	if err := staleChildListen(t, p("rel"), "rel.sock"); err != nil {
+	if err := testutil.ChildListen(t, p("rel"), "rel.sock"); err != nil {
 		t.Fatal(err)
 	}
-	if err := staleChildListen(t, p("netns"), "ns.sock", "unshare", "--net"); err != nil {
+	if err := testutil.ChildListen(t, p("netns"), "ns.sock", "unshare", "--net"); err != nil {
 		testenv.Skipf(t, testenv.Root, "cannot bind in a new network namespace (unshare needs CAP_SYS_ADMIN): %v", err)
 	}
 
@@ -178,7 +109,7 @@ func staleCLITree(t *testing.T, root string) []string {
 	}
 	var want []string
 	for n, typ := range stale {
-		staleSocketFile(t, p(n), typ)
+		testutil.StaleSocket(t, p(n), typ)
 		want = append(want, p(n))
 	}
 	slices.Sort(want)
@@ -304,7 +235,7 @@ func testStaleCLI(t *testing.T, source string) {
 func TestStaleExitCodes(t *testing.T) {
 	empty := t.TempDir()
 	withStale := t.TempDir()
-	staleSocketFile(t, filepath.Join(withStale, "s.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(withStale, "s.sock"), unix.SOCK_STREAM)
 	tests := []struct {
 		name   string
 		args   []string
@@ -371,7 +302,7 @@ func TestStaleRemoveRace(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			p := filepath.Join(dir, "s.sock")
-			staleSocketFile(t, p, unix.SOCK_STREAM)
+			testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 			beforeRemove = func(path string) {
 				if path != p {
 					t.Errorf("removing %q, want %q", path, p)
@@ -394,39 +325,6 @@ func TestStaleRemoveRace(t *testing.T) {
 	}
 }
 
-// buildUdsls builds the command into a directory others may enter, for
-// running it as another user.
-func buildUdsls(t *testing.T) string {
-	t.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "udsls-bin-")
-		if built.err != nil {
-			return
-		}
-		built.bin = filepath.Join(built.dir, "udsls")
-		// go test puts its own go first in PATH.
-		cmd := exec.Command("go", "build", "-o", built.bin, ".")
-		if built.out, built.err = cmd.CombinedOutput(); built.err == nil {
-			built.err = os.Chmod(built.dir, 0o755) // MkdirTemp made it private
-		}
-	})
-	if built.err != nil {
-		t.Fatalf("go build: %v\n%s", built.err, built.out)
-	}
-	return built.bin
-}
-
-// openUp lets everyone search dir and its parent, which t.TempDir makes
-// private.
-func openUp(t *testing.T, dir string) {
-	t.Helper()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestStaleUnprivileged runs udsls as nobody: a directory it cannot read
 // and a socket it may not connect to are warned about, never called stale.
 func TestStaleUnprivileged(t *testing.T) {
@@ -438,7 +336,7 @@ func TestStaleUnprivileged(t *testing.T) {
 	p := func(n string) string { return filepath.Join(root, n) }
 	mkdirs(t, root, "open", "locked")
 	for _, n := range []string{"open/s.sock", "open/private.sock", "locked/s.sock"} {
-		staleSocketFile(t, p(n), unix.SOCK_STREAM)
+		testutil.StaleSocket(t, p(n), unix.SOCK_STREAM)
 	}
 	for n, m := range map[string]os.FileMode{"open": 0o777, "open/s.sock": 0o777, "open/private.sock": 0o600, "locked": 0o700} {
 		if err := os.Chmod(p(n), m); err != nil {
@@ -498,7 +396,7 @@ func TestStaleCrossFS(t *testing.T) {
 	bin := buildUdsls(t)
 	root := t.TempDir()
 	mkdirs(t, root, "mnt")
-	staleSocketFile(t, filepath.Join(root, "top.sock"), unix.SOCK_STREAM)
+	testutil.StaleSocket(t, filepath.Join(root, "top.sock"), unix.SOCK_STREAM)
 	const script = `mount -t tmpfs tmpfs "$1/mnt" || exit 99
 "$2" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1/mnt/inner.sock" || exit 99
 "$3" --stale -o json "$1"
@@ -535,7 +433,7 @@ exit 0`
 func TestStaleDefaultDirs(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "s.sock")
-	staleSocketFile(t, p, unix.SOCK_STREAM)
+	testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 	t.Setenv("XDG_RUNTIME_DIR", dir)
 	code, out, errOut := runUdsls("--stale", "-o", "json")
 	if code != exitNo {

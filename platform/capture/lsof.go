@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/ascii"
 )
 
 // ErrMalformed is wrapped by every error about input that is not lsof or
@@ -89,7 +90,7 @@ func fieldsStart(data []byte) bool {
 	if end < 0 {
 		end = len(data)
 	}
-	return len(data) > 1 && data[0] == 'p' && isDigits(string(data[1:end]))
+	return len(data) > 1 && data[0] == 'p' && ascii.Digits(string(data[1:end]))
 }
 
 // ParseLsofFields parses `lsof -F` output. Fields are keyed on their
@@ -496,7 +497,7 @@ func parseLsofTable(data []byte) (*Lsof, error) {
 		// just "socket" in older lsof (4.8x), which may also leave
 		// SIZE/OFF blank so that NODE comes right after DEVICE.
 		linux := false
-		if node, after, ok := strings.Cut(rest, " "); ok && isDigits(node) && (linuxName().MatchString(strings.TrimLeft(after, " ")) || strings.TrimLeft(after, " ") == "socket") {
+		if node, after, ok := strings.Cut(rest, " "); ok && ascii.Digits(node) && (linuxName().MatchString(strings.TrimLeft(after, " ")) || strings.TrimLeft(after, " ") == "socket") {
 			ino, err := strconv.ParseUint(node, 10, 64)
 			if err != nil {
 				return nil, malformed(n, "inode %q: %v", node, err)
@@ -504,7 +505,7 @@ func parseLsofTable(data []byte) (*Lsof, error) {
 			f.ID, out.Inodes, linux = inspect.SocketID(ino), true, true
 			restAt += strings.Index(l[restAt:], node) + len(node)
 			rest = strings.TrimLeft(after, " ")
-		} else if node := sub(6); rest == "socket" && isDigits(node) {
+		} else if node := sub(6); rest == "socket" && ascii.Digits(node) {
 			ino, err := strconv.ParseUint(node, 10, 64)
 			if err != nil {
 				return nil, malformed(n, "inode %q: %v", node, err)
@@ -542,16 +543,4 @@ func parseLsofTable(data []byte) (*Lsof, error) {
 		return nil, notFormat("not lsof output: want the lsof -U table (with its COMMAND PID USER FD TYPE DEVICE header, or unix rows) or -F fields (starting with p<pid>)")
 	}
 	return out, nil
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

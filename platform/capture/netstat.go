@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/ascii"
 )
 
 // NetstatRow is one row of netstat's unix section (network_cmds unix.c;
@@ -298,8 +299,7 @@ func isHex(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+		if !ascii.IsHex(s[i]) {
 			return false
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/ascii"
 )
 
 // Container tells which container process pid runs in, from the names its
@@ -108,7 +109,7 @@ func isContainerID(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) && (s[i] < 'a' || s[i] > 'f') {
+		if !ascii.IsDigit(s[i]) && (s[i] < 'a' || s[i] > 'f') {
 			return false
 		}
 	}

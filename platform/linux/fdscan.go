@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/ascii"
 )
 
 // fdScan is what one walk of the processes' fd tables found.
@@ -92,10 +93,8 @@ func parseSocketLink(link string) (inspect.SocketID, bool) {
 // parseDecimal parses a pid or fd directory entry; other entries are not
 // processes or fds.
 func parseDecimal(s string) (int, bool) {
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
-			return 0, false // Atoi would take a sign
-		}
+	if !ascii.Digits(s) {
+		return 0, false // Atoi would take a sign
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {

@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -266,19 +266,7 @@ func startRelativeBind(t *testing.T) liveSocket {
 	cmd.Env = append(os.Environ(), liveHelperEnv+"=bind-relative")
 	cmd.Dir = t.TempDir()
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, _, err := testutil.StartChild(t, cmd)
 	var fd int
 	var ino uint64
 	if err == nil {

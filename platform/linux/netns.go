@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/errpath"
 )
 
 // netnsRef is one network namespace and the ways into it.
@@ -77,7 +77,7 @@ func findNetns(ctx context.Context, procRoot string) (nss []netnsRef, hidden uns
 			continue
 		default:
 			hidden.pids = append(hidden.pids, pid)
-			hidden.err = cmpOr(hidden.err, unwrapPath(err))
+			hidden.err = cmp.Or(hidden.err, errpath.Strip(err))
 			continue
 		}
 		if !seen[ino] {
@@ -98,13 +98,13 @@ func selectNetns(ctx context.Context, procRoot, arg string) (netnsRef, error) {
 			return netnsRef{}, fmt.Errorf("network namespace of pid %d: no such process", pid)
 		}
 		if err != nil {
-			return netnsRef{}, fmt.Errorf("network namespace of pid %d: %w", pid, unwrapPath(err))
+			return netnsRef{}, fmt.Errorf("network namespace of pid %d: %w", pid, errpath.Strip(err))
 		}
 		return netnsRef{ino: ino, pid: pid, file: file}, nil
 	}
 	f, ino, err := openNetns(arg)
 	if err != nil {
-		return netnsRef{}, fmt.Errorf("network namespace %q: %w", arg, unwrapPath(err))
+		return netnsRef{}, fmt.Errorf("network namespace %q: %w", arg, errpath.Strip(err))
 	}
 	f.Close()
 	ns := netnsRef{ino: ino, file: arg}
@@ -162,12 +162,12 @@ func (s *Source) readNamespaces(ctx context.Context, root string, snap *inspect.
 				continue // its last process exited since the listing
 			}
 			unread = append(unread, ns)
-			unreadErr = cmpOr(unreadErr, err)
+			unreadErr = cmp.Or(unreadErr, err)
 			continue
 		}
 		if why != nil {
 			viaProcfs = append(viaProcfs, ns)
-			procfsWhy = cmpOr(procfsWhy, why)
+			procfsWhy = cmp.Or(procfsWhy, why)
 		}
 		backends[backend] = true
 		for i := range socks {
@@ -189,7 +189,7 @@ func (s *Source) readNamespaces(ctx context.Context, root string, snap *inspect.
 		snap.Sockets = append(snap.Sockets, extra...)
 		var parts []string
 		if len(unread) > 0 {
-			parts = append(parts, fmt.Sprintf("%s unreadable (%v)", namespaces(unread), unwrapPath(unreadErr)))
+			parts = append(parts, fmt.Sprintf("%s unreadable (%v)", namespaces(unread), errpath.Strip(unreadErr)))
 		}
 		if missing != "" {
 			parts = append(parts, missing)
@@ -239,7 +239,7 @@ func (s *Source) readNetns(ctx context.Context, root string, ns netnsRef, self u
 		}
 	}
 	if ns.pid == 0 {
-		return nil, "", nil, cmpOr(why, errors.New("no process in it shows its net/unix"))
+		return nil, "", nil, cmp.Or(why, errors.New("no process in it shows its net/unix"))
 	}
 	socks, err = readProcNetUnix(ctx, filepath.Join(root, strconv.Itoa(ns.pid)))
 	if err != nil && why != nil && !gone(err) {
@@ -267,7 +267,7 @@ func dumpIn(ctx context.Context, file string, dump func(context.Context) ([]insp
 func unreadWarning(unread []netnsRef, err error, hidden unseen, root bool) string {
 	var parts []string
 	if len(unread) > 0 {
-		parts = append(parts, fmt.Sprintf("%s unreadable (%v)", namespaces(unread), unwrapPath(err)))
+		parts = append(parts, fmt.Sprintf("%s unreadable (%v)", namespaces(unread), errpath.Strip(err)))
 	}
 	if n := len(hidden.pids); n > 0 {
 		const most = 3
@@ -307,23 +307,6 @@ func namespaces(nss []netnsRef) string {
 	return "network namespaces " + strings.Join(names, ", ")
 }
 
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
-// unwrapPath drops the *PathError wrapper, whose text repeats a path the
-// message already names.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 // markNetns marks sockets read from the caller's namespace, which is also
 // the one <procRoot>/net shows, with it when it can be read.
 func markNetns(socks []inspect.Socket, procRoot string) {
@@ -347,7 +330,7 @@ func InNetns(procRoot, netns string, fn func() error) error {
 	}
 	f, _, err := openNetns(file)
 	if err != nil {
-		return fmt.Errorf("network namespace %s: %w", netns, unwrapPath(err))
+		return fmt.Errorf("network namespace %s: %w", netns, errpath.Strip(err))
 	}
 	defer f.Close()
 	return inNetns(f, fn)
@@ -382,7 +365,7 @@ func readHidden(ctx context.Context, root string, pids []int, have []inspect.Soc
 			continue
 		case err != nil:
 			failed = append(failed, pid)
-			why = cmpOr(why, unwrapPath(err))
+			why = cmp.Or(why, errpath.Strip(err))
 			continue
 		}
 		if slices.ContainsFunc(socks, func(s inspect.Socket) bool { return s.ID != 0 && known[s.ID] }) {

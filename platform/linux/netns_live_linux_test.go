@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -20,6 +19,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 
 	"github.com/google/go-cmp/cmp"
@@ -95,26 +95,13 @@ func startNetnsHelper(t *testing.T, bin, dir string, cred *syscall.Credential, a
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, stop, err := testutil.StartChild(t, cmd)
 	h := &netnsHelper{}
 	if err == nil {
 		_, err = fmt.Sscan(line, &h.pid, &h.appFD, &h.app, &h.absFD, &h.abs)
 	}
 	if err != nil {
-		stdin.Close()
-		cmd.Wait()
+		stop()
 		t.Fatalf("netns-serve helper said %q (%v), stderr %q", line, err, stderr.String())
 	}
 	if h.netns, err = nsInode(fmt.Sprintf("/proc/%d/ns/net", h.pid)); err != nil {
@@ -316,7 +303,7 @@ func TestLiveNetns(t *testing.T) {
 	})
 
 	t.Run("container", func(t *testing.T) {
-		id := fakeDockerCgroup(t, h.pid)
+		id := testutil.FakeDockerCgroup(t, h.pid)
 		src := &Source{Sockets: SocketsAuto, AllNetns: true}
 		snap, _ := snapshot(t, src)
 		r := sys.NewResolver("/proc")
@@ -335,53 +322,6 @@ func TestLiveNetns(t *testing.T) {
 			t.Errorf("this test is labelled %+v, want no container", c)
 		}
 	})
-}
-
-// fakeDockerCgroup moves pid into a new cgroup named as docker's cgroupfs
-// driver names a container's, .../docker/<64 hex>, and returns the id. The
-// cgroups hang under a directory of this test's own, so that tests running
-// at the same time do not share (and fight over removing) a parent.
-func fakeDockerCgroup(t *testing.T, pid int) string {
-	t.Helper()
-	mnt := cgroup2Mount(t)
-	id := strings.Repeat(fmt.Sprintf("%08x", pid), 8)
-	top := filepath.Join(mnt, "udsls-test-"+strconv.Itoa(os.Getpid()))
-	cg := filepath.Join(top, "docker", id)
-	if err := os.MkdirAll(cg, 0o755); err != nil {
-		testenv.Skipf(t, testenv.Root, "cgroup v2 at %s is not writable: %v", mnt, err)
-	}
-	t.Cleanup(func() {
-		// A cgroup with members cannot be removed: back to the root first.
-		os.WriteFile(filepath.Join(mnt, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
-		for _, d := range []string{cg, filepath.Dir(cg), top} {
-			if err := os.Remove(d); err != nil {
-				t.Errorf("removing the test cgroup: %v", err)
-			}
-		}
-	})
-	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-		testenv.Skipf(t, testenv.Root, "cannot move a process into a new cgroup v2: %v", err)
-	}
-	return id
-}
-
-// cgroup2Mount finds where cgroup v2 is mounted: /sys/fs/cgroup on a
-// unified system, /sys/fs/cgroup/unified on a hybrid one.
-func cgroup2Mount(t *testing.T) string {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		// proc(5): ... mount-point ... - fstype source options
-		pre, post, ok := strings.Cut(line, " - ")
-		if f := strings.Fields(pre); ok && len(f) > 4 && strings.HasPrefix(post, "cgroup2 ") {
-			return f[4]
-		}
-	}
-	testenv.Skipf(t, testenv.Root, "cgroup v2 is not mounted")
-	return ""
 }
 
 // netnsResult is what helperSnapshotAllNetns reports.

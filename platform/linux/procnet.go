@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/ascii"
 )
 
 // ErrMalformed is wrapped by every error about input that is not in the
@@ -154,7 +155,7 @@ type fieldParser struct {
 // pointer reads the socket address and its colon, "%pK:". Its width is
 // that of a pointer on the kernel that wrote it.
 func (p *fieldParser) pointer() {
-	for p.i < len(p.line) && p.i < 16 && isHex(p.line[p.i]) {
+	for p.i < len(p.line) && p.i < 16 && ascii.IsHex(p.line[p.i]) {
 		p.i++
 	}
 	if p.i == 0 || p.i == len(p.line) || p.line[p.i] != ':' {
@@ -174,7 +175,7 @@ func (p *fieldParser) hex(field string, width int) uint64 {
 	}
 	var v uint64
 	for _, c := range []byte(p.line[p.i : p.i+width]) {
-		if !isHex(c) {
+		if !ascii.IsHex(c) {
 			p.fail(field, fmt.Sprintf("want %d hex digits", width))
 			return 0
 		}
@@ -200,7 +201,7 @@ func (p *fieldParser) inode() uint64 {
 	padding := digits - p.start
 	p.start = digits // errors quote the number without its padding
 	var v uint64
-	for p.i < len(p.line) && isDigit(p.line[p.i]) {
+	for p.i < len(p.line) && ascii.IsDigit(p.line[p.i]) {
 		d := uint64(p.line[p.i] - '0')
 		if v > (1<<64-1-d)/10 {
 			p.fail("inode", "out of range")
@@ -266,15 +267,9 @@ func (e *fieldError) Error() string {
 
 func (e *fieldError) Unwrap() error { return ErrMalformed }
 
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-func isHex(c byte) bool {
-	return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
 func unhex(c byte) byte {
 	switch {
-	case isDigit(c):
+	case ascii.IsDigit(c):
 		return c - '0'
 	case 'a' <= c && c <= 'f':
 		return c - 'a' + 10

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/internal/testutil"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/udsls/udsls/inspect"
@@ -49,7 +51,7 @@ func TestProbe(t *testing.T) {
 
 	// A listener with backlog 1 that never accepts: once its queue is
 	// full, a connect must give up after the timeout instead of hanging.
-	full := listenRaw(t, p("full.sock"), 1)
+	full := testutil.ListenRaw(t, p("full.sock"), 1)
 	var fillers []int
 	for {
 		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
@@ -91,21 +93,6 @@ func TestProbe(t *testing.T) {
 			}
 		})
 	}
-}
-
-func listenRaw(t *testing.T, path string, backlog int) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, backlog); err != nil {
-		t.Fatal(err)
-	}
-	return fd
 }
 
 // TestProbeHeldButRefusing: a socket that is bound and alive but takes no
@@ -198,7 +185,7 @@ func TestProbeLongPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fd := listenRaw(t, "/proc/self/fd/"+strconv.Itoa(d)+"/"+filepath.Base(p), 4)
+		fd := testutil.ListenRaw(t, "/proc/self/fd/"+strconv.Itoa(d)+"/"+filepath.Base(p), 4)
 		unix.Close(d)
 		defer unix.Close(fd)
 		if got := Probe(context.Background(), p, time.Second); got.Reach != inspect.ReachUp || got.Type != inspect.TypeStream {

@@ -1,23 +1,31 @@
 // Package sys gives inspect's logic its view of the running machine:
 // process metadata (from procfs on Linux, through gopsutil elsewhere),
-// account names, the connect probe, and the file facts an audit needs
-// (ACLs, mount roots). It wires them into inspect's resolvers and auditors,
-// whose function fields inspect leaves to the caller.
+// account names, the connect probe, file identity (lstat, statx, mount
+// devices), the stale-file walker and remover, and the file facts an audit
+// needs (ACLs, mount roots). It wires them into inspect's resolvers,
+// checkers and auditors, whose function fields inspect leaves to the
+// caller.
 package sys
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os/user"
+	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"github.com/udsls/udsls/inspect"
 )
 
 // NewResolver returns a resolver of the live system, with procfs mounted
-// at procRoot (Linux; ignored elsewhere): inspect's file view plus the
-// processes, account names and connect probe of this machine.
+// at procRoot (Linux; ignored elsewhere): the files, processes, account
+// names and connect probe of this machine.
 func NewResolver(procRoot string) *inspect.Resolver {
 	r := inspect.NewResolver(procRoot)
+	r.Lstat = Lstat
+	r.Files = &fileTree{}
 	r.Process = func(ctx context.Context, pid int) (inspect.Process, error) {
 		return Process(ctx, procRoot, pid)
 	}
@@ -25,6 +33,24 @@ func NewResolver(procRoot string) *inspect.Resolver {
 	r.GroupName = GroupName
 	r.Probe = Probe
 	return r
+}
+
+// NewChecker returns inspect.NewChecker(r) resolving symlinks on this
+// machine.
+func NewChecker(r *inspect.Resolver) *inspect.Checker {
+	c := inspect.NewChecker(r)
+	c.EvalSymlinks = EvalSymlinks
+	return c
+}
+
+// EvalSymlinks is filepath.EvalSymlinks, with inspect.ErrNotDir wrapped
+// in where a component of the path is not a directory.
+func EvalSymlinks(p string) (string, error) {
+	s, err := filepath.EvalSymlinks(p)
+	if errors.Is(err, syscall.ENOTDIR) {
+		err = fmt.Errorf("%w: %w", inspect.ErrNotDir, err)
+	}
+	return s, err
 }
 
 // NewAuditor returns an auditor of the live system whose resolver is

@@ -1,4 +1,4 @@
-package inspect
+package sys
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/udsls/udsls/inspect"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,10 +56,12 @@ func BenchmarkStaleWalk(b *testing.B) {
 	}
 	b.Run("walk", func(b *testing.B) {
 		for b.Loop() {
-			var rep StaleReport
-			files, err := walkSockets(context.Background(), []string{root}, &StaleOptions{MaxDepth: 16}, &rep)
-			if err != nil || len(files) != 1000 {
-				b.Fatalf("walk: %v, %d sockets", err, len(files))
+			w, err := (&fileTree{}).Walk(context.Background(), []string{root}, inspect.WalkOptions{MaxDepth: 16})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(w.Files) != 1000 {
+				b.Fatalf("walk: %d sockets", len(w.Files))
 			}
 		}
 		perSecond(b)
@@ -76,8 +80,8 @@ func BenchmarkStaleWalk(b *testing.B) {
 	})
 	b.Run("search", func(b *testing.B) {
 		for b.Loop() {
-			rep, err := FindStale(context.Background(), &staticSource{}, LiveResolver("/proc"),
-				StaleOptions{Dirs: []string{root}, Explicit: true, MaxDepth: 16})
+			rep, err := inspect.FindStale(context.Background(), &staticSource{}, NewResolver("/proc"),
+				inspect.StaleOptions{Dirs: []string{root}, Explicit: true, MaxDepth: 16})
 			if err != nil || len(rep.Stale) != 1000 {
 				b.Fatalf("search: %v, %d stale", err, len(rep.Stale))
 			}

@@ -1,4 +1,4 @@
-package inspect
+package sys
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/udsls/udsls/inspect"
 )
 
 // statAt examines name in the directory open at dirfd (AT_FDCWD for a
@@ -31,7 +33,7 @@ import (
 // fresh rereads mountinfo instead of trusting what was read before: a
 // mount id is reused once its mount is gone, and the caller of a removal
 // holds the file open, which keeps its mount, and so its id, alive.
-func statAt(dirfd int, name, root string, fresh bool) (*FileInfo, time.Time, error) {
+func statAt(dirfd int, name, root string, fresh bool) (*inspect.FileInfo, time.Time, error) {
 	flags := unix.AT_SYMLINK_NOFOLLOW
 	if name == "" {
 		flags |= unix.AT_EMPTY_PATH
@@ -46,8 +48,8 @@ func statAt(dirfd int, name, root string, fresh bool) (*FileInfo, time.Time, err
 			dev = d
 		}
 	}
-	fi := &FileInfo{
-		ID:      FileID{Dev: dev, Ino: sx.Ino},
+	fi := &inspect.FileInfo{
+		ID:      inspect.FileID{Dev: dev, Ino: sx.Ino},
 		Mode:    statMode(uint32(sx.Mode)),
 		UID:     sx.Uid,
 		GID:     sx.Gid,

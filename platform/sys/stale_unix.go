@@ -1,6 +1,6 @@
 //go:build unix
 
-package inspect
+package sys
 
 import (
 	"context"
@@ -16,50 +16,46 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/errpath"
 )
+
+// fileTree is this machine's file tree as inspect.Files.
+type fileTree struct {
+	// beforeRemove, when set, runs after the last check and before
+	// removeAt: tests put another file at the path there.
+	beforeRemove func(path string)
+}
+
+// Stacked implements inspect.Files.
+func (*fileTree) Stacked() func(uint64) bool { return stackedDevs() }
 
 // walker finds socket files. It opens every directory relative to its
 // parent's descriptor with O_NOFOLLOW, so a directory swapped for a
 // symlink mid-walk is not followed, and lstats only the entries getdents
 // typed as sockets (the os package lstats DT_UNKNOWN ones itself).
 type walker struct {
-	ctx        context.Context
-	o          *StaleOptions
-	seen       map[FileID]bool // directories, so bind mounts and nested starts are walked once
-	files      []StaleFile
-	entries    int
-	dirs       int
-	sockets    int
-	unreadable int
-	firstErr   error
-	// opened counts the start directories that could be opened.
-	opened int
+	ctx  context.Context
+	o    *inspect.WalkOptions
+	seen map[inspect.FileID]bool // directories, so bind mounts and nested starts are walked once
+	inspect.Walk
 }
 
-func walkSockets(ctx context.Context, starts []string, o *StaleOptions, rep *StaleReport) ([]StaleFile, error) {
-	w := &walker{ctx: ctx, o: o, seen: map[FileID]bool{}}
+// Walk implements inspect.Files.
+func (*fileTree) Walk(ctx context.Context, starts []string, o inspect.WalkOptions) (*inspect.Walk, error) {
+	w := &walker{ctx: ctx, o: &o, seen: map[inspect.FileID]bool{}}
 	for _, s := range starts {
 		if err := w.start(s); err != nil {
 			return nil, err
 		}
 	}
-	if o.Explicit && len(starts) > 0 && w.opened == 0 {
-		// Nothing was looked at: finding nothing stale would be a lie.
-		if w.firstErr == nil {
-			return nil, errors.New("no directory given could be read")
-		}
-		return nil, fmt.Errorf("no directory given could be read (%v)", w.firstErr)
-	}
-	rep.Entries, rep.DirsRead, rep.Sockets = w.entries, w.dirs, w.sockets
-	if w.unreadable > 0 {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d directories could not be read (%v); socket files in them were not checked", w.unreadable, w.firstErr))
-	}
-	return w.files, nil
+	return &w.Walk, nil
 }
 
 func (w *walker) start(path string) error {
 	if w.o.MaxDepth < 1 {
-		w.opened++
+		w.Opened++
 		return nil
 	}
 	fd, err := unix.Open(w.o.Root+path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -67,13 +63,13 @@ func (w *walker) start(path string) error {
 		w.unreadableDir(err)
 		return nil
 	}
-	w.opened++
+	w.Opened++
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
 		return fmt.Errorf("directory %q: %w", path, err)
 	}
-	id := FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+	id := inspect.FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
 	if w.seen[id] {
 		unix.Close(fd)
 		return nil
@@ -86,11 +82,11 @@ func (w *walker) unreadableDir(err error) {
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
 		return // gone, or replaced by a symlink or file since it was listed
 	}
-	w.unreadable++
-	if w.firstErr == nil {
-		w.firstErr = err
+	w.Unreadable++
+	if w.Err == nil {
+		w.Err = err
 		if errors.Is(err, unix.EACCES) {
-			w.firstErr = errors.New("permission denied")
+			w.Err = errors.New("permission denied")
 		}
 	}
 }
@@ -101,7 +97,7 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 	// The name lets the os package lstat DT_UNKNOWN entries by path.
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
-	w.dirs++
+	w.Dirs++
 	shared := sharedFS(fd)
 	unexamined := false
 	for {
@@ -110,9 +106,9 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 		}
 		ents, err := f.ReadDir(1024)
 		for _, de := range ents {
-			w.entries++
-			if w.o.Progress != nil && w.entries%4096 == 0 {
-				w.o.Progress(w.entries, w.dirs)
+			w.Entries++
+			if w.o.Progress != nil && w.Entries%4096 == 0 {
+				w.o.Progress(w.Entries, w.Dirs)
 			}
 			switch de.Type() {
 			case fs.ModeSocket:
@@ -137,7 +133,7 @@ func (w *walker) walk(fd int, path string, dev uint64, depth int) error {
 		}
 		if err != nil {
 			if !errors.Is(err, unix.ENOENT) {
-				w.unreadableDir(unwrapPath(err))
+				w.unreadableDir(errpath.Strip(err))
 			}
 			return nil
 		}
@@ -157,14 +153,14 @@ func (w *walker) socket(dirfd int, dir, name, shared string) error {
 	if !fi.IsSocket() {
 		return nil
 	}
-	w.sockets++
-	w.files = append(w.files, StaleFile{Path: childPath(dir, name), File: *fi, changed: changed, root: w.o.Root, shared: shared})
+	w.Sockets++
+	w.Files = append(w.Files, inspect.FoundFile{Root: w.o.Root, Path: childPath(dir, name), File: *fi, Changed: changed, Shared: shared})
 	return nil
 }
 
 func (w *walker) subdir(dirfd int, dir, name string, dev uint64, depth int) error {
 	path := childPath(dir, name)
-	if skippedTree(path) {
+	if w.o.Skip != nil && w.o.Skip(path) {
 		return nil
 	}
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -178,7 +174,7 @@ func (w *walker) subdir(dirfd int, dir, name string, dev uint64, depth int) erro
 		w.unreadableDir(err)
 		return nil
 	}
-	id := FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+	id := inspect.FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
 	if (id.Dev != dev && !w.o.CrossFS) || w.seen[id] {
 		unix.Close(fd)
 		return nil
@@ -246,7 +242,7 @@ func openParent(root, path string) (int, string, error) {
 		next, err := unix.Openat(fd, c, unix.O_DIRECTORY|unix.O_NOFOLLOW|parentOpenFlags|unix.O_CLOEXEC, 0)
 		unix.Close(fd)
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
-			return -1, "", fmt.Errorf("%w: %q on the way is no longer a directory", ErrChanged, c)
+			return -1, "", fmt.Errorf("%w: %q on the way is no longer a directory", inspect.ErrChanged, c)
 		}
 		if err != nil {
 			return -1, "", err
@@ -256,20 +252,21 @@ func openParent(root, path string) (int, string, error) {
 	return fd, name, nil
 }
 
-// checkStale re-examines the socket file the walk found: it requires the
-// file, reached through openParent, to be a socket with the same device,
-// inode and status change time before and after a connect probe, and with
-// unlink set removes it (removeAt) when the probe was refused.
+// Recheck implements inspect.Files. It re-examines the socket file the
+// walk found: it requires the file, reached through openParent, to be a
+// socket with the same device, inode and status change time before and
+// after a connect probe, and with unlink set removes it (removeAt) when
+// the probe was refused.
 //
 // Where it can (Linux), it holds the file open (O_PATH) from the first
 // check on: an inode in use is never given to another file, so a file
 // later found with the same device and inode is this one, and the probe
 // connects through the descriptor to this very file, whatever the length
 // of its path.
-func checkStale(ctx context.Context, f *StaleFile, timeout time.Duration, unlink bool) (ProbeResult, error) {
-	dirfd, name, err := openParent(f.root, f.Path)
+func (t *fileTree) Recheck(ctx context.Context, f *inspect.FoundFile, probe inspect.ProbeFunc, timeout time.Duration, unlink bool) (inspect.ProbeResult, error) {
+	dirfd, name, err := openParent(f.Root, f.Path)
 	if err != nil {
-		return ProbeResult{}, err
+		return inspect.ProbeResult{}, err
 	}
 	defer unix.Close(dirfd)
 	pin, err := pinFile(dirfd, name)
@@ -279,52 +276,48 @@ func checkStale(ctx context.Context, f *StaleFile, timeout time.Duration, unlink
 	case errors.Is(err, errors.ErrUnsupported):
 		pin = -1
 	default:
-		return ProbeResult{}, err
+		return inspect.ProbeResult{}, err
 	}
 	same := func() error {
-		fi, changed, err := statAt(dirfd, name, f.root, true)
+		fi, changed, err := statAt(dirfd, name, f.Root, true)
 		if err != nil {
 			return err
 		}
 		switch {
 		case !fi.IsSocket():
-			return fmt.Errorf("%w: no longer a socket", ErrChanged)
-		case fi.ID != f.File.ID || !changed.Equal(f.changed):
-			return fmt.Errorf("%w: a different or modified socket file is there now", ErrChanged)
+			return fmt.Errorf("%w: no longer a socket", inspect.ErrChanged)
+		case fi.ID != f.File.ID || !changed.Equal(f.Changed):
+			return fmt.Errorf("%w: a different or modified socket file is there now", inspect.ErrChanged)
 		}
 		if pin < 0 {
 			return nil
 		}
-		held, changed, err := statAt(pin, "", f.root, true)
+		held, changed, err := statAt(pin, "", f.Root, true)
 		if err != nil {
 			return err
 		}
-		if held.ID != f.File.ID || !changed.Equal(f.changed) {
-			return fmt.Errorf("%w: a different or modified socket file is there now", ErrChanged)
+		if held.ID != f.File.ID || !changed.Equal(f.Changed) {
+			return fmt.Errorf("%w: a different or modified socket file is there now", inspect.ErrChanged)
 		}
 		return nil
 	}
 	if err := same(); err != nil {
-		return ProbeResult{}, err
+		return inspect.ProbeResult{}, err
 	}
-	res := probeFile(ctx, f.probe, dirfd, pin, f.root+f.Path, name, f.File.ID, timeout)
+	res := probeFile(ctx, probe, dirfd, pin, f.Root+f.Path, name, f.File.ID, timeout)
 	if err := same(); err != nil {
-		return ProbeResult{}, err
+		return inspect.ProbeResult{}, err
 	}
-	if unlink && res.Reach == ReachRefused {
-		if beforeRemoveAt != nil {
-			beforeRemoveAt(f.root + f.Path)
+	if unlink && res.Reach == inspect.ReachRefused {
+		if t.beforeRemove != nil {
+			t.beforeRemove(f.Root + f.Path)
 		}
-		if err := removeAt(ctx, dirfd, pin, name, f, timeout); err != nil {
-			return ProbeResult{}, err
+		if err := removeAt(ctx, probe, dirfd, pin, name, f, timeout); err != nil {
+			return inspect.ProbeResult{}, err
 		}
 	}
 	return res, nil
 }
-
-// beforeRemoveAt, when set, runs after the last check and before removeAt:
-// tests put another file at the path there.
-var beforeRemoveAt func(path string)
 
 // removeAt deletes the file proven stale without the window a plain
 // unlink by name leaves, in which another process could put a live
@@ -335,7 +328,7 @@ var beforeRemoveAt func(path string)
 // back. Where renameat2's RENAME_NOREPLACE is missing (not Linux, or a
 // filesystem without it), the file is unlinked by name, leaving that
 // window, microseconds wide, open.
-func removeAt(ctx context.Context, dirfd, pin int, name string, f *StaleFile, timeout time.Duration) error {
+func removeAt(ctx context.Context, probe inspect.ProbeFunc, dirfd, pin int, name string, f *inspect.FoundFile, timeout time.Duration) error {
 	tmp, err := privateName()
 	if err != nil {
 		return err
@@ -348,18 +341,18 @@ func removeAt(ctx context.Context, dirfd, pin int, name string, f *StaleFile, ti
 		return err
 	}
 	verify := func() error {
-		fi, _, err := statAt(dirfd, tmp, f.root, true)
+		fi, _, err := statAt(dirfd, tmp, f.Root, true)
 		switch {
 		case err != nil:
 			return err
 		case !fi.IsSocket() || fi.ID != f.File.ID:
 			// A rename sets the status change time: the pinned inode,
 			// which cannot be another file's, tells it apart.
-			return fmt.Errorf("%w: a different socket file was put there", ErrChanged)
+			return fmt.Errorf("%w: a different socket file was put there", inspect.ErrChanged)
 		}
-		res := probeFile(ctx, f.probe, dirfd, pin, filepath.Join(filepath.Dir(f.root+f.Path), tmp), tmp, f.File.ID, timeout)
-		if res.Reach != ReachRefused {
-			return fmt.Errorf("%w: a connect is no longer refused (%v)", ErrChanged, res.Reach)
+		res := probeFile(ctx, probe, dirfd, pin, filepath.Join(filepath.Dir(f.Root+f.Path), tmp), tmp, f.File.ID, timeout)
+		if res.Reach != inspect.ReachRefused {
+			return fmt.Errorf("%w: a connect is no longer refused (%v)", inspect.ErrChanged, res.Reach)
 		}
 		return nil
 	}
@@ -388,10 +381,10 @@ func privateName() (string, error) {
 // probeFile probes the file held open at pin, through its /proc/self/fd
 // name, which is short and leads to that very file; without one (pin < 0,
 // no procfs) it probes by name, as probeAt does.
-func probeFile(ctx context.Context, probe probeFunc, dirfd, pin int, path, name string, id FileID, timeout time.Duration) ProbeResult {
+func probeFile(ctx context.Context, probe inspect.ProbeFunc, dirfd, pin int, path, name string, id inspect.FileID, timeout time.Duration) inspect.ProbeResult {
 	if pin >= 0 {
-		res := probe.do(ctx, fdPath(pin, ""), timeout)
-		if res.Reach != ReachMissing {
+		res := probe(ctx, fdPath(pin, ""), timeout)
+		if res.Reach != inspect.ReachMissing {
 			return res
 		}
 	}
@@ -403,16 +396,16 @@ func probeFile(ctx context.Context, probe probeFunc, dirfd, pin int, path, name 
 // /proc/self/fd name where there is one (Linux); otherwise through the
 // full path, trusted only if lstat finds the same file there before and
 // after, which shows the probe did not land on another file.
-func probeAt(ctx context.Context, probe probeFunc, dirfd int, path, name string, id FileID, timeout time.Duration) ProbeResult {
+func probeAt(ctx context.Context, probe inspect.ProbeFunc, dirfd int, path, name string, id inspect.FileID, timeout time.Duration) inspect.ProbeResult {
 	if p := fdPath(dirfd, name); p != "" && len(p) < len(unix.RawSockaddrUnix{}.Path) {
-		res := probe.do(ctx, p, timeout)
-		if res.Reach != ReachMissing {
+		res := probe(ctx, p, timeout)
+		if res.Reach != inspect.ReachMissing {
 			return res
 		}
 		// No procfs, or the file went away; the full path tells which.
 	}
 	at := func() error {
-		fi, err := lstat(path)
+		fi, err := Lstat(path)
 		switch {
 		case err != nil:
 			return err
@@ -421,16 +414,16 @@ func probeAt(ctx context.Context, probe probeFunc, dirfd int, path, name string,
 		}
 		return nil
 	}
-	failed := func(err error) ProbeResult {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) {
-			return ProbeResult{Reach: ReachMissing, Err: err}
+	failed := func(err error) inspect.ProbeResult {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, inspect.ErrNotDir) {
+			return inspect.ProbeResult{Reach: inspect.ReachMissing, Err: err}
 		}
-		return ProbeResult{Reach: ReachError, Err: err}
+		return inspect.ProbeResult{Reach: inspect.ReachError, Err: err}
 	}
 	if err := at(); err != nil {
 		return failed(err)
 	}
-	res := probe.do(ctx, path, timeout)
+	res := probe(ctx, path, timeout)
 	if err := at(); err != nil {
 		return failed(err)
 	}

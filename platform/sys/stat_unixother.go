@@ -1,17 +1,19 @@
 //go:build unix && !linux
 
-package inspect
+package sys
 
 import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/udsls/udsls/inspect"
 )
 
 // statAt examines name in the directory open at dirfd, or the file open at
 // dirfd when name is "", without following a final symlink. Only Linux
 // reports bound sockets' files, so stat's device is the identity here.
-func statAt(dirfd int, name, _ string, _ bool) (*FileInfo, time.Time, error) {
+func statAt(dirfd int, name, _ string, _ bool) (*inspect.FileInfo, time.Time, error) {
 	var st unix.Stat_t
 	var err error
 	if name == "" {
@@ -28,9 +30,9 @@ func statAt(dirfd int, name, _ string, _ bool) (*FileInfo, time.Time, error) {
 
 func rootOf(string) string { return "" }
 
-func statFileInfo(st *unix.Stat_t) FileInfo {
-	return FileInfo{
-		ID:      FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
+func statFileInfo(st *unix.Stat_t) inspect.FileInfo {
+	return inspect.FileInfo{
+		ID:      inspect.FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
 		Mode:    statMode(uint32(st.Mode)),
 		UID:     st.Uid,
 		GID:     st.Gid,

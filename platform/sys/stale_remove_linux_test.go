@@ -1,4 +1,4 @@
-package inspect
+package sys
 
 import (
 	"context"
@@ -9,6 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/udsls/udsls/inspect"
+
+	"github.com/udsls/udsls/internal/testutil"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,13 +27,15 @@ func TestRemoveStaleRace(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			dir := t.TempDir()
 			p := filepath.Join(dir, "app\n\x1b[31m.sock")
-			makeStaleSocket(t, p, unix.SOCK_STREAM)
-			rep, err := FindStale(context.Background(), &staticSource{}, LiveResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+			testutil.StaleSocket(t, p, unix.SOCK_STREAM)
+			r, tree := NewResolver("/proc"), &fileTree{}
+			r.Files = tree
+			rep, err := inspect.FindStale(context.Background(), &staticSource{}, r, inspect.StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 			if err != nil || len(rep.Stale) != 1 {
 				t.Fatalf("FindStale: %v, %+v", err, rep)
 			}
 			var fd int
-			beforeRemoveAt = func(path string) {
+			tree.beforeRemove = func(path string) {
 				if err := os.Remove(path); err != nil {
 					t.Fatal(err)
 				}
@@ -43,10 +49,10 @@ func TestRemoveStaleRace(t *testing.T) {
 					unix.Listen(fd, 1)
 				}
 			}
-			t.Cleanup(func() { beforeRemoveAt = nil; unix.Close(fd) })
-			err = RemoveStale(context.Background(), &rep.Stale[0], 0, false)
+			t.Cleanup(func() { unix.Close(fd) })
+			err = inspect.RemoveStale(context.Background(), &rep.Stale[0], 0, false)
 			// Caught after the rename, and renamed back.
-			if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), "a different socket file was put there") || rep.Stale[0].Removed {
+			if !errors.Is(err, inspect.ErrChanged) || !strings.Contains(err.Error(), "a different socket file was put there") || rep.Stale[0].Removed {
 				t.Errorf("RemoveStale: %v, removed %v", err, rep.Stale[0].Removed)
 			}
 			if _, err := os.Lstat(p); err != nil {
@@ -83,16 +89,16 @@ func TestRemoveStaleLongName(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	makeStaleSocket(t, "/proc/self/fd/"+strconv.Itoa(int(d.Fd()))+"/"+name[:60], unix.SOCK_STREAM)
+	testutil.StaleSocket(t, "/proc/self/fd/"+strconv.Itoa(int(d.Fd()))+"/"+name[:60], unix.SOCK_STREAM)
 	// Bind takes no longer name: rename the file to the long one.
 	if err := unix.Renameat(int(d.Fd()), name[:60], int(d.Fd()), name); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := FindStale(context.Background(), &staticSource{}, LiveResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+	rep, err := inspect.FindStale(context.Background(), &staticSource{}, NewResolver("/proc"), inspect.StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 	if err != nil || len(rep.Stale) != 1 || rep.Unchecked != 0 {
 		t.Fatalf("FindStale: %v, %+v", err, rep)
 	}
-	if err := RemoveStale(context.Background(), &rep.Stale[0], 0, false); err != nil {
+	if err := inspect.RemoveStale(context.Background(), &rep.Stale[0], 0, false); err != nil {
 		t.Fatal(err)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
@@ -107,18 +113,18 @@ func TestRemoveStaleLongName(t *testing.T) {
 func TestFindStaleUnproven(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "app.sock")
-	makeStaleSocket(t, p, unix.SOCK_STREAM)
+	testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 	for _, tt := range []struct {
 		name   string
-		snap   Snapshot
+		snap   inspect.Snapshot
 		reason string
 	}{
-		{"namespace unread", Snapshot{Missing: "network namespace 4026532000 unreadable (permission denied)"}, "some sockets could not be read"},
-		{"relative name", Snapshot{Sockets: []Socket{{ID: 9, Path: "app.sock", Type: TypeStream, State: StateUnconnected}}}, `relative name "app.sock"`},
-		{"other mount namespace", Snapshot{Sockets: []Socket{{ID: 9, Path: "/run/app.sock", Type: TypeStream, State: StateUnconnected}}}, `at "/run/app.sock"`},
+		{"namespace unread", inspect.Snapshot{Missing: "network namespace 4026532000 unreadable (permission denied)"}, "some sockets could not be read"},
+		{"relative name", inspect.Snapshot{Sockets: []inspect.Socket{{ID: 9, Path: "app.sock", Type: inspect.TypeStream, State: inspect.StateUnconnected}}}, `relative name "app.sock"`},
+		{"other mount namespace", inspect.Snapshot{Sockets: []inspect.Socket{{ID: 9, Path: "/run/app.sock", Type: inspect.TypeStream, State: inspect.StateUnconnected}}}, `at "/run/app.sock"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := FindStale(context.Background(), &staticSource{snap: tt.snap}, LiveResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+			rep, err := inspect.FindStale(context.Background(), &staticSource{snap: tt.snap}, NewResolver("/proc"), inspect.StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,9 +135,17 @@ func TestFindStaleUnproven(t *testing.T) {
 	}
 	// A listener without identity elsewhere by the same name proves
 	// nothing either way: the refused connect already rules it out.
-	rep, err := FindStale(context.Background(), &staticSource{snap: Snapshot{Sockets: []Socket{{ID: 9, Path: "/run/app.sock", Type: TypeStream, State: StateListening}}}},
-		LiveResolver("/proc"), StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
+	rep, err := inspect.FindStale(context.Background(), &staticSource{snap: inspect.Snapshot{Sockets: []inspect.Socket{{ID: 9, Path: "/run/app.sock", Type: inspect.TypeStream, State: inspect.StateListening}}}},
+		NewResolver("/proc"), inspect.StaleOptions{Dirs: []string{dir}, Explicit: true, MaxDepth: 1})
 	if err != nil || len(rep.Stale) != 1 || len(rep.Unknown) != 0 {
 		t.Errorf("%v: stale %+v, unknown %+v", err, rep.Stale, rep.Unknown)
 	}
+}
+
+// staticSource serves a literal snapshot, as a backend would.
+type staticSource struct{ snap inspect.Snapshot }
+
+func (s *staticSource) Snapshot(context.Context) (*inspect.Snapshot, error) {
+	c := s.snap
+	return &c, nil
 }

@@ -1,0 +1,26 @@
+package testutil
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// FullListener opens a listener with backlog 1 that never accepts and
+// connects to it until the kernel refuses more: its queue is then full.
+// Everything is closed when the test ends.
+func FullListener(t testing.TB, path string) {
+	t.Helper()
+	fd := ListenRaw(t, path, 1)
+	t.Cleanup(func() { unix.Close(fd) })
+	for {
+		c, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(c) })
+		if err := unix.Connect(c, &unix.SockaddrUnix{Name: path}); err != nil {
+			return
+		}
+	}
+}
