@@ -14,6 +14,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/internal/errpath"
 	"github.com/udsls/udsls/platform/linux"
 	"github.com/udsls/udsls/platform/linux/bpf"
 )
@@ -135,7 +136,7 @@ func resolveDumpTarget(ctx context.Context, arg string) (bpf.DumpTarget, string,
 	default:
 		var err error
 		if st, err = os.Stat(arg); err != nil {
-			return t, "", fmt.Errorf("--dump %s: %w", render.EscapeName(arg, false), unwrapPathError(err))
+			return t, "", fmt.Errorf("--dump %s: %w", render.EscapeName(arg, false), errpath.Strip(err))
 		}
 		if st.Mode().Type() != os.ModeSocket {
 			return t, "", fmt.Errorf("--dump %s: not a socket", render.EscapeName(arg, false))

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/udsls/udsls/internal/testutil"
 )
 
 // exporterProc is a running `udsls --metrics-listen`.
@@ -67,7 +69,7 @@ func TestExporterLive(t *testing.T) {
 	}
 	staleSocket(t, filepath.Join(stale, "old.sock"))
 	up := filepath.Join(dir, "up.sock")
-	upL := listenUnix(t, "unix", up)
+	upL := testutil.Listen(t, "unix", up)
 	defer upL.Close()
 	x := startExporter(t, "--metrics-min-interval", "0", "--metrics-stale", stale,
 		"--metrics-check", up, "--metrics-check", filepath.Join(dir, "missing.sock"), dir+"/*")
@@ -103,7 +105,7 @@ func TestExporterLive(t *testing.T) {
 
 	// A listener that comes is in the next scrape; one that goes is not.
 	later := filepath.Join(dir, "later.sock")
-	laterL := listenUnix(t, "unix", later)
+	laterL := testutil.Listen(t, "unix", later)
 	if _, ok := series()[backlog(later)]; !ok {
 		t.Errorf("a new listener is not in the next scrape")
 	}

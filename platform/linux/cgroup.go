@@ -234,7 +234,7 @@ func validUnitName(n string) bool {
 	for i := 0; i < len(prefix); i++ {
 		c := prefix[i]
 		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', isDigit(c):
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', ascii.IsDigit(c):
 		case c == ':' || c == '-' || c == '_' || c == '.' || c == '\\' || c == '@':
 		default:
 			return false
