@@ -90,7 +90,7 @@ func TestOracle(t *testing.T) {
 		}
 		got := parseProm(t, stdout.String())
 		for k, ns := range w.nss {
-			key := fmt.Sprintf("udsls_listener_connections{netns=\"%d\",path=%q}", ns.ino, shared)
+			key := fmt.Sprintf("udsls_listener_connections{container=\"\",netns=\"%d\",path=%q}", ns.ino, shared)
 			if v, ok := got[key]; !ok || v != float64(k+1) {
 				t.Errorf("%s = %v (present %v), want %d\n%s", key, v, ok, k+1, stdout.String())
 			}
