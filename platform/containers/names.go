@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/udsls/udsls/inspect"
@@ -193,7 +194,10 @@ func listContainers(sock string, timeout time.Duration) (map[string]string, erro
 	if err != nil {
 		return nil, err
 	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	// A redirect is not followed: the listing is asked of the socket at
+	// its one path, and a daemon that sends us elsewhere did not answer.
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, unwrapURL(err)
 	}
@@ -401,11 +405,22 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// readFileBounded reads a regular file. The state directories are the
+// runtimes', but a config.json that is a FIFO (or a link to one, or to a
+// device) would block the open or never end: O_NONBLOCK opens a FIFO
+// without waiting for a writer, and only a regular file is read.
 func readFileBounded(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	}
 	return readBounded(f, limit)
 }
