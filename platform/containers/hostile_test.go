@@ -110,3 +110,52 @@ func TestNamerEngineHostile(t *testing.T) {
 		}
 	})
 }
+
+// A container whose cgroup lies under a user's service manager is one the
+// user made, with whatever id the user chose: the system's daemon, files
+// and bundles do not name it (they would lend it a root container's name),
+// a daemon whose socket that user owns does.
+func TestNamerUserCgroup(t *testing.T) {
+	id := strings.Repeat("f", 64)
+	list := `[{"Id":"` + id + `","Names":["/prod-db"]}]`
+	sock, calls := engineServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(list)) })
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := fi.Sys().(*syscall.Stat_t).Uid
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "containers", id), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "containers", id, "config.v2.json"), []byte(`{"Name":"/prod-db"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bundles := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(bundles, id), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bundles, id, "config.json"), []byte(`{"annotations": {"io.kubernetes.cri.container-name": "prod-db", "io.kubernetes.cri.sandbox-name": "p"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := &Namer{DockerSocket: sock, PodmanSocket: sock, DockerRoot: root, Bundles: []string{filepath.Join(bundles, "{id}", "config.json")}}
+	for _, c := range []*inspect.Container{
+		{ID: id, Runtime: "docker", UserCgroup: true, UserUID: owner + 1},
+		{ID: id, Runtime: "podman", UserCgroup: true, UserUID: owner + 1},
+		{ID: id, Runtime: "containerd", UserCgroup: true, UserUID: owner},
+		{ID: id, Runtime: "kubepods", UserCgroup: true, UserUID: owner},
+	} {
+		fillWithin(t, n, c)
+		if c.Name != "" || c.Pod != "" {
+			t.Errorf("%s container of uid %d's cgroup named %q (pod %q)", c.Runtime, c.UserUID, c.Name, c.Pod)
+		}
+	}
+	if calls.Load() != 0 {
+		t.Errorf("%d calls to a daemon of uid %d for containers of uid %d", calls.Load(), owner, owner+1)
+	}
+	c := &inspect.Container{ID: id, Runtime: "docker", UserCgroup: true, UserUID: owner}
+	fillWithin(t, n, c)
+	if c.Name != "prod-db" {
+		t.Errorf("named %q by its own user's daemon, want prod-db", c.Name)
+	}
+}

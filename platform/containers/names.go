@@ -99,6 +99,10 @@ func NewNamer() *Namer {
 // Fill adds to c the names its runtime tells; what it does not tell stays
 // "". It never fails: a runtime that cannot be asked names nothing.
 func (n *Namer) Fill(c *inspect.Container) {
+	if c.UserCgroup {
+		n.fillUser(c)
+		return
+	}
 	switch c.Runtime {
 	case "docker":
 		if name, ok := n.engineName("docker", n.DockerSocket, c.ID); ok {
@@ -112,6 +116,25 @@ func (n *Namer) Fill(c *inspect.Container) {
 		b := n.bundle(c.ID)
 		c.Name, c.Pod, c.Namespace = b.name, b.pod, b.namespace
 	}
+}
+
+// fillUser names a container whose cgroup its user made: only a daemon
+// of that user (rootless docker or podman, asked with --docker-socket or
+// --podman-socket) may name it. The system's daemons, files and bundles
+// are root's: asked about an id a user chose, they would lend the user's
+// process the name of a container of theirs.
+func (n *Namer) fillUser(c *inspect.Container) {
+	sock := ""
+	switch c.Runtime {
+	case "docker":
+		sock = n.DockerSocket
+	case "podman":
+		sock = n.PodmanSocket
+	}
+	if uid, ok := socketOwner(sock); !ok || uid != c.UserUID {
+		return
+	}
+	c.Name, _ = n.engineName(c.Runtime, sock, c.ID)
 }
 
 // Calls says, for --verbose, which Engine APIs were asked and how it went.
