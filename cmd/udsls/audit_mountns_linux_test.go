@@ -49,19 +49,36 @@ func TestAuditOtherMountNamespace(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("the served sockets are visible outside their mount namespace: %v", entries)
 	}
+	// Our own socket at the path of one of theirs: the walk finds a file
+	// here, but not theirs.
+	var theirs string
+	for _, s := range m.Sockets {
+		if !s.Abstract && strings.HasPrefix(s.Path, dir+"/") && s.PID == m.PID {
+			theirs = s.Path
+			break
+		}
+	}
+	if theirs == "" {
+		t.Fatalf("no served socket file in %s: %+v", dir, m.Sockets)
+	}
+	ours := listenUnix(t, "unix", theirs)
+	defer ours.Close()
 
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"--audit", "-o", "json", dir}, &stdout, &stderr)
-	doc := decodeAudit(t, stdout.Bytes())
-	want := "bound in the mount namespace of pid " + strconv.Itoa(m.PID)
-	found := false
-	for _, w := range doc.Warnings {
-		found = found || strings.Contains(w, dir) && strings.Contains(w, want)
-	}
-	if !found || !strings.Contains(stderr.String(), want) {
-		t.Errorf("exit %d; no warning %q naming %s:\nwarnings %q\nstderr %s", code, want, dir, doc.Warnings, stderr.String())
-	}
-	if len(doc.Findings) != 0 {
-		t.Errorf("findings about files the audit did not walk: %+v", doc.Findings)
+	// Every socket of theirs below dir; then the one ours shadows alone.
+	for _, arg := range []string{dir, theirs} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"--audit", "-o", "json", arg}, &stdout, &stderr)
+		doc := decodeAudit(t, stdout.Bytes())
+		want := "bound in the mount namespace of pid " + strconv.Itoa(m.PID)
+		found := false
+		for _, w := range doc.Warnings {
+			found = found || strings.Contains(w, dir) && strings.Contains(w, want)
+		}
+		if !found || !strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: exit %d; no warning %q naming %s:\nwarnings %q\nstderr %s", arg, code, want, dir, doc.Warnings, stderr.String())
+		}
+		if len(doc.Findings) != 0 {
+			t.Errorf("%s: findings about files the audit did not walk: %+v", arg, doc.Findings)
+		}
 	}
 }
