@@ -385,6 +385,20 @@ func (au *audit) add(f Finding) {
 	old.Holders = slices.CompactFunc(hs, func(x, y Holder) bool { return x.PID == y.PID && x.FD == y.FD })
 }
 
+// foreignMountHolder is the first holder of e in a mount namespace other
+// than ours, 0 when there is none.
+func (au *audit) foreignMountHolder(e *Entry) int {
+	if au.Resolver == nil {
+		return 0
+	}
+	for _, h := range e.Holders {
+		if h.PID > 0 && au.Resolver.MountRoot(h.PID) != "" {
+			return h.PID
+		}
+	}
+	return 0
+}
+
 // serverUIDs are the users a socket serves as: its known holders, else the
 // socket's owner from the kernel, else the owner of its file, which is
 // whoever bound it.
@@ -433,6 +447,16 @@ func (au *audit) entry(e *Entry) {
 		return
 	}
 	w, err := au.walk(cmp.Or(e.FilePath, e.Path))
+	// A holder in another mount namespace bound the path in its own file
+	// tree, where the listing found the file (through /proc/PID/root).
+	// The walk is of ours: when the path leads nowhere here, or to
+	// another file, judging it would judge the wrong directories, and
+	// staying silent would pass for a clean socket.
+	if pid := au.foreignMountHolder(e); pid != 0 && e.FilePath == "" && (err != nil && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir)) ||
+		err == nil && (w.sock == nil || e.File == nil || w.sock.ID.Key() != e.File.ID.Key())) {
+		au.skip(e.Path, fmt.Sprintf("bound in the mount namespace of pid %d, whose directories the audit does not walk", pid))
+		return
+	}
 	if err != nil {
 		// Gone since the snapshot: a race, not a finding.
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrNotDir) {

@@ -124,6 +124,12 @@ type Container struct {
 	// "" when unknown or not in Kubernetes.
 	Pod       string
 	Namespace string
+	// UserCgroup says the cgroup lies under a user's service manager
+	// (user@UserUID.service), where that user makes and names cgroups
+	// (a rootless container, or a scope named like anyone's container):
+	// only a runtime of that user may name it.
+	UserCgroup bool
+	UserUID    uint32
 }
 
 // Matches reports whether a --container pattern names c: a glob

@@ -244,6 +244,9 @@ func zshEscape(s string) string {
 
 func zshQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+// fishCompletion completes the file after --from=KIND: with a glob of its
+// own: fish 3.6's __fish_complete_path passes the names it finds to ls(1)
+// as arguments, where a file named "--hide=*" is an option.
 func fishCompletion() string {
 	var b strings.Builder
 	b.WriteString(`# fish completion for udsls
@@ -256,7 +259,11 @@ func fishCompletion() string {
     set -l t (string replace -r -- '^--%s=' '' (commandline -ct))
     if string match -q -- '*:*' $t
         set -l kind (string split -m1 -- : $t)[1]
-        __fish_complete_path (string split -m1 -- : $t)[2] | string replace -r -- '^' "$kind:"
+        set -l p (string split -m1 -- : $t)[2]
+        for f in $p*
+            test -d $f; and set f $f/
+            printf '%%s\n' "$kind:$f"
+        end
     else
         printf '%%s\n' %s
     end

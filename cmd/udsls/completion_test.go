@@ -244,3 +244,61 @@ func TestCompletionFish(t *testing.T) {
 		})
 	}
 }
+
+// TestCompletionFishOddFiles: the capture file after --from=KIND: is
+// completed from a directory holding names that look like options, hold
+// quotes or a command substitution. fish 3.6's __fish_complete_path hands
+// such names to ls(1) as arguments, which takes "--hide=*" and "-I*" as
+// options and completes nothing; nothing may run either.
+func TestCompletionFishOddFiles(t *testing.T) {
+	fish := testenv.NeedTool(t, "fish", "fish")
+	dir := t.TempDir()
+	names := []string{"--hide=*", "-Iplain", "plain", "q'uote", "$(touch pwned)", "a b"}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "udsls.fish")
+	if err := os.WriteFile(script, []byte(completionScript("fish")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"udsls --from=lsof:", "udsls --from lsof:"} {
+		t.Run(line, func(t *testing.T) {
+			home := t.TempDir()
+			cmd := exec.Command(fish, "--no-config", "-c", `source $argv[1]; complete -C $argv[2]`, script, line)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("fish: %v\n%s", err, stderr.String())
+			}
+			prefix := "lsof:"
+			if strings.Contains(line, "=") {
+				prefix = "--from=lsof:"
+			}
+			var got []string
+			for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				c, _, _ := strings.Cut(l, "\t")
+				got = append(got, c)
+			}
+			var want []string
+			for _, n := range append(names, "sub/") {
+				want = append(want, prefix+n)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if diff := cmp.Diff(want, got); diff != "" || stderr.Len() != 0 {
+				t.Errorf("fish complete -C %q (-want +got):\n%s\nstderr: %s", line, diff, stderr.String())
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
+		t.Error("completing ran a command substitution from a file name")
+	}
+}

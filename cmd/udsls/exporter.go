@@ -30,6 +30,15 @@ import (
 // udsls's by use, not by registration.
 const metricsPort = "9772"
 
+// How long a scraper's connection may stay idle between scrapes, and how
+// long one scrape may take, from its request to the last byte of the reply
+// (the snapshot included): Prometheus's scrape_timeout is at most its
+// interval, which is rarely over a few minutes.
+var (
+	metricsIdleTimeout  = 5 * time.Minute
+	metricsWriteTimeout = 5 * time.Minute
+)
+
 // metricsAddr makes a TCP address of --metrics-listen: PORT or :PORT listen
 // on loopback, a host alone gets metricsPort. Reaching past loopback takes
 // an address on purpose (0.0.0.0:9772, [::]:9772): the series name every
@@ -40,7 +49,7 @@ func metricsAddr(s string) (string, error) {
 		port = s
 	} else if h, p, err := net.SplitHostPort(s); err == nil {
 		host, port = h, p
-	} else if inner, ok := strings.CutPrefix(s, "["); ok && strings.HasSuffix(inner, "]") {
+	} else if inner, ok := strings.CutPrefix(s, "["); ok && strings.HasSuffix(inner, "]") && len(inner) > 1 {
 		host, port = strings.TrimSuffix(inner, "]"), metricsPort
 	} else if strings.ContainsAny(s, "[]") || strings.Count(s, ":") == 1 {
 		return "", usagef("--metrics-listen %q: %v", s, err)
@@ -86,7 +95,13 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 	srv := &http.Server{
 		Handler:           x.mux(),
 		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// Without these a client that keeps its connection open after a
+		// scrape, or stops reading a reply, holds a descriptor and a
+		// goroutine for as long as udsls runs; enough of them and the
+		// snapshots fail for want of descriptors.
+		IdleTimeout:  metricsIdleTimeout,
+		WriteTimeout: metricsWriteTimeout,
+		BaseContext:  func(net.Listener) context.Context { return ctx },
 	}
 	e.note("serving metrics on http://%s/metrics", ln.Addr())
 	done := make(chan error, 1)

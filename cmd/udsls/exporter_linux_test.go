@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,4 +192,59 @@ func netnsInode(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprint(st.Ino)
+}
+
+// TestExporterClosesIdleConnections: a client that keeps its connection
+// open after a request is let go after metricsIdleTimeout, so that idle
+// connections cannot pile up until the snapshots run out of descriptors;
+// and the exporter still ends with 0 on its signal.
+func TestExporterClosesIdleConnections(t *testing.T) {
+	old := metricsIdleTimeout
+	metricsIdleTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { metricsIdleTimeout = old })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--metrics-listen", "127.0.0.1:0"}, io.Discard, pw)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	if !lines.Scan() {
+		t.Fatal("the exporter said nothing")
+	}
+	m := regexp.MustCompile(`^udsls: serving metrics on http://(127\.0\.0\.1:\d+)/metrics$`).FindStringSubmatch(lines.Text())
+	go io.Copy(io.Discard, pr)
+	if m == nil {
+		t.Fatalf("first line %q does not say where it serves", lines.Text())
+	}
+	conn, err := net.Dial("tcp", m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("status %d, close %v: want a kept-alive 200", resp.StatusCode, resp.Close)
+	}
+	// Far longer than the idle timeout: a server that never closes it is
+	// caught by this deadline.
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle connection: read %d bytes, %v; want it closed by the exporter (EOF)", n, err)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d after its context ended, want 0", code)
+	}
 }

@@ -36,7 +36,7 @@ func TestMetricsAddr(t *testing.T) {
 			t.Errorf("metricsAddr(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{":http", "host:99999", "host:-1", "[::1", "x:"} {
+	for _, bad := range []string{":http", "host:99999", "host:-1", "[::1", "x:", "[]", ":"} {
 		if got, err := metricsAddr(bad); err == nil || !errors.Is(err, errUsage) {
 			t.Errorf("metricsAddr(%q) = %q, %v; want a usage error", bad, got, err)
 		}

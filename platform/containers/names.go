@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/udsls/udsls/inspect"
@@ -98,6 +99,10 @@ func NewNamer() *Namer {
 // Fill adds to c the names its runtime tells; what it does not tell stays
 // "". It never fails: a runtime that cannot be asked names nothing.
 func (n *Namer) Fill(c *inspect.Container) {
+	if c.UserCgroup {
+		n.fillUser(c)
+		return
+	}
 	switch c.Runtime {
 	case "docker":
 		if name, ok := n.engineName("docker", n.DockerSocket, c.ID); ok {
@@ -111,6 +116,25 @@ func (n *Namer) Fill(c *inspect.Container) {
 		b := n.bundle(c.ID)
 		c.Name, c.Pod, c.Namespace = b.name, b.pod, b.namespace
 	}
+}
+
+// fillUser names a container whose cgroup its user made: only a daemon
+// of that user (rootless docker or podman, asked with --docker-socket or
+// --podman-socket) may name it. The system's daemons, files and bundles
+// are root's: asked about an id a user chose, they would lend the user's
+// process the name of a container of theirs.
+func (n *Namer) fillUser(c *inspect.Container) {
+	sock := ""
+	switch c.Runtime {
+	case "docker":
+		sock = n.DockerSocket
+	case "podman":
+		sock = n.PodmanSocket
+	}
+	if uid, ok := socketOwner(sock); !ok || uid != c.UserUID {
+		return
+	}
+	c.Name, _ = n.engineName(c.Runtime, sock, c.ID)
 }
 
 // Calls says, for --verbose, which Engine APIs were asked and how it went.
@@ -193,7 +217,10 @@ func listContainers(sock string, timeout time.Duration) (map[string]string, erro
 	if err != nil {
 		return nil, err
 	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	// A redirect is not followed: the listing is asked of the socket at
+	// its one path, and a daemon that sends us elsewhere did not answer.
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, unwrapURL(err)
 	}
@@ -401,11 +428,22 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// readFileBounded reads a regular file. The state directories are the
+// runtimes', but a config.json that is a FIFO (or a link to one, or to a
+// device) would block the open or never end: O_NONBLOCK opens a FIFO
+// without waiting for a writer, and only a regular file is read.
 func readFileBounded(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	}
 	return readBounded(f, limit)
 }

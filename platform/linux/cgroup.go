@@ -81,7 +81,7 @@ func containerOfCgroup(p string) (inspect.Container, bool) {
 		name := strings.TrimSuffix(parts[i], ".scope")
 		for _, sp := range scopePrefixes {
 			if id, ok := strings.CutPrefix(name, sp.prefix); ok && isContainerID(id) {
-				return inspect.Container{ID: id, Runtime: sp.runtime}, true
+				return userCgroup(inspect.Container{ID: id, Runtime: sp.runtime}, parts[:i]), true
 			}
 		}
 		if !isContainerID(name) {
@@ -91,15 +91,29 @@ func containerOfCgroup(p string) (inspect.Container, bool) {
 		for _, a := range parts[:i] {
 			switch {
 			case a == "docker":
-				return inspect.Container{ID: name, Runtime: "docker"}, true
+				return userCgroup(inspect.Container{ID: name, Runtime: "docker"}, parts[:i]), true
 			case a == "libpod_parent":
-				return inspect.Container{ID: name, Runtime: "podman"}, true
+				return userCgroup(inspect.Container{ID: name, Runtime: "podman"}, parts[:i]), true
 			case a == "kubepods" || strings.HasPrefix(a, "kubepods.") || strings.HasPrefix(a, "kubepods-"):
-				return inspect.Container{ID: name, Runtime: "kubepods"}, true
+				return userCgroup(inspect.Container{ID: name, Runtime: "kubepods"}, parts[:i]), true
 			}
 		}
 	}
 	return inspect.Container{}, false
+}
+
+// userCgroup marks a container whose cgroup hangs below a user's service
+// manager: systemd delegates that subtree to the user, who may create a
+// docker-<id>.scope there with the id of any container on the machine.
+func userCgroup(c inspect.Container, above []string) inspect.Container {
+	for _, a := range above {
+		if u := cgUnescape(a); isUserManager(u) {
+			uid, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(u, "user@"), ".service"), 10, 32)
+			c.UserCgroup, c.UserUID = true, uint32(uid)
+			return c
+		}
+	}
+	return c
 }
 
 // isContainerID reports the 64 lowercase hex digits docker, containerd,
