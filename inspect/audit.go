@@ -452,7 +452,7 @@ func (au *audit) entry(e *Entry) {
 	// The walk is of ours: when the path leads nowhere here, or to
 	// another file, judging it would judge the wrong directories, and
 	// staying silent would pass for a clean socket.
-	if pid := au.foreignMountHolder(e); pid != 0 && e.FilePath == "" && (err != nil && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir)) ||
+	if pid := au.foreignMountHolder(e); pid != 0 && e.FilePath == "" && (err != nil && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotDir)) ||
 		err == nil && (w.sock == nil || e.File == nil || w.sock.ID.Key() != e.File.ID.Key())) {
 		au.skip(e.Path, fmt.Sprintf("bound in the mount namespace of pid %d, whose directories the audit does not walk", pid))
 		return

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 )
 
@@ -61,7 +62,7 @@ func TestAuditOtherMountNamespace(t *testing.T) {
 	if theirs == "" {
 		t.Fatalf("no served socket file in %s: %+v", dir, m.Sockets)
 	}
-	ours := listenUnix(t, "unix", theirs)
+	ours := testutil.Listen(t, "unix", theirs)
 	defer ours.Close()
 
 	// Every socket of theirs below dir; then the one ours shadows alone.
