@@ -1088,9 +1088,20 @@ func realConnects(t *testing.T, name string, nobody bool) []error {
 	var errs []error
 	var failed error
 	done := make(chan struct{})
-	go func() {
+	var connect func()
+	connect = func() {
 		defer close(done)
 		runtime.LockOSThread()
+		// Go never ends the main thread: turned nobody it would stay so,
+		// and /proc/self with it, for every later test. Hold it, and
+		// connect from another thread.
+		if nobody && unix.Gettid() == unix.Getpid() {
+			done = make(chan struct{})
+			go connect()
+			<-done
+			runtime.UnlockOSThread()
+			return
+		}
 		if nobody {
 			for _, c := range [][4]uintptr{{unix.SYS_SETGROUPS, 0, 0, 0}, {unix.SYS_SETRESGID, 65534, 65534, 65534}, {unix.SYS_SETRESUID, 65534, 65534, 65534}} {
 				if _, _, e := unix.RawSyscall(c[0], c[1], c[2], c[3]); e != 0 {
@@ -1114,8 +1125,10 @@ func realConnects(t *testing.T, name string, nobody bool) []error {
 			unix.Close(fd)
 			errs = append(errs, err)
 		}
-	}()
-	<-done
+	}
+	outer := done
+	go connect()
+	<-outer
 	if failed != nil {
 		t.Fatal(failed)
 	}
