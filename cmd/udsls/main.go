@@ -15,7 +15,7 @@ func main() {
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// runMain is run with SIGINT and SIGTERM turned into a cancelled context
+// runMain is run with SIGINT, SIGTERM and SIGHUP turned into a cancelled context
 // whose cause names the signal, so that every mode stops the same way and
 // run can end with 128+signal, as a shell reports a command killed by it.
 // SIGPIPE is left alone on purpose: `udsls | head` then ends quietly, as
@@ -26,7 +26,15 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	// Later signals stay caught, so that a second Ctrl-C cannot cut short
 	// the cleanup the first one started (a temporary file, a removal).
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal or a kill -HUP must not leave --watch's
+	// terminal raw in its alternate screen, nor --serve's sockets behind.
+	// A signal ignored when we started stays ignored (nohup, a background
+	// job of a script), as Notify would otherwise undo that.
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(s) {
+			signal.Notify(sigs, s)
+		}
+	}
 	defer signal.Stop(sigs)
 	go func() {
 		s, ok := (<-sigs).(syscall.Signal)
@@ -65,6 +73,8 @@ func signalName(s syscall.Signal) string {
 		return "SIGINT"
 	case syscall.SIGTERM:
 		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
 	}
 	return s.String()
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitFile waits for a file a pane's shell writes last (a line ending in
+// a newline) and returns its text.
+func (p *tmuxPane) waitFile(name string) string {
+	p.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if b, err := os.ReadFile(name); err == nil && strings.HasSuffix(string(b), "\n") {
+			return string(b)
+		}
+	}
+	p.t.Fatalf("%s was never written:\n%s", name, p.screen())
+	return ""
+}
+
+// child is the pid of the pane shell's one child: the command it runs.
+func (p *tmuxPane) child() int {
+	p.t.Helper()
+	shell := strings.TrimSpace(p.run("display", "-p", "#{pane_pid}"))
+	b, err := os.ReadFile("/proc/" + shell + "/task/" + shell + "/children")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 1 {
+		p.t.Fatalf("the pane's shell %s has children %q, want one", shell, f)
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return pid
+}
+
+// terminalRestored checks what a full-screen program must give back: the
+// normal screen, a visible cursor, and echo and line editing (stty -a,
+// run after it by the pane's shell, in file sttyFile).
+func (p *tmuxPane) terminalRestored(sttyFile string) {
+	p.t.Helper()
+	stty := p.waitFile(sttyFile)
+	if got := strings.TrimSpace(p.run("display", "-p", "#{alternate_on} #{cursor_flag}")); got != "0 1" {
+		p.t.Errorf("alternate screen and cursor shown: %q, want \"0 1\" (the normal screen, the cursor shown)", got)
+	}
+	flags := strings.Fields(stty)
+	for _, want := range []string{"echo", "icanon", "isig"} {
+		if !slicesContains(flags, want) {
+			p.t.Errorf("stty -a after the watch lacks %s:\n%s", want, stty)
+		}
+	}
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWatchInTmuxSignalRestoresTerminal: a signal in the full-screen view
+// (kill, a closed terminal's SIGHUP) leaves the terminal as it was and
+// ends with 128+signal.
+func TestWatchInTmuxSignalRestoresTerminal(t *testing.T) {
+	bin := buildUdsls(t)
+	m := startServer(t, 0)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(signalName(sig), func(t *testing.T) {
+			dir := t.TempDir()
+			exitFile, sttyFile := filepath.Join(dir, "exit"), filepath.Join(dir, "stty")
+			// sh, not an interactive shell, which would mend the terminal
+			// itself; sleep keeps the pane for the checks.
+			p := newTmuxPane(t, 80, 24, "sh -c '"+bin+" --watch --interval 100ms "+m.Dir+"/*; echo $? > "+exitFile+
+				"; stty -a > "+sttyFile+"; sleep 600'")
+			p.waitFor("/echo.sock", "sort pressure")
+			if err := syscall.Kill(p.child(), sig); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := strings.TrimSpace(p.waitFile(exitFile)), strconv.Itoa(128+int(sig)); got != want {
+				t.Errorf("exit status %s after %v, want %s", got, sig, want)
+			}
+			p.terminalRestored(sttyFile)
+		})
+	}
+}
