@@ -93,3 +93,36 @@ func TestWatchInTmuxSignalRestoresTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchInTmuxSuspend: Ctrl-Z stops the view as job control expects,
+// the terminal given back to the shell, and fg brings the view back.
+func TestWatchInTmuxSuspend(t *testing.T) {
+	bin := buildUdsls(t)
+	m := startServer(t, 0)
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	p := newTmuxPane(t, 80, 24, "bash --norc --noprofile -i")
+	// Bash goes on with a list whose job stopped: the status is asked
+	// for after fg.
+	p.keys("-l", bin+" --watch --interval 100ms "+m.Dir+"/'*'")
+	p.keys("Enter")
+	p.waitFor("/echo.sock", "sort pressure")
+	p.keys("C-z")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if strings.TrimSpace(p.run("display", "-p", "#{alternate_on}")) == "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Ctrl-Z did not leave the full-screen view:\n%s", p.screen())
+		}
+	}
+	p.waitFor("Stopped")
+	p.keys("-l", "fg")
+	p.keys("Enter")
+	p.waitFor("/echo.sock", "sort pressure")
+	p.keys("q")
+	p.keys("-l", "echo $? > "+exitFile)
+	p.keys("Enter")
+	if got := strings.TrimSpace(p.waitFile(exitFile)); got != "0" {
+		t.Errorf("exit status %s after Ctrl-Z, fg and q, want 0", got)
+	}
+}

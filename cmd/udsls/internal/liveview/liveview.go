@@ -178,8 +178,13 @@ func (m *Model) Err() error { return m.err }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	s := k.String()
-	if s == "ctrl+c" {
+	switch s {
+	case "ctrl+c":
 		return tea.Quit
+	case "ctrl+z":
+		// The terminal is raw, so Ctrl-Z is a key, not a SIGTSTP: stop
+		// as the shell's job control expects, the terminal given back.
+		return tea.Suspend
 	}
 	if m.filtering {
 		switch s {
@@ -604,6 +609,7 @@ const helpText = `Keys
   up/down, j/k   scroll a row     pgup/pgdown, b/f   scroll a page
   home/end, g/G  first / last row
   ?              this help        q, ctrl+c          quit
+  ctrl+z         stop (fg resumes)
 
 Rows: * changed since the last refresh, + new, - gone (shown once).
 Pressure: backlog fill (pending/backlog), then receive queue, then
