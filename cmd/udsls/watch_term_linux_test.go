@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/udsls/udsls/platform/testenv"
 )
 
 // waitFile waits for a file a pane's shell writes last (a line ending in
@@ -124,5 +126,31 @@ func TestWatchInTmuxSuspend(t *testing.T) {
 	p.keys("Enter")
 	if got := strings.TrimSpace(p.waitFile(exitFile)); got != "0" {
 		t.Errorf("exit status %s after Ctrl-Z, fg and q, want 0", got)
+	}
+}
+
+// TestWatchInTmuxNoView: on a terminal that cannot draw a view (TERM=dumb)
+// or whose keys cannot be read (no controlling terminal: setsid, stdin
+// /dev/null), --watch prints its refreshes as to a pipe, never a view only
+// a kill could end.
+func TestWatchInTmuxNoView(t *testing.T) {
+	bin := buildUdsls(t)
+	m := startServer(t, 0)
+	for name, prefix := range map[string]string{"dumb": "TERM=dumb ", "setsid": "setsid -w "} {
+		t.Run(name, func(t *testing.T) {
+			testenv.NeedTool(t, "setsid", "util-linux")
+			exitFile := filepath.Join(t.TempDir(), "exit")
+			p := newTmuxPane(t, 80, 24, "sh -c '"+prefix+bin+" --watch --interval 100ms --for 3s "+m.Dir+"/* < /dev/null; echo $? > "+exitFile+"; sleep 600'")
+			s := p.waitFor(" shown", "/echo.sock")
+			if strings.Contains(s, "sort pressure") {
+				t.Errorf("a full-screen view:\n%s", s)
+			}
+			if got := strings.TrimSpace(p.waitFile(exitFile)); got != "0" {
+				t.Errorf("exit status %s after --for, want 0", got)
+			}
+			if got := strings.TrimSpace(p.run("display", "-p", "#{alternate_on}")); got != "0" {
+				t.Errorf("the alternate screen is on: %q", got)
+			}
+		})
 	}
 }
