@@ -221,7 +221,11 @@ func runWatchView(ctx context.Context, o *options, e *env, rf *refresher, in *os
 		Cannot:   cannot,
 		Color:    e.color,
 	}
-	if err := liveview.Run(ctx, cfg, in, e.term); err != nil {
+	// What is said on stderr meanwhile (-v) waits for the view to end.
+	release := e.stderr.hold()
+	err := liveview.Run(ctx, cfg, in, e.term)
+	release()
+	if err != nil {
 		if ctx.Err() != nil {
 			return exitOK, nil
 		}

@@ -154,3 +154,24 @@ func TestWatchInTmuxNoView(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchInTmuxVerboseHeld: what -v says at each refresh waits for the
+// view to end instead of landing in the middle of it.
+func TestWatchInTmuxVerboseHeld(t *testing.T) {
+	bin := buildUdsls(t)
+	m := startServer(t, 0)
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	p := newTmuxPane(t, 80, 24, "sh -c '"+bin+" --watch -v --interval 50ms "+m.Dir+"/*; echo $? > "+exitFile+"; sleep 600'")
+	p.waitFor("/echo.sock", "sort pressure")
+	// Refreshes go on meanwhile: each would have said its line.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if s := p.screen(); strings.Contains(s, "udsls: info") {
+			t.Fatalf("stderr in the middle of the view:\n%s", s)
+		}
+	}
+	p.keys("q")
+	if got := strings.TrimSpace(p.waitFile(exitFile)); got != "0" {
+		t.Errorf("exit status %s after q, want 0", got)
+	}
+	p.waitFor("udsls: info: ", " sockets from ")
+}
