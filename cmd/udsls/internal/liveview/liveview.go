@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -169,6 +170,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case tea.PasteMsg:
+		// A terminal sends what is pasted apart from keys (bracketed paste).
+		if m.filtering {
+			m.filter += filterText(msg.Content)
+			m.rebuild()
+		}
 	}
 	return m, nil
 }
@@ -197,11 +204,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 				m.filter = string(r[:len(r)-1])
 			}
 		default:
-			// Typed text only: a name with control characters is
-			// matched through its escaped form, which is printable.
-			if k.Text != "" && !strings.ContainsFunc(k.Text, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-				m.filter += k.Text
-			}
+			m.filter += filterText(k.Text)
 		}
 		m.rebuild()
 		return nil
@@ -249,6 +252,18 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	}
 	m.clamp()
 	return nil
+}
+
+// filterText is what of typed or pasted text goes into the filter:
+// printable text only, as a name with control characters or bytes that
+// are not UTF-8 is matched through its escaped form, which is printable.
+func filterText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
 }
 
 // bodyHeight is how many rows fit under the header lines and above the
