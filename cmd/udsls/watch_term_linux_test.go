@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,23 +26,27 @@ func (p *tmuxPane) waitFile(name string) string {
 	return ""
 }
 
-// child is the pid of the pane shell's one child: the command it runs.
-func (p *tmuxPane) child() int {
+// process is the pid of the pane's process running bin: a child of the
+// pane's shell, or further down when a shell runs a shell.
+func (p *tmuxPane) process(bin string) int {
 	p.t.Helper()
-	shell := strings.TrimSpace(p.run("display", "-p", "#{pane_pid}"))
-	b, err := os.ReadFile("/proc/" + shell + "/task/" + shell + "/children")
-	if err != nil {
-		p.t.Fatal(err)
+	pids := []string{strings.TrimSpace(p.run("display", "-p", "#{pane_pid}"))}
+	for len(pids) > 0 {
+		pid := pids[0]
+		pids = pids[1:]
+		if cmd, err := os.ReadFile("/proc/" + pid + "/cmdline"); err == nil && strings.HasPrefix(string(cmd), bin+"\x00") {
+			n, err := strconv.Atoi(pid)
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			return n
+		}
+		if b, err := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children"); err == nil {
+			pids = append(pids, strings.Fields(string(b))...)
+		}
 	}
-	f := strings.Fields(string(b))
-	if len(f) != 1 {
-		p.t.Fatalf("the pane's shell %s has children %q, want one", shell, f)
-	}
-	pid, err := strconv.Atoi(f[0])
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return pid
+	p.t.Fatalf("no process runs %s in the pane", bin)
+	return 0
 }
 
 // terminalRestored checks what a full-screen program must give back: the
@@ -55,19 +60,10 @@ func (p *tmuxPane) terminalRestored(sttyFile string) {
 	}
 	flags := strings.Fields(stty)
 	for _, want := range []string{"echo", "icanon", "isig"} {
-		if !slicesContains(flags, want) {
+		if !slices.Contains(flags, want) {
 			p.t.Errorf("stty -a after the watch lacks %s:\n%s", want, stty)
 		}
 	}
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // TestWatchInTmuxSignalRestoresTerminal: a signal in the full-screen view
@@ -85,7 +81,7 @@ func TestWatchInTmuxSignalRestoresTerminal(t *testing.T) {
 			p := newTmuxPane(t, 80, 24, "sh -c '"+bin+" --watch --interval 100ms "+m.Dir+"/*; echo $? > "+exitFile+
 				"; stty -a > "+sttyFile+"; sleep 600'")
 			p.waitFor("/echo.sock", "sort pressure")
-			if err := syscall.Kill(p.child(), sig); err != nil {
+			if err := syscall.Kill(p.process(bin), sig); err != nil {
 				t.Fatal(err)
 			}
 			if got, want := strings.TrimSpace(p.waitFile(exitFile)), strconv.Itoa(128+int(sig)); got != want {
