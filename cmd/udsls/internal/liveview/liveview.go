@@ -527,7 +527,8 @@ func (m *Model) Render() string {
 	add(h, nil)
 	var info []string
 	if len(m.cfg.Cannot) > 0 {
-		info = append(info, "cannot see: "+strings.Join(m.cfg.Cannot, ", "))
+		// The reasons quote errors, and errors quote paths.
+		info = append(info, "cannot see: "+render.EscapeText(strings.Join(m.cfg.Cannot, ", ")))
 	}
 	if f := m.frame; f != nil && len(f.Warnings) > 0 {
 		info = append(info, "warning: "+render.EscapeText(f.Warnings[0]))

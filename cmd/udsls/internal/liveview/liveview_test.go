@@ -418,3 +418,16 @@ func TestViewFilterPaste(t *testing.T) {
 		t.Errorf("rows after pasting beta into the filter: %q", got)
 	}
 }
+
+// TestViewCannotEscaped: what the run cannot see quotes errors, which may
+// quote paths: they reach the header escaped.
+func TestViewCannotEscaped(t *testing.T) {
+	h := newHarness(t, false, func(bool) []inspect.Entry { return []inspect.Entry{listener(1, "/run/a.sock", 0, 1, 0)} })
+	h.m.cfg.Cannot = []string{"traffic (open /sys/x\x1b[2J\n: denied)"}
+	if raw := h.m.View().Content; strings.Contains(raw, "\x1b[2J") {
+		t.Errorf("screen holds the escape sequence of an error")
+	}
+	if s := h.screen(); !strings.Contains(s[1], `/sys/x\x1b[2J\n: denied`) {
+		t.Errorf("header line %q, want the error escaped", s[1])
+	}
+}
