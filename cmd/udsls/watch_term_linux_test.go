@@ -92,36 +92,53 @@ func TestWatchInTmuxSignalRestoresTerminal(t *testing.T) {
 	}
 }
 
-// TestWatchInTmuxSuspend: Ctrl-Z stops the view as job control expects,
-// the terminal given back to the shell, and fg brings the view back.
+// TestWatchInTmuxSuspend: Ctrl-Z, or a SIGTSTP from outside, stops the
+// view as job control expects, the terminal given back to the shell, and
+// fg brings the view back, answering keys at once.
 func TestWatchInTmuxSuspend(t *testing.T) {
 	bin := buildUdsls(t)
 	m := startServer(t, 0)
-	exitFile := filepath.Join(t.TempDir(), "exit")
-	p := newTmuxPane(t, 80, 24, "bash --norc --noprofile -i")
-	// Bash goes on with a list whose job stopped: the status is asked
-	// for after fg.
-	p.keys("-l", bin+" --watch --interval 100ms "+m.Dir+"/'*'")
-	p.keys("Enter")
-	p.waitFor("/echo.sock", "sort pressure")
-	p.keys("C-z")
+	for _, how := range []string{"ctrl+z", "SIGTSTP"} {
+		t.Run(how, func(t *testing.T) {
+			exitFile := filepath.Join(t.TempDir(), "exit")
+			p := newTmuxPane(t, 80, 24, "bash --norc --noprofile -i")
+			// Bash goes on with a list whose job stopped: the status is
+			// asked for after fg.
+			p.keys("-l", bin+" --watch --interval 100ms "+m.Dir+"/'*'")
+			p.keys("Enter")
+			p.waitFor("/echo.sock", "sort pressure")
+			if how == "ctrl+z" {
+				p.keys("C-z")
+			} else if err := syscall.Kill(p.process(bin), syscall.SIGTSTP); err != nil {
+				t.Fatal(err)
+			}
+			p.waitAlternate("0", "the stop did not leave the full-screen view")
+			p.waitFor("Stopped")
+			p.keys("-l", "fg")
+			p.keys("Enter")
+			p.waitFor("/echo.sock", "sort pressure")
+			// q alone, no Enter: the terminal is raw again.
+			p.keys("q")
+			p.waitAlternate("0", "q after fg did not end the view")
+			p.keys("-l", "echo $? > "+exitFile)
+			p.keys("Enter")
+			if got := strings.TrimSpace(p.waitFile(exitFile)); got != "0" {
+				t.Errorf("exit status %s after the stop, fg and q, want 0", got)
+			}
+		})
+	}
+}
+
+// waitAlternate waits until tmux says the alternate screen is on ("1") or off ("0").
+func (p *tmuxPane) waitAlternate(want, failure string) {
+	p.t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if strings.TrimSpace(p.run("display", "-p", "#{alternate_on}")) == "0" {
-			break
+		if strings.TrimSpace(p.run("display", "-p", "#{alternate_on}")) == want {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Ctrl-Z did not leave the full-screen view:\n%s", p.screen())
+			p.t.Fatalf("%s:\n%s", failure, p.screen())
 		}
-	}
-	p.waitFor("Stopped")
-	p.keys("-l", "fg")
-	p.keys("Enter")
-	p.waitFor("/echo.sock", "sort pressure")
-	p.keys("q")
-	p.keys("-l", "echo $? > "+exitFile)
-	p.keys("Enter")
-	if got := strings.TrimSpace(p.waitFile(exitFile)); got != "0" {
-		t.Errorf("exit status %s after Ctrl-Z, fg and q, want 0", got)
 	}
 }
 

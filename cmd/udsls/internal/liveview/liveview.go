@@ -53,7 +53,11 @@ func Run(ctx context.Context, cfg Config, in *os.File, out io.Writer) error {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
 	m := New(ctx, cfg)
-	if _, err := tea.NewProgram(m, opts...).Run(); err != nil {
+	p := tea.NewProgram(m, opts...)
+	suspending, stop := stopLikeCtrlZ(p)
+	defer stop()
+	m.suspending = suspending
+	if _, err := p.Run(); err != nil {
 		return err
 	}
 	return m.err
@@ -92,6 +96,8 @@ type Model struct {
 	all           bool
 	paused        bool
 	help          bool
+	// suspending is told that Ctrl-Z stops the view (see stopLikeCtrlZ).
+	suspending func()
 	// gen numbers the refresh loops: a tick or frame of an older one,
 	// before a pause or a change of view, is dropped.
 	gen int
@@ -191,6 +197,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case "ctrl+z":
 		// The terminal is raw, so Ctrl-Z is a key, not a SIGTSTP: stop
 		// as the shell's job control expects, the terminal given back.
+		if m.suspending != nil {
+			m.suspending()
+		}
 		return tea.Suspend
 	}
 	if m.filtering {
