@@ -26,14 +26,14 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	// Later signals stay caught, so that a second Ctrl-C cannot cut short
 	// the cleanup the first one started (a temporary file, a removal).
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	// SIGHUP too: a closed terminal or a kill -HUP must not leave --watch's
-	// terminal raw in its alternate screen, nor --serve's sockets behind.
-	// A signal ignored when we started stays ignored (nohup, a background
-	// job of a script), as Notify would otherwise undo that.
-	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
-		if !signal.Ignored(s) {
-			signal.Notify(sigs, s)
-		}
+	// terminal raw in its alternate screen, nor --serve's sockets behind;
+	// but under nohup it stays ignored, which Notify would undo. (SIGINT is
+	// caught even when ignored, as in a script's background job: scripts
+	// stop udsls with kill -INT.)
+	if !signal.Ignored(syscall.SIGHUP) {
+		signal.Notify(sigs, syscall.SIGHUP)
 	}
 	defer signal.Stop(sigs)
 	go func() {

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -187,4 +191,34 @@ func TestWatchInTmuxVerboseHeld(t *testing.T) {
 		t.Errorf("exit status %s after q, want 0", got)
 	}
 	p.waitFor("udsls: info: ", " sockets from ")
+}
+
+// TestSignalsIgnoredAtStart: a SIGHUP ignored when udsls starts (nohup)
+// stays ignored, while a SIGINT ignored (a script's background job) still
+// stops it, as scripts stop udsls with kill -INT.
+func TestSignalsIgnoredAtStart(t *testing.T) {
+	bin := buildUdsls(t)
+	dir := filepath.Join(t.TempDir(), "s")
+	cmd := exec.Command("sh", "-c", `trap "" HUP INT; exec "$0" --serve --for 60s "$1"`, bin, dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// The first line says the sockets are open.
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, out)
+	cmd.Process.Signal(syscall.SIGHUP)
+	// SIGINT after SIGHUP: had SIGHUP stopped it, the status would say so.
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(syscall.SIGINT) {
+		t.Errorf("after SIGHUP then SIGINT: %v, want exit status 130", err)
+	}
 }
