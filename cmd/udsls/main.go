@@ -15,7 +15,7 @@ func main() {
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// runMain is run with SIGINT and SIGTERM turned into a cancelled context
+// runMain is run with SIGINT, SIGTERM and SIGHUP turned into a cancelled context
 // whose cause names the signal, so that every mode stops the same way and
 // run can end with 128+signal, as a shell reports a command killed by it.
 // SIGPIPE is left alone on purpose: `udsls | head` then ends quietly, as
@@ -27,6 +27,14 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	// Later signals stay caught, so that a second Ctrl-C cannot cut short
 	// the cleanup the first one started (a temporary file, a removal).
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal or a kill -HUP must not leave --watch's
+	// terminal raw in its alternate screen, nor --serve's sockets behind;
+	// but under nohup it stays ignored, which Notify would undo. (SIGINT is
+	// caught even when ignored, as in a script's background job: scripts
+	// stop udsls with kill -INT.)
+	if !signal.Ignored(syscall.SIGHUP) {
+		signal.Notify(sigs, syscall.SIGHUP)
+	}
 	defer signal.Stop(sigs)
 	go func() {
 		s, ok := (<-sigs).(syscall.Signal)
@@ -65,6 +73,8 @@ func signalName(s syscall.Signal) string {
 		return "SIGINT"
 	case syscall.SIGTERM:
 		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
 	}
 	return s.String()
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/udsls/udsls/inspect/render"
@@ -63,4 +66,57 @@ func errorText(err error) string {
 		cut--
 	}
 	return s[:cut] + "... (" + strconv.Itoa(len(s)-cut) + " more bytes)"
+}
+
+// hold keeps what is said while a full-screen view owns the terminal
+// (--watch -v says where each refresh came from): a line written then
+// lands in the middle of the view and scrolls it. release writes the lines
+// after the view has given the terminal back, the last maxHeld of them.
+// Only a terminal is held: a file or pipe loses nothing by a line now.
+func (s *stderr) hold() (release func()) {
+	if !s.tty {
+		return func() {}
+	}
+	h := &heldWriter{w: s.w, holding: true}
+	s.w = h
+	return h.release
+}
+
+// maxHeld bounds what a long view keeps of stderr.
+const maxHeld = 100
+
+// heldWriter stays in place after its release, since a refresh that was
+// under way may still say something: then it writes through.
+type heldWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	holding bool
+	lines   [][]byte
+	dropped int
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.holding {
+		return h.w.Write(p)
+	}
+	if len(h.lines) == maxHeld {
+		h.lines, h.dropped = slices.Delete(h.lines, 0, 1), h.dropped+1
+	}
+	h.lines = append(h.lines, bytes.Clone(p))
+	return len(p), nil
+}
+
+func (h *heldWriter) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holding = false
+	if h.dropped > 0 {
+		fmt.Fprintf(h.w, "udsls: %d earlier lines said during the view are not shown\n", h.dropped)
+	}
+	for _, l := range h.lines {
+		h.w.Write(l)
+	}
+	h.lines = nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,26 @@ func TestOnlyStderrWrites(t *testing.T) {
 		if n > 0 {
 			t.Errorf("%s reaches the raw stderr %d times: write through env.warn or the stderr type (stderr.go), which escape", f, n)
 		}
+	}
+}
+
+// TestStderrHold: lines said while held are written at release, the last
+// maxHeld of them and how many were dropped; later ones go straight out.
+func TestStderrHold(t *testing.T) {
+	var b strings.Builder
+	s := &stderr{w: &b, tty: true}
+	release := s.hold()
+	for i := range maxHeld + 5 {
+		s.say("info", strconv.Itoa(i))
+	}
+	if b.Len() != 0 {
+		t.Fatalf("written while held: %q", b.String())
+	}
+	release()
+	s.say("info", "after")
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != maxHeld+2 || !strings.Contains(lines[0], "5 earlier lines") ||
+		lines[1] != "udsls: info: 5" || lines[maxHeld] != "udsls: info: "+strconv.Itoa(maxHeld+4) || lines[maxHeld+1] != "udsls: info: after" {
+		t.Errorf("after release:\n%s", b.String())
 	}
 }

@@ -116,8 +116,21 @@ func runWatch(ctx context.Context, o *options, e *env) (int, error) {
 			c.Close()
 		}
 	}()
-	if e.term != nil && o.output == "table" {
-		return runWatchView(ctx, o, e, rf)
+	if e.term != nil && o.output == "table" && os.Getenv("TERM") != "dumb" {
+		// Keys come from the terminal: stdin may be a file or /dev/null
+		// (`udsls --watch < /dev/null`), which the view cannot wait on.
+		if isTerminal(os.Stdin) {
+			return runWatchView(ctx, o, e, rf, os.Stdin)
+		}
+		if tty, err := os.Open("/dev/tty"); err == nil {
+			defer tty.Close()
+			return runWatchView(ctx, o, e, rf, tty)
+		}
+		// No terminal to read keys from (setsid, a service with its
+		// output on a console): nothing but a kill would end a view, and
+		// a killed view leaves the screen in its alternate buffer. Refreshes
+		// are printed as to a pipe instead, as they are for a dumb terminal,
+		// which cannot draw a view.
 	}
 	return runWatchLines(ctx, o, e, rf)
 }
@@ -188,7 +201,8 @@ func writeWatchTable(o *options, e *env, f *inspect.Frame, entries []inspect.Ent
 }
 
 // runWatchView runs the full-screen view on the terminal.
-func runWatchView(ctx context.Context, o *options, e *env, rf *refresher) (int, error) {
+// Keys are read from in, the terminal.
+func runWatchView(ctx context.Context, o *options, e *env, rf *refresher, in *os.File) (int, error) {
 	var cannot []string
 	if rf.noTraffic != "" {
 		cannot = append(cannot, "traffic ("+rf.noTraffic+")")
@@ -207,16 +221,11 @@ func runWatchView(ctx context.Context, o *options, e *env, rf *refresher) (int, 
 		Cannot:   cannot,
 		Color:    e.color,
 	}
-	// Keys come from the terminal: stdin may be a file or /dev/null
-	// (`udsls --watch < /dev/null`), which the view cannot wait on.
-	var in *os.File
-	if isTerminal(os.Stdin) {
-		in = os.Stdin
-	} else if tty, err := os.Open("/dev/tty"); err == nil {
-		defer tty.Close()
-		in = tty
-	}
-	if err := liveview.Run(ctx, cfg, in, e.term); err != nil {
+	// What is said on stderr meanwhile (-v) waits for the view to end.
+	release := e.stderr.hold()
+	err := liveview.Run(ctx, cfg, in, e.term)
+	release()
+	if err != nil {
 		if ctx.Err() != nil {
 			return exitOK, nil
 		}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -52,7 +53,11 @@ func Run(ctx context.Context, cfg Config, in *os.File, out io.Writer) error {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
 	m := New(ctx, cfg)
-	if _, err := tea.NewProgram(m, opts...).Run(); err != nil {
+	p := tea.NewProgram(m, opts...)
+	suspending, stop := stopLikeCtrlZ(p)
+	defer stop()
+	m.suspending = suspending
+	if _, err := p.Run(); err != nil {
 		return err
 	}
 	return m.err
@@ -91,6 +96,8 @@ type Model struct {
 	all           bool
 	paused        bool
 	help          bool
+	// suspending is told that Ctrl-Z stops the view (see stopLikeCtrlZ).
+	suspending func()
 	// gen numbers the refresh loops: a tick or frame of an older one,
 	// before a pause or a change of view, is dropped.
 	gen int
@@ -169,6 +176,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case tea.PasteMsg:
+		// A terminal sends what is pasted apart from keys (bracketed paste).
+		if m.filtering {
+			m.filter += filterText(msg.Content)
+			m.rebuild()
+		}
 	}
 	return m, nil
 }
@@ -178,8 +191,16 @@ func (m *Model) Err() error { return m.err }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	s := k.String()
-	if s == "ctrl+c" {
+	switch s {
+	case "ctrl+c":
 		return tea.Quit
+	case "ctrl+z":
+		// The terminal is raw, so Ctrl-Z is a key, not a SIGTSTP: stop
+		// as the shell's job control expects, the terminal given back.
+		if m.suspending != nil {
+			m.suspending()
+		}
+		return tea.Suspend
 	}
 	if m.filtering {
 		switch s {
@@ -192,11 +213,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 				m.filter = string(r[:len(r)-1])
 			}
 		default:
-			// Typed text only: a name with control characters is
-			// matched through its escaped form, which is printable.
-			if k.Text != "" && !strings.ContainsFunc(k.Text, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-				m.filter += k.Text
-			}
+			m.filter += filterText(k.Text)
 		}
 		m.rebuild()
 		return nil
@@ -244,6 +261,18 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	}
 	m.clamp()
 	return nil
+}
+
+// filterText is what of typed or pasted text goes into the filter:
+// printable text only, as a name with control characters or bytes that
+// are not UTF-8 is matched through its escaped form, which is printable.
+func filterText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
 }
 
 // bodyHeight is how many rows fit under the header lines and above the
@@ -507,7 +536,8 @@ func (m *Model) Render() string {
 	add(h, nil)
 	var info []string
 	if len(m.cfg.Cannot) > 0 {
-		info = append(info, "cannot see: "+strings.Join(m.cfg.Cannot, ", "))
+		// The reasons quote errors, and errors quote paths.
+		info = append(info, "cannot see: "+render.EscapeText(strings.Join(m.cfg.Cannot, ", ")))
 	}
 	if f := m.frame; f != nil && len(f.Warnings) > 0 {
 		info = append(info, "warning: "+render.EscapeText(f.Warnings[0]))
@@ -604,6 +634,7 @@ const helpText = `Keys
   up/down, j/k   scroll a row     pgup/pgdown, b/f   scroll a page
   home/end, g/G  first / last row
   ?              this help        q, ctrl+c          quit
+  ctrl+z         stop (fg resumes)
 
 Rows: * changed since the last refresh, + new, - gone (shown once).
 Pressure: backlog fill (pending/backlog), then receive queue, then

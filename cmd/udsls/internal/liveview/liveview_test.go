@@ -393,3 +393,41 @@ func TestViewTraffic(t *testing.T) {
 		t.Errorf("the end of --for: %T, want tea.QuitMsg", msg)
 	}
 }
+
+// TestViewFilterPaste: text pasted into the filter (bracketed paste, which
+// a terminal sends apart from keys) filters, without its control
+// characters or bytes that are not UTF-8; outside the filter it is no key.
+func TestViewFilterPaste(t *testing.T) {
+	h := newHarness(t, false, func(bool) []inspect.Entry {
+		return []inspect.Entry{listener(1, "/run/alpha.sock", 0, 128, 0), listener(2, "/run/beta.sock", 0, 128, 0)}
+	})
+	h.send(tea.PasteMsg{Content: "beta"})
+	if got := h.rowPaths(); len(got) != 2 {
+		t.Errorf("a paste outside the filter changed the rows: %q", got)
+	}
+	h.key("/")
+	h.send(tea.PasteMsg{Content: "\x1b[31mbe\xff\nta\x7f"})
+	if h.m.filter != "[31mbeta" {
+		t.Errorf("filter %q after a hostile paste", h.m.filter)
+	}
+	h.key("esc")
+	h.key("/")
+	h.send(tea.PasteMsg{Content: "beta"})
+	h.key("enter")
+	if got := h.rowPaths(); !slices.Equal(got, []string{" /run/beta.sock"}) {
+		t.Errorf("rows after pasting beta into the filter: %q", got)
+	}
+}
+
+// TestViewCannotEscaped: what the run cannot see quotes errors, which may
+// quote paths: they reach the header escaped.
+func TestViewCannotEscaped(t *testing.T) {
+	h := newHarness(t, false, func(bool) []inspect.Entry { return []inspect.Entry{listener(1, "/run/a.sock", 0, 1, 0)} })
+	h.m.cfg.Cannot = []string{"traffic (open /sys/x\x1b[2J\n: denied)"}
+	if raw := h.m.View().Content; strings.Contains(raw, "\x1b[2J") {
+		t.Errorf("screen holds the escape sequence of an error")
+	}
+	if s := h.screen(); !strings.Contains(s[1], `/sys/x\x1b[2J\n: denied`) {
+		t.Errorf("header line %q, want the error escaped", s[1])
+	}
+}
