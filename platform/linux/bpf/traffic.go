@@ -39,6 +39,7 @@ type Traffic struct {
 	buf    []byte
 	keys   []uint64
 	values []trafficCounts
+	calls  int // of Counts, for sweepEvery
 }
 
 // OpenTraffic loads and attaches the counting programs. Nothing is pinned:
@@ -86,64 +87,81 @@ func initialUserNS() bool {
 	return err != nil || link == "user:[4026531837]"
 }
 
-// Counts returns the bytes each socket sent and received since OpenTraffic,
-// by inode, for the sockets that moved a byte and are held by a process of
-// the caller's pid namespace. It forgets the others, which are closed, or
-// held where it cannot see them, or for a moment by no process (in flight
-// in SCM_RIGHTS): such a socket starts from zero if it comes back.
+// sweepEvery is how many calls of Counts go by between walks of every
+// process's descriptors to forget the counts of closed sockets: at 30k
+// open files a walk takes 30-40 ms of CPU, a read of the map about one,
+// and a watch reads it every second.
+const sweepEvery = 10
+
+// Counts returns the bytes counted for each socket, by inode. Between
+// sweeps it may still hold sockets closed since the last one: their inodes
+// are in no listing, and socket inodes come from a counter that wraps only
+// after 2^32 of them, so no new socket takes over a count.
 func (t *Traffic) Counts() (map[uint64]inspect.Traffic, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.iter == nil {
 		return nil, fmt.Errorf("traffic counter: %w", os.ErrClosed)
 	}
+	t.calls++
+	if t.calls%sweepEvery == 0 {
+		if err := t.sweep(); err != nil {
+			return nil, err
+		}
+	}
+	return t.read()
+}
+
+// sweep forgets the counts of sockets no process holds any more, found by
+// a walk of every descriptor on the machine. t.mu is held.
+func (t *Traffic) sweep() error {
 	// Only sockets counted before the walk may be forgotten after it: one
 	// that sends its first byte meanwhile is not behind it.
-	before, err := t.counted()
+	before, err := t.read()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r, err := t.iter.Open()
 	if err != nil {
-		return nil, fmt.Errorf("open traffic iterator: %w", err)
+		return fmt.Errorf("open traffic iterator: %w", err)
 	}
 	t.buf, err = readAll(r, t.buf[:0])
 	r.Close()
 	if err != nil {
-		return nil, fmt.Errorf("read traffic iterator: %w", err)
+		return fmt.Errorf("read traffic iterator: %w", err)
 	}
-	counts, err := decodeTraffic(t.buf)
+	held, err := decodeTraffic(t.buf)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, ino := range before {
-		if _, open := counts[ino]; open {
+	for ino := range before {
+		if _, open := held[ino]; open {
 			continue
 		}
 		if err := t.objs.UdslsBytes.Delete(ino); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return nil, fmt.Errorf("forget the traffic of closed socket %d: %w", ino, err)
+			return fmt.Errorf("forget the traffic of closed socket %d: %w", ino, err)
 		}
 	}
-	return counts, nil
+	return nil
 }
 
-// counted lists the inodes the map holds counts for.
-func (t *Traffic) counted() ([]uint64, error) {
+// read returns the counts the map holds.
+func (t *Traffic) read() (map[uint64]inspect.Traffic, error) {
 	if t.keys == nil {
 		t.keys, t.values = make([]uint64, 4096), make([]trafficCounts, 4096)
 	}
-	var (
-		all    []uint64
-		cursor ebpf.MapBatchCursor
-	)
+	counts := make(map[uint64]inspect.Traffic)
+	var cursor ebpf.MapBatchCursor
 	for {
 		n, err := t.objs.UdslsBytes.BatchLookup(&cursor, t.keys, t.values, nil)
-		all = append(all, t.keys[:n]...)
+		for i := range n {
+			counts[t.keys[i]] = inspect.Traffic{SentBytes: t.values[i].Sent, ReceivedBytes: t.values[i].Received}
+		}
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return all, nil
+			return counts, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list counted sockets: %w", err)
+			return nil, fmt.Errorf("read the traffic counts: %w", err)
 		}
 	}
 }

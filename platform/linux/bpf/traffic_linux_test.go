@@ -400,6 +400,12 @@ func TestTrafficForgetsClosedSockets(t *testing.T) {
 	}
 	unix.Close(fds[0])
 	unix.Close(fds[1])
+	c.mu.Lock()
+	err = c.sweep()
+	c.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if counts, err = c.Counts(); err != nil {
 		t.Fatal(err)
 	}
