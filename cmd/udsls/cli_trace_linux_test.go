@@ -496,3 +496,18 @@ func TestTraceUnprivileged(t *testing.T) {
 		t.Errorf("in a user namespace: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// TestTraceNamesTheMissingCap: a process that holds CAP_PERFMON and not
+// CAP_BPF is told that CAP_BPF is what it lacks, as --dump tells it; the
+// error used to name both, whatever the process held.
+func TestTraceNamesTheMissingCap(t *testing.T) {
+	testenv.NeedRoot(t, "setpriv drops capabilities of root")
+	setpriv := testenv.NeedTool(t, "setpriv", "util-linux")
+	bin := buildUdsls(t)
+	code, stdout, stderr := runCmd(t, exec.Command(setpriv, "--inh-caps", "-bpf,-sys_admin",
+		"--bounding-set", "-bpf,-sys_admin", bin, "--trace"))
+	if code != exitError || stdout != "" || strings.Count(stderr, "\n") != 1 ||
+		!strings.HasPrefix(stderr, "udsls: error: --trace: ") || !strings.Contains(stderr, "missing CAP_BPF\n") {
+		t.Errorf("without CAP_BPF: exit %d, stdout %q, stderr %q; want exit 2 and one error ending in missing CAP_BPF", code, stdout, stderr)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,8 +44,10 @@ type Tracer struct {
 // TraceConnects loads and attaches the connect tracer. An error that says
 // the kernel or our privileges cannot run it wraps ErrUnavailable.
 func TraceConnects() (*Tracer, error) {
-	if !MayLoad() {
-		return nil, fmt.Errorf("%w: tracing needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN (run as root)", ErrUnavailable)
+	// The capabilities lacking are named: a process given some of them
+	// (setpriv, a unit's AmbientCapabilities) learns which one to add.
+	if miss := missingCaps(); len(miss) > 0 {
+		return nil, fmt.Errorf("%w: tracing needs root, or CAP_BPF and CAP_PERFMON: missing %s", ErrUnavailable, strings.Join(miss, " and "))
 	}
 	// Root of a user namespace of its own has every capability there, and
 	// the kernel still refuses it BPF.
