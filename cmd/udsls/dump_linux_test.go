@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/linux/bpf"
 	"github.com/udsls/udsls/platform/testenv"
 )
@@ -262,10 +262,10 @@ func TestDumpPcap(t *testing.T) {
 	must(t, unix.Bind(srv, &unix.SockaddrUnix{Name: dpath}))
 
 	pcapFile := filepath.Join(dir, "out.pcap")
-	before := dumpPrograms(t)
+	before := testutil.LoadedBPF(t, dumpProg)
 	d := startDump(t, bin, "--dump", path, "-w", pcapFile)
 	dd := startDump(t, bin, "--dump", dpath, "-w", pcapFile+".dgram", "--max-bytes", "64")
-	if loaded := slices.DeleteFunc(dumpPrograms(t), func(id string) bool { return slices.Contains(before, id) }); len(loaded) != 2 {
+	if loaded := testutil.Programs(testutil.NewBPF(t, dumpProg, before)); len(loaded) != 2 {
 		t.Fatalf("bpftool lists %v as the two dumps' programs, want 2 of them", loaded)
 	}
 
@@ -361,49 +361,11 @@ func TestDumpPcap(t *testing.T) {
 			}
 		}
 	}
-	noDumpLeft(t, before, "SIGTERM")
+	testutil.NoBPFLeft(t, dumpProg, before)
 }
 
-// noDumpLeft fails unless every dump program loaded since before is
-// gone. The kernel frees a program a moment after its last descriptor
-// closes, and another test may load its own meanwhile, but a leak stays.
-func noDumpLeft(t *testing.T, before []string, after string) {
-	t.Helper()
-	left := slices.DeleteFunc(dumpPrograms(t), func(id string) bool { return slices.Contains(before, id) })
-	for range 100 {
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-		now := dumpPrograms(t)
-		left = slices.DeleteFunc(left, func(id string) bool { return !slices.Contains(now, id) })
-	}
-	t.Errorf("left loaded after %s: programs %v", after, left)
-}
-
-// dumpPrograms lists the ids of the loaded dump programs (bpftool).
-func dumpPrograms(t *testing.T) []string {
-	t.Helper()
-	bpftool := testenv.NeedTool(t, "bpftool", "bpftool")
-	out, err := exec.Command(bpftool, "-j", "prog", "show").Output()
-	if err != nil {
-		t.Fatalf("bpftool prog show: %v", err)
-	}
-	var progs []struct {
-		ID   int    `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal(out, &progs); err != nil {
-		t.Fatalf("bpftool prog show: %v", err)
-	}
-	var ids []string
-	for _, p := range progs {
-		if slices.Contains(bpf.DumpProgramNames, p.Name) {
-			ids = append(ids, strconv.Itoa(p.ID))
-		}
-	}
-	return ids
-}
+// dumpProg matches the names of the dump programs.
+func dumpProg(name string) bool { return slices.Contains(bpf.DumpProgramNames, name) }
 
 // TestDumpHexView: the terminal view of an abstract socket's messages,
 // with --max-bytes cutting them, a command name and payload full of
@@ -416,7 +378,7 @@ func TestDumpHexView(t *testing.T) {
 	lis := sock(t, unix.SOCK_STREAM)
 	must(t, unix.Bind(lis, &unix.SockaddrUnix{Name: "@" + name}))
 	must(t, unix.Listen(lis, 1))
-	before := dumpPrograms(t)
+	before := testutil.LoadedBPF(t, dumpProg)
 	d := startDump(t, bin, "--dump", "@"+name, "--max-bytes", "20", "--for", "3s")
 
 	c := sock(t, unix.SOCK_STREAM)
@@ -460,7 +422,7 @@ func TestDumpHexView(t *testing.T) {
 	if !strings.Contains(stderr, "udsls: 1 messages, 20 bytes captured\n") {
 		t.Errorf("stderr %q: want the count of messages", stderr)
 	}
-	noDumpLeft(t, before, "--for")
+	testutil.NoBPFLeft(t, dumpProg, before)
 }
 
 // TestDumpBadTarget: a target that names no socket, and a -w that would

@@ -5,7 +5,6 @@ package bpf
 import (
 	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +17,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -423,13 +422,13 @@ func TestTrafficForgetsClosedSockets(t *testing.T) {
 // sockets.
 func TestTrafficStopsAfterClose(t *testing.T) {
 	needTraffic(t)
-	before := trafficProgs(t)
+	before := testutil.LoadedBPF(t, trafficProg)
 	c, err := OpenTraffic()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(newIDs(trafficProgs(t), before)) != len(TrafficPrograms) {
-		t.Fatalf("bpftool lists %v, want %d new programs named %v", trafficProgs(t), len(TrafficPrograms), TrafficPrograms)
+	if got := testutil.Programs(testutil.NewBPF(t, trafficProg, before)); len(got) != len(TrafficPrograms) {
+		t.Fatalf("bpftool lists new %v, want %d new programs named %v", got, len(TrafficPrograms), TrafficPrograms)
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -455,7 +454,7 @@ func TestTrafficStopsAfterClose(t *testing.T) {
 	if counts, err := c.Counts(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Counts after Close: %v, %v; want os.ErrClosed", counts, err)
 	}
-	noneLeft(t, before)
+	testutil.NoBPFLeft(t, trafficProg, before)
 	exchange(300)
 
 	c2, err := OpenTraffic()
@@ -484,7 +483,7 @@ func TestTrafficGoneWithProcess(t *testing.T) {
 	needTraffic(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			before := trafficProgs(t)
+			before := testutil.LoadedBPF(t, trafficProg)
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), helperEnv+"=open")
 			stdin, err := cmd.StdinPipe()
@@ -504,7 +503,7 @@ func TestTrafficGoneWithProcess(t *testing.T) {
 			if line != "ready\n" {
 				t.Fatalf("helper said %q, %v", line, err)
 			}
-			if got := newIDs(trafficProgs(t), before); len(got) != len(TrafficPrograms) {
+			if got := testutil.Programs(testutil.NewBPF(t, trafficProg, before)); len(got) != len(TrafficPrograms) {
 				t.Fatalf("the helper's counter: bpftool lists new programs %v, want %d", got, len(TrafficPrograms))
 			}
 			if err := cmd.Process.Signal(sig); err != nil {
@@ -514,7 +513,7 @@ func TestTrafficGoneWithProcess(t *testing.T) {
 			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != sig {
 				t.Fatalf("helper ended with %v, want killed by %v", err, sig)
 			}
-			noneLeft(t, before)
+			testutil.NoBPFLeft(t, trafficProg, before)
 		})
 	}
 }
@@ -591,52 +590,8 @@ func TestDecodeTraffic(t *testing.T) {
 	}
 }
 
-// trafficProgs lists the ids of the programs bpftool shows under the
-// counter's names.
-func trafficProgs(t *testing.T) []int {
-	t.Helper()
-	bpftool := testenv.NeedTool(t, "bpftool", "bpftool")
-	out, err := exec.Command(bpftool, "-j", "prog", "list").Output()
-	if err != nil {
-		t.Fatalf("bpftool prog list: %v", err)
-	}
-	var ps []struct {
-		ID   int    `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal(out, &ps); err != nil {
-		t.Fatalf("bpftool prog list: %v: %q", err, out)
-	}
-	var ids []int
-	for _, p := range ps {
-		if slices.Contains(TrafficPrograms, p.Name) {
-			ids = append(ids, p.ID)
-		}
-	}
-	return ids
-}
-
-func newIDs(now, before []int) []int {
-	return slices.DeleteFunc(slices.Clone(now), func(id int) bool { return slices.Contains(before, id) })
-}
-
-// noneLeft fails unless every counting program bpftool lists now and did
-// not list before goes away: another test binary may load its own
-// meanwhile, but a leak stays. The kernel frees a program after its last
-// descriptor closes, a moment later.
-func noneLeft(t *testing.T, before []int) {
-	t.Helper()
-	left := newIDs(trafficProgs(t), before)
-	for range 50 {
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-		now := trafficProgs(t)
-		left = slices.DeleteFunc(left, func(id int) bool { return !slices.Contains(now, id) })
-	}
-	t.Errorf("left loaded in the kernel: programs %v", left)
-}
+// trafficProg matches the names of the counter's programs.
+func trafficProg(name string) bool { return slices.Contains(TrafficPrograms, name) }
 
 // BenchmarkTrafficCounts is one read of the counts with 10k sockets that
 // moved a byte: the iterator's walk of every descriptor on the machine, and
