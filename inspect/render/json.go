@@ -251,17 +251,7 @@ func WriteWatchLine(w io.Writer, t time.Time, entries []inspect.Entry, warnings 
 			return err
 		}
 	}
-	j.close(']')
-	j.key("warnings")
-	j.open('[')
-	for _, w := range warnings {
-		j.next()
-		j.str(w)
-	}
-	j.close(']')
-	j.close('}')
-	j.b = append(j.b, '\n')
-	return j.flush(true)
+	return j.end(warnings)
 }
 
 // WriteJSON prints a listing as one JSON document, byte for byte what
@@ -304,7 +294,12 @@ func (jw *JSONWriter) Write(e *inspect.Entry) error {
 
 // Close ends the document with the warnings and writes what is left.
 func (jw *JSONWriter) Close(warnings []string) error {
-	j := &jw.j
+	return jw.j.end(warnings)
+}
+
+// end closes the sockets array, adds the warnings, ends the document and
+// writes what is left.
+func (j *jsonWriter) end(warnings []string) error {
 	j.close(']')
 	j.key("warnings")
 	j.open('[')
