@@ -115,15 +115,6 @@ func (d *dumpRun) wait(t *testing.T) (code int, stdout, stderr string) {
 	return d.cmd.ProcessState.ExitCode(), d.stdout.String(), d.stderr.String()
 }
 
-func fdInode(t *testing.T, fd int) uint64 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
-
 func sock(t *testing.T, typ int) int {
 	t.Helper()
 	fd, err := unix.Socket(unix.AF_UNIX, typ, 0)
@@ -304,7 +295,7 @@ func TestDumpPcap(t *testing.T) {
 	for i, c := range conns {
 		for j, p := range dumpPayloads {
 			how := []string{"write", "writev", "sendmsg"}[(i+j)%3]
-			ci, si := fdInode(t, c.client), fdInode(t, c.server)
+			ci, si := testutil.FDInode(t, c.client), testutil.FDInode(t, c.server)
 			send(c.client, how, p)
 			want = append(want, sent{ci, si, p})
 			send(c.server, how, p)
@@ -322,11 +313,11 @@ func TestDumpPcap(t *testing.T) {
 	var dwant []sent
 	for _, p := range dumpPayloads {
 		must(t, unix.Sendto(dc, p, 0, &unix.SockaddrUnix{Name: dpath}))
-		dwant = append(dwant, sent{fdInode(t, dc), 0, p})
+		dwant = append(dwant, sent{testutil.FDInode(t, dc), 0, p})
 		send(conn, "write", p)
-		dwant = append(dwant, sent{fdInode(t, conn), fdInode(t, srv), p})
+		dwant = append(dwant, sent{testutil.FDInode(t, conn), testutil.FDInode(t, srv), p})
 		must(t, unix.Sendto(srv, p, 0, &unix.SockaddrUnix{Name: cpath}))
-		dwant = append(dwant, sent{fdInode(t, srv), 0, p})
+		dwant = append(dwant, sent{testutil.FDInode(t, srv), 0, p})
 	}
 
 	for _, x := range []struct {
@@ -408,7 +399,7 @@ func TestDumpHexView(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("--for 3s: exit %d, stderr %q", code, stderr)
 	}
-	ci, ai := fdInode(t, c), fdInode(t, a)
+	ci, ai := testutil.FDInode(t, c), testutil.FDInode(t, a)
 	want := fmt.Sprintf(` pid %d (\x1b[31mevil\n) write %d -> %d, %d bytes (20 shown)
   0000  1b 5d 30 3b 70 77 6e 65  64 07 1b 5b 32 4a 00 ff  |.]0;pwned..[2J..|
   0010  fe 6c 69 6e                                       |.lin|
@@ -488,7 +479,7 @@ func TestDumpLost(t *testing.T) {
 	defer unix.Close(fds[0])
 	defer unix.Close(fds[1])
 	pcapFile := filepath.Join(t.TempDir(), "lost.pcap")
-	d := startDump(t, bin, "--dump", strconv.FormatUint(fdInode(t, fds[0]), 10), "-w", pcapFile, "--max-bytes", "65536")
+	d := startDump(t, bin, "--dump", strconv.FormatUint(testutil.FDInode(t, fds[0]), 10), "-w", pcapFile, "--max-bytes", "65536")
 	must(t, d.cmd.Process.Signal(syscall.SIGSTOP))
 	// 16 MiB of ring buffer holds fewer than 300 messages of 64 KiB.
 	msg := bytes.Repeat([]byte{0xa5}, 60000)
@@ -543,7 +534,7 @@ func TestDumpInodeOneConnection(t *testing.T) {
 	for _, c := range []struct {
 		target uint64
 		want   int
-	}{{fdInode(t, accepted[0]), 2}, {fdInode(t, lis), 4}} {
+	}{{testutil.FDInode(t, accepted[0]), 2}, {testutil.FDInode(t, lis), 4}} {
 		d := startDump(t, bin, "--dump", strconv.FormatUint(c.target, 10))
 		for i := range 2 {
 			_, err := unix.Write(clients[i], []byte("ping"))
@@ -555,7 +546,7 @@ func TestDumpInodeOneConnection(t *testing.T) {
 		if got := strings.Count(stdout, " bytes\n"); code != 130 || got != c.want {
 			t.Errorf("--dump %d: exit %d, %d messages, want %d:\n%s%s", c.target, code, got, c.want, stdout, stderr)
 		}
-		if c.want == 2 && strings.Contains(stdout, strconv.FormatUint(fdInode(t, clients[1]), 10)) {
+		if c.want == 2 && strings.Contains(stdout, strconv.FormatUint(testutil.FDInode(t, clients[1]), 10)) {
 			t.Errorf("--dump %d: the other connection is dumped:\n%s", c.target, stdout)
 		}
 	}
@@ -575,14 +566,14 @@ func TestDumpSendfile(t *testing.T) {
 	defer f.Close()
 	_, err = f.WriteString("sent by sendfile")
 	must(t, err)
-	d := startDump(t, bin, "--dump", strconv.FormatUint(fdInode(t, fds[0]), 10))
+	d := startDump(t, bin, "--dump", strconv.FormatUint(testutil.FDInode(t, fds[0]), 10))
 	var off int64
 	n, err := unix.Sendfile(fds[0], int(f.Fd()), &off, 16)
 	if err != nil || n != 16 {
 		t.Fatalf("sendfile: %d, %v", n, err)
 	}
 	_, stdout, stderr := d.stop(t, syscall.SIGINT)
-	want := fmt.Sprintf(" pid %d (%s) other %d -> %d, 16 bytes (0 shown)\n", os.Getpid(), filepath.Base(os.Args[0])[:min(15, len(filepath.Base(os.Args[0])))], fdInode(t, fds[0]), fdInode(t, fds[1]))
+	want := fmt.Sprintf(" pid %d (%s) other %d -> %d, 16 bytes (0 shown)\n", os.Getpid(), filepath.Base(os.Args[0])[:min(15, len(filepath.Base(os.Args[0])))], testutil.FDInode(t, fds[0]), testutil.FDInode(t, fds[1]))
 	if _, rest, _ := strings.Cut(stdout, " "); rest != want[1:] {
 		t.Errorf("sendfile: got %q, want %q (stderr %q)", stdout, want, stderr)
 	}

@@ -185,15 +185,6 @@ func recvAll(fd int, ns []int, peek bool) error {
 	return nil
 }
 
-func inode(t *testing.T, fd int) uint64 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
-
 // startPeer starts the peer helper with env and, if fd >= 0, its end of a
 // pair as descriptor 3; it returns the peer's socket inode, and a func
 // that waits for its "done".
@@ -296,7 +287,7 @@ func TestTrafficTwoProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { unix.Close(fds[0]) })
-		given := inode(t, fds[1])
+		given := testutil.FDInode(t, fds[1])
 		pino, done := startPeer(t, append(env, "UDSLS_SOCK=fd3"), fds[1])
 		if pino != given {
 			t.Fatalf("peer has inode %d, gave it %d", pino, given)
@@ -332,7 +323,7 @@ func TestTrafficTwoProcesses(t *testing.T) {
 		}
 		t.Cleanup(func() { unix.Close(a) })
 		exs = append(exs, exchange{name: names[typ] + " accepted", mine: a, peerIno: pino, typ: typ,
-			quiet: []uint64{inode(t, l)}, peerDone: done})
+			quiet: []uint64{testutil.FDInode(t, l)}, peerDone: done})
 	}
 	for _, ex := range exs {
 		if err := recvAll(ex.mine, peerSends[ex.typ], true); err != nil {
@@ -350,7 +341,7 @@ func TestTrafficTwoProcesses(t *testing.T) {
 	}
 	for _, ex := range exs {
 		mine, theirs := sum(mySends[ex.typ]), sum(peerSends[ex.typ])
-		if got, want := counts[inode(t, ex.mine)], (inspect.Traffic{SentBytes: mine, ReceivedBytes: theirs}); got != want {
+		if got, want := counts[testutil.FDInode(t, ex.mine)], (inspect.Traffic{SentBytes: mine, ReceivedBytes: theirs}); got != want {
 			t.Errorf("%s: this end counted %+v, want %+v", ex.name, got, want)
 		}
 		if got, want := counts[ex.peerIno], (inspect.Traffic{SentBytes: theirs, ReceivedBytes: mine}); got != want {
@@ -386,7 +377,7 @@ func TestTrafficForgetsClosedSockets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ino := inode(t, fds[0])
+	ino := testutil.FDInode(t, fds[0])
 	if err := sendAll(fds[0], nil, []int{5}); err != nil {
 		t.Fatal(err)
 	}
@@ -467,10 +458,10 @@ func TestTrafficStopsAfterClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := counts[inode(t, fds[0])]; got != (inspect.Traffic{SentBytes: 7}) {
+	if got := counts[testutil.FDInode(t, fds[0])]; got != (inspect.Traffic{SentBytes: 7}) {
 		t.Errorf("sender counted %+v by a new counter, want only the 7 bytes sent since", got)
 	}
-	if got := counts[inode(t, fds[1])]; got != (inspect.Traffic{ReceivedBytes: 7}) {
+	if got := counts[testutil.FDInode(t, fds[1])]; got != (inspect.Traffic{ReceivedBytes: 7}) {
 		t.Errorf("receiver counted %+v by a new counter, want only the 7 bytes received since", got)
 	}
 }
