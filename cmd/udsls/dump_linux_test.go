@@ -125,6 +125,19 @@ func sock(t *testing.T, typ int) int {
 	return fd
 }
 
+// connectAccept connects a stream socket to the listener lis at name and
+// accepts it: the client's end and the accepted one, both closed when the
+// test ends.
+func connectAccept(t *testing.T, lis int, name string) (client, server int) {
+	t.Helper()
+	client = sock(t, unix.SOCK_STREAM)
+	must(t, unix.Connect(client, &unix.SockaddrUnix{Name: name}))
+	server, _, err := unix.Accept(lis)
+	must(t, err)
+	t.Cleanup(func() { unix.Close(server) })
+	return client, server
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -243,11 +256,7 @@ func TestDumpPcap(t *testing.T) {
 	must(t, unix.Bind(lis, &unix.SockaddrUnix{Name: path}))
 	must(t, unix.Listen(lis, 8))
 	// One connection made before the dump starts, one after.
-	c1 := sock(t, unix.SOCK_STREAM)
-	must(t, unix.Connect(c1, &unix.SockaddrUnix{Name: path}))
-	a1, _, err := unix.Accept(lis)
-	must(t, err)
-	t.Cleanup(func() { unix.Close(a1) })
+	c1, a1 := connectAccept(t, lis, path)
 
 	srv := sock(t, unix.SOCK_DGRAM)
 	must(t, unix.Bind(srv, &unix.SockaddrUnix{Name: dpath}))
@@ -260,11 +269,7 @@ func TestDumpPcap(t *testing.T) {
 		t.Fatalf("bpftool lists %v as the two dumps' programs, want 2 of them", loaded)
 	}
 
-	c2 := sock(t, unix.SOCK_STREAM)
-	must(t, unix.Connect(c2, &unix.SockaddrUnix{Name: path}))
-	a2, _, err := unix.Accept(lis)
-	must(t, err)
-	t.Cleanup(func() { unix.Close(a2) })
+	c2, a2 := connectAccept(t, lis, path)
 	// A socket of another listener is not dumped.
 	other := sock(t, unix.SOCK_STREAM)
 	must(t, unix.Bind(other, &unix.SockaddrUnix{Name: filepath.Join(dir, "other.sock")}))
@@ -372,11 +377,7 @@ func TestDumpHexView(t *testing.T) {
 	before := testutil.LoadedBPF(t, dumpProg)
 	d := startDump(t, bin, "--dump", "@"+name, "--max-bytes", "20", "--for", "3s")
 
-	c := sock(t, unix.SOCK_STREAM)
-	must(t, unix.Connect(c, &unix.SockaddrUnix{Name: "@" + name}))
-	a, _, err := unix.Accept(lis)
-	must(t, err)
-	defer unix.Close(a)
+	c, a := connectAccept(t, lis, "@"+name)
 	payload := []byte("\x1b]0;pwned\x07\x1b[2J\x00\xff\xfeline\nnext line that goes past twenty")
 	// The command name the kernel reports is the sending thread's: give
 	// this one a hostile name, and let the thread die with it.
@@ -524,11 +525,7 @@ func TestDumpInodeOneConnection(t *testing.T) {
 	must(t, unix.Listen(lis, 8))
 	var clients, accepted []int
 	for range 2 {
-		c := sock(t, unix.SOCK_STREAM)
-		must(t, unix.Connect(c, &unix.SockaddrUnix{Name: path}))
-		a, _, err := unix.Accept(lis)
-		must(t, err)
-		t.Cleanup(func() { unix.Close(a) })
+		c, a := connectAccept(t, lis, path)
 		clients, accepted = append(clients, c), append(accepted, a)
 	}
 	for _, c := range []struct {
