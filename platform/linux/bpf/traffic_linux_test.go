@@ -477,20 +477,7 @@ func TestTrafficGoneWithProcess(t *testing.T) {
 			before := testutil.LoadedBPF(t, trafficProg)
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), helperEnv+"=open")
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stdin.Close()
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			line, err := bufio.NewReader(out).ReadString('\n')
+			line, _, err := testutil.StartChild(t, cmd)
 			if line != "ready\n" {
 				t.Fatalf("helper said %q, %v", line, err)
 			}
