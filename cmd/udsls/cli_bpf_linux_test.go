@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os/exec"
 	"strings"
@@ -20,10 +19,7 @@ import (
 // iterator loads here.
 func needBPF(t *testing.T) {
 	t.Helper()
-	testenv.NeedRoot(t, "loading a BPF iterator needs CAP_BPF and CAP_PERFMON")
-	if _, err := bpf.UnixSocketFDs(context.Background()); err != nil {
-		testenv.Skipf(t, testenv.BPF, "the fd iterator does not load: %v", err)
-	}
+	testutil.NeedBPF(t, "the fd iterator", bpf.OpenFDIter)
 }
 
 // TestFDSourceBPFLeavesNothingLoaded interrupts `udsls --fd-source bpf`

@@ -32,12 +32,7 @@ import (
 // tracer loads here.
 func needTrace(t *testing.T) {
 	t.Helper()
-	testenv.NeedRoot(t, "tracing connects needs CAP_BPF and CAP_PERFMON")
-	tr, err := bpf.TraceConnects()
-	if err != nil {
-		testenv.Skipf(t, testenv.BPF, "the connect tracer does not load: %v", err)
-	}
-	tr.Close()
+	testutil.NeedBPF(t, "the connect tracer", bpf.TraceConnects)
 }
 
 // tracer is a running `udsls --trace -o json`.

@@ -33,12 +33,9 @@ import (
 // program loads here.
 func needDump(t *testing.T) {
 	t.Helper()
-	testenv.NeedRoot(t, "loading the dump program needs CAP_BPF and CAP_PERFMON")
-	d, err := bpf.StartDump(bpf.DumpTarget{Inodes: []uint64{1}})
-	if err != nil {
-		testenv.Skipf(t, testenv.BPF, "the dump program does not load: %v", err)
-	}
-	d.Close()
+	testutil.NeedBPF(t, "the dump program", func() (*bpf.Dumper, error) {
+		return bpf.StartDump(bpf.DumpTarget{Inodes: []uint64{1}})
+	})
 }
 
 // dumpRun is a running `udsls --dump`.

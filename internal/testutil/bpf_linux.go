@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"encoding/json"
+	"io"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -11,6 +12,18 @@ import (
 
 	"github.com/udsls/udsls/platform/testenv"
 )
+
+// NeedBPF skips (or fails, under UDSLS_REQUIRE_BPF=1) unless open, which
+// loads what, works here; what it opened is closed again.
+func NeedBPF[T io.Closer](t testing.TB, what string, open func() (T, error)) {
+	t.Helper()
+	testenv.NeedRoot(t, "loading "+what+" needs CAP_BPF and CAP_PERFMON")
+	c, err := open()
+	if err != nil {
+		testenv.Skipf(t, testenv.BPF, "%s does not load: %v", what, err)
+	}
+	c.Close()
+}
 
 // LoadedBPF lists, as "prog <id>" and "link <id>", the loaded BPF programs
 // whose names match accepts and the links attached to them (bpftool).

@@ -29,10 +29,7 @@ import (
 // iterator loads here.
 func needBPF(t testing.TB) {
 	t.Helper()
-	testenv.NeedRoot(t, "loading a BPF iterator needs CAP_BPF and CAP_PERFMON")
-	if _, err := bpf.UnixSocketFDs(context.Background()); err != nil {
-		testenv.Skipf(t, testenv.BPF, "the fd iterator does not load: %v", err)
-	}
+	testutil.NeedBPF(t, "the fd iterator", bpf.OpenFDIter)
 }
 
 // holder is one descriptor that is a socket, as both fd sources report it.

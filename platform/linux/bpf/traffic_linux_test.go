@@ -46,12 +46,7 @@ func TestMain(m *testing.M) {
 // cannot be opened.
 func needTraffic(t *testing.T) {
 	t.Helper()
-	testenv.NeedRoot(t, "counting traffic needs CAP_BPF and CAP_PERFMON")
-	c, err := OpenTraffic()
-	if err != nil {
-		testenv.Skipf(t, testenv.BPF, "the traffic counter does not load: %v", err)
-	}
-	c.Close()
+	testutil.NeedBPF(t, "the traffic counter", OpenTraffic)
 }
 
 // peer is a helper process holding one end of a connection: the
