@@ -442,11 +442,7 @@ func (j *jsonWriter) entry(e *inspect.Entry) {
 		j.close('}')
 	}
 	j.key("file_status")
-	if e.FileStatus == inspect.FileNone {
-		j.null()
-	} else {
-		j.str(string(e.FileStatus))
-	}
+	j.strOrNull(string(e.FileStatus)) // FileNone is ""
 	j.key("connections")
 	if e.ConnectionsUnknown {
 		j.null()
@@ -504,11 +500,7 @@ func (j *jsonWriter) entry(e *inspect.Entry) {
 		j.str(c.Runtime)
 		for _, f := range [...]struct{ k, v string }{{"name", c.Name}, {"pod", c.Pod}, {"namespace", c.Namespace}} {
 			j.key(f.k)
-			if f.v == "" {
-				j.null()
-			} else {
-				j.str(f.v)
-			}
+			j.strOrNull(f.v)
 		}
 		j.close('}')
 	}
