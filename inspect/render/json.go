@@ -134,16 +134,11 @@ type PeerJSON struct {
 func processesJSON(hs []inspect.Holder) []ProcessJSON {
 	out := make([]ProcessJSON, 0, len(hs))
 	for _, h := range hs {
-		p := ProcessJSON{PID: h.PID, FD: h.FD, Command: h.Command, CommandBytes: exactBytes(h.Command), User: h.User, UserBytes: exactBytes(h.User)}
+		p := ProcessJSON{PID: h.PID, FD: h.FD, Command: h.Command, CommandBytes: exactBytes(h.Command), User: h.User, UserBytes: exactBytes(h.User),
+			Unit: orNull(h.Unit), FDName: orNull(h.FDName)}
 		if h.Known && !h.UIDUnknown {
 			uid := h.UID
 			p.UID = &uid
-		}
-		if h.Unit != "" {
-			p.Unit = &h.Unit
-		}
-		if h.FDName != "" {
-			p.FDName = &h.FDName
 		}
 		out = append(out, p)
 	}
