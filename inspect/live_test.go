@@ -16,6 +16,3 @@ var (
 	LiveProbe    func(ctx context.Context, path string, timeout time.Duration) ProbeResult
 	LiveLstat    func(path string) (*FileInfo, error)
 )
-
-// lstat is this machine's Lstat, for live tests.
-func lstat(path string) (*FileInfo, error) { return LiveLstat(path) }

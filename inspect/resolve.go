@@ -958,20 +958,27 @@ func (r *Resolver) container(hs []Holder) *Container {
 
 // containerOf is the container pid runs in, asked once per pid.
 func (r *Resolver) containerOf(pid int) *Container {
-	r.mu.Lock()
-	c, ok := r.containers[pid]
-	r.mu.Unlock()
+	return memo(&r.mu, &r.containers, pid, r.Container)
+}
+
+// memo is what ask says of pid, asked once per pid and kept in *seen. The
+// lock is not held while ask runs: it reads /proc, and two goroutines
+// asking of one pid at once both get an answer as good.
+func memo[T any](mu *sync.Mutex, seen *map[int]T, pid int, ask func(int) T) T {
+	mu.Lock()
+	v, ok := (*seen)[pid]
+	mu.Unlock()
 	if ok {
-		return c
+		return v
 	}
-	c = r.Container(pid)
-	r.mu.Lock()
-	if r.containers == nil {
-		r.containers = map[int]*Container{}
+	v = ask(pid)
+	mu.Lock()
+	if *seen == nil {
+		*seen = map[int]T{}
 	}
-	r.containers[pid] = c
-	r.mu.Unlock()
-	return c
+	(*seen)[pid] = v
+	mu.Unlock()
+	return v
 }
 
 // matchContainers reports whether a holder runs in a container that one
@@ -1000,20 +1007,7 @@ func (r *Resolver) service(pid int) *Service {
 	if r.Service == nil {
 		return nil
 	}
-	r.mu.Lock()
-	sv, ok := r.services[pid]
-	r.mu.Unlock()
-	if ok {
-		return sv
-	}
-	sv = r.Service(pid)
-	r.mu.Lock()
-	if r.services == nil {
-		r.services = map[int]*Service{}
-	}
-	r.services[pid] = sv
-	r.mu.Unlock()
-	return sv
+	return memo(&r.mu, &r.services, pid, r.Service)
 }
 
 // IsSystemdManager reports whether h is the systemd manager that holds the

@@ -18,6 +18,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// lstat is this machine's Lstat, for the live tests, which are Linux's.
+func lstat(path string) (*FileInfo, error) { return LiveLstat(path) }
+
 // staleTree is a directory of live and stale socket files and the
 // snapshot a backend would take of it.
 type staleTree struct {

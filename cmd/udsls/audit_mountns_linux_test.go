@@ -3,15 +3,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/udsls/udsls/internal/testutil"
@@ -30,23 +27,8 @@ func TestAuditOtherMountNamespace(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c",
 		`mount -t tmpfs tmpfs "$1" && chmod 1777 "$1" && exec "$2" --serve -o json --count 1 "$1"`, "sh", dir, bin)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// The tmpfs goes with the namespace's last process.
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	var m serveManifest
-	if err := json.NewDecoder(bufio.NewReader(out)).Decode(&m); err != nil {
-		t.Fatalf("udsls --serve manifest: %v", err)
-	}
+	// The tmpfs goes with the namespace's last process.
+	m := serveWith(t, cmd)
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("the served sockets are visible outside their mount namespace: %v", entries)
 	}

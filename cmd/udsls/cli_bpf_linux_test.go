@@ -3,17 +3,14 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"os/exec"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/linux/bpf"
 	"github.com/udsls/udsls/platform/testenv"
 )
@@ -22,51 +19,7 @@ import (
 // iterator loads here.
 func needBPF(t *testing.T) {
 	t.Helper()
-	testenv.NeedRoot(t, "loading a BPF iterator needs CAP_BPF and CAP_PERFMON")
-	if _, err := bpf.UnixSocketFDs(context.Background()); err != nil {
-		testenv.Skipf(t, testenv.BPF, "the fd iterator does not load: %v", err)
-	}
-}
-
-// ourBPF lists the ids of the loaded programs named as udsls names its own
-// (udsls_…) and of the links attached to them.
-func ourBPF(t *testing.T) []string {
-	t.Helper()
-	bpftool := testenv.NeedTool(t, "bpftool", "bpftool")
-	var progs []struct {
-		ID   int    `json:"id"`
-		Name string `json:"name"`
-	}
-	var links []struct {
-		ID     int `json:"id"`
-		ProgID int `json:"prog_id"`
-	}
-	for _, q := range []struct {
-		what string
-		v    any
-	}{{"prog", &progs}, {"link", &links}} {
-		out, err := exec.Command(bpftool, "-j", q.what, "list").Output()
-		if err != nil {
-			t.Fatalf("bpftool %s list: %v", q.what, err)
-		}
-		if err := json.Unmarshal(out, q.v); err != nil {
-			t.Fatalf("bpftool %s list: %v: %q", q.what, err, out)
-		}
-	}
-	var ids []string
-	var ours []int
-	for _, p := range progs {
-		if strings.HasPrefix(p.Name, "udsls_") {
-			ours = append(ours, p.ID)
-			ids = append(ids, "prog "+strconv.Itoa(p.ID))
-		}
-	}
-	for _, l := range links {
-		if slices.Contains(ours, l.ProgID) {
-			ids = append(ids, "link "+strconv.Itoa(l.ID))
-		}
-	}
-	return ids
+	testutil.NeedBPF(t, "the fd iterator", bpf.OpenFDIter)
 }
 
 // TestFDSourceBPFLeavesNothingLoaded interrupts `udsls --fd-source bpf`
@@ -76,7 +29,7 @@ func TestFDSourceBPFLeavesNothingLoaded(t *testing.T) {
 	needBPF(t)
 	bin := buildUdsls(t)
 	startServe(t, bin, t.TempDir(), 3000)
-	before := ourBPF(t)
+	before := testutil.LoadedBPF(t, testutil.Ours)
 	var interrupted int
 	for i := range 16 {
 		cmd := exec.Command(bin, "-a", "-o", "json", "--fd-source", "bpf")
@@ -100,18 +53,7 @@ func TestFDSourceBPFLeavesNothingLoaded(t *testing.T) {
 	if interrupted == 0 {
 		t.Errorf("no run was interrupted")
 	}
-	// Another test binary may load its own meanwhile, each for a moment,
-	// but a leak stays.
-	left := slices.DeleteFunc(ourBPF(t), func(id string) bool { return slices.Contains(before, id) })
-	for range 50 {
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-		now := ourBPF(t)
-		left = slices.DeleteFunc(left, func(id string) bool { return !slices.Contains(now, id) })
-	}
-	t.Errorf("left loaded in the kernel: %v", left)
+	testutil.NoBPFLeft(t, testutil.Ours, before)
 }
 
 // TestFDSourceBPFUnprivileged: a forced BPF source that may not load is

@@ -269,7 +269,14 @@ func holdersOf(t *testing.T, out string) map[inspect.SocketID][]string {
 // manifest.
 func startServe(t *testing.T, bin, dir string, count int) *serveManifest {
 	t.Helper()
-	cmd := exec.Command(bin, "--serve", "-o", "json", "--count", strconv.Itoa(count), dir)
+	return serveWith(t, exec.Command(bin, "--serve", "-o", "json", "--count", strconv.Itoa(count), dir))
+}
+
+// serveWith runs cmd, a `udsls --serve -o json` (perhaps behind unshare or
+// a shell), until the test ends, when it gets SIGTERM, and returns the
+// manifest it prints.
+func serveWith(t *testing.T, cmd *exec.Cmd) *serveManifest {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/linux/bpf"
 	"github.com/udsls/udsls/platform/testenv"
 )
@@ -31,12 +32,7 @@ import (
 // tracer loads here.
 func needTrace(t *testing.T) {
 	t.Helper()
-	testenv.NeedRoot(t, "tracing connects needs CAP_BPF and CAP_PERFMON")
-	tr, err := bpf.TraceConnects()
-	if err != nil {
-		testenv.Skipf(t, testenv.BPF, "the connect tracer does not load: %v", err)
-	}
-	tr.Close()
+	testutil.NeedBPF(t, "the connect tracer", bpf.TraceConnects)
 }
 
 // tracer is a running `udsls --trace -o json`.
@@ -437,7 +433,7 @@ func TestTraceLost(t *testing.T) {
 func TestTraceLeavesNothingLoaded(t *testing.T) {
 	needTrace(t)
 	bin := buildUdsls(t)
-	before := ourBPF(t)
+	before := testutil.LoadedBPF(t, testutil.Ours)
 	for _, sig := range []syscall.Signal{0, syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
 		args := []string{"--trace", "-o", "json", "@udsls-none"}
 		if sig == 0 {
@@ -456,7 +452,7 @@ func TestTraceLeavesNothingLoaded(t *testing.T) {
 			t.Fatalf("first on stderr: %q", first)
 		}
 		if sig != 0 {
-			if slices.Equal(ourBPF(t), before) {
+			if len(testutil.NewBPF(t, testutil.Ours, before)) == 0 {
 				t.Errorf("udsls --trace runs, and bpftool lists none of its programs")
 			}
 			cmd.Process.Signal(sig)
@@ -467,16 +463,7 @@ func TestTraceLeavesNothingLoaded(t *testing.T) {
 			t.Errorf("signal %v: exit %d, want %d", sig, code, want)
 		}
 	}
-	left := slices.DeleteFunc(ourBPF(t), func(id string) bool { return slices.Contains(before, id) })
-	for range 50 {
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-		now := ourBPF(t)
-		left = slices.DeleteFunc(left, func(id string) bool { return !slices.Contains(now, id) })
-	}
-	t.Errorf("left loaded in the kernel: %v", left)
+	testutil.NoBPFLeft(t, testutil.Ours, before)
 }
 
 // TestTraceUnprivileged: as nobody, one error naming the capabilities,

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/linux/bpf"
 	"github.com/udsls/udsls/platform/testenv"
 )
@@ -33,12 +33,9 @@ import (
 // program loads here.
 func needDump(t *testing.T) {
 	t.Helper()
-	testenv.NeedRoot(t, "loading the dump program needs CAP_BPF and CAP_PERFMON")
-	d, err := bpf.StartDump(bpf.DumpTarget{Inodes: []uint64{1}})
-	if err != nil {
-		testenv.Skipf(t, testenv.BPF, "the dump program does not load: %v", err)
-	}
-	d.Close()
+	testutil.NeedBPF(t, "the dump program", func() (*bpf.Dumper, error) {
+		return bpf.StartDump(bpf.DumpTarget{Inodes: []uint64{1}})
+	})
 }
 
 // dumpRun is a running `udsls --dump`.
@@ -115,15 +112,6 @@ func (d *dumpRun) wait(t *testing.T) (code int, stdout, stderr string) {
 	return d.cmd.ProcessState.ExitCode(), d.stdout.String(), d.stderr.String()
 }
 
-func fdInode(t *testing.T, fd int) uint64 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
-
 func sock(t *testing.T, typ int) int {
 	t.Helper()
 	fd, err := unix.Socket(unix.AF_UNIX, typ, 0)
@@ -132,6 +120,19 @@ func sock(t *testing.T, typ int) int {
 	}
 	t.Cleanup(func() { unix.Close(fd) })
 	return fd
+}
+
+// connectAccept connects a stream socket to the listener lis at name and
+// accepts it: the client's end and the accepted one, both closed when the
+// test ends.
+func connectAccept(t *testing.T, lis int, name string) (client, server int) {
+	t.Helper()
+	client = sock(t, unix.SOCK_STREAM)
+	must(t, unix.Connect(client, &unix.SockaddrUnix{Name: name}))
+	server, _, err := unix.Accept(lis)
+	must(t, err)
+	t.Cleanup(func() { unix.Close(server) })
+	return client, server
 }
 
 func must(t *testing.T, err error) {
@@ -252,28 +253,20 @@ func TestDumpPcap(t *testing.T) {
 	must(t, unix.Bind(lis, &unix.SockaddrUnix{Name: path}))
 	must(t, unix.Listen(lis, 8))
 	// One connection made before the dump starts, one after.
-	c1 := sock(t, unix.SOCK_STREAM)
-	must(t, unix.Connect(c1, &unix.SockaddrUnix{Name: path}))
-	a1, _, err := unix.Accept(lis)
-	must(t, err)
-	t.Cleanup(func() { unix.Close(a1) })
+	c1, a1 := connectAccept(t, lis, path)
 
 	srv := sock(t, unix.SOCK_DGRAM)
 	must(t, unix.Bind(srv, &unix.SockaddrUnix{Name: dpath}))
 
 	pcapFile := filepath.Join(dir, "out.pcap")
-	before := dumpPrograms(t)
+	before := testutil.LoadedBPF(t, dumpProg)
 	d := startDump(t, bin, "--dump", path, "-w", pcapFile)
 	dd := startDump(t, bin, "--dump", dpath, "-w", pcapFile+".dgram", "--max-bytes", "64")
-	if loaded := slices.DeleteFunc(dumpPrograms(t), func(id string) bool { return slices.Contains(before, id) }); len(loaded) != 2 {
+	if loaded := testutil.Programs(testutil.NewBPF(t, dumpProg, before)); len(loaded) != 2 {
 		t.Fatalf("bpftool lists %v as the two dumps' programs, want 2 of them", loaded)
 	}
 
-	c2 := sock(t, unix.SOCK_STREAM)
-	must(t, unix.Connect(c2, &unix.SockaddrUnix{Name: path}))
-	a2, _, err := unix.Accept(lis)
-	must(t, err)
-	t.Cleanup(func() { unix.Close(a2) })
+	c2, a2 := connectAccept(t, lis, path)
 	// A socket of another listener is not dumped.
 	other := sock(t, unix.SOCK_STREAM)
 	must(t, unix.Bind(other, &unix.SockaddrUnix{Name: filepath.Join(dir, "other.sock")}))
@@ -304,7 +297,7 @@ func TestDumpPcap(t *testing.T) {
 	for i, c := range conns {
 		for j, p := range dumpPayloads {
 			how := []string{"write", "writev", "sendmsg"}[(i+j)%3]
-			ci, si := fdInode(t, c.client), fdInode(t, c.server)
+			ci, si := testutil.FDInode(t, c.client), testutil.FDInode(t, c.server)
 			send(c.client, how, p)
 			want = append(want, sent{ci, si, p})
 			send(c.server, how, p)
@@ -322,11 +315,11 @@ func TestDumpPcap(t *testing.T) {
 	var dwant []sent
 	for _, p := range dumpPayloads {
 		must(t, unix.Sendto(dc, p, 0, &unix.SockaddrUnix{Name: dpath}))
-		dwant = append(dwant, sent{fdInode(t, dc), 0, p})
+		dwant = append(dwant, sent{testutil.FDInode(t, dc), 0, p})
 		send(conn, "write", p)
-		dwant = append(dwant, sent{fdInode(t, conn), fdInode(t, srv), p})
+		dwant = append(dwant, sent{testutil.FDInode(t, conn), testutil.FDInode(t, srv), p})
 		must(t, unix.Sendto(srv, p, 0, &unix.SockaddrUnix{Name: cpath}))
-		dwant = append(dwant, sent{fdInode(t, srv), 0, p})
+		dwant = append(dwant, sent{testutil.FDInode(t, srv), 0, p})
 	}
 
 	for _, x := range []struct {
@@ -361,49 +354,11 @@ func TestDumpPcap(t *testing.T) {
 			}
 		}
 	}
-	noDumpLeft(t, before, "SIGTERM")
+	testutil.NoBPFLeft(t, dumpProg, before)
 }
 
-// noDumpLeft fails unless every dump program loaded since before is
-// gone. The kernel frees a program a moment after its last descriptor
-// closes, and another test may load its own meanwhile, but a leak stays.
-func noDumpLeft(t *testing.T, before []string, after string) {
-	t.Helper()
-	left := slices.DeleteFunc(dumpPrograms(t), func(id string) bool { return slices.Contains(before, id) })
-	for range 100 {
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-		now := dumpPrograms(t)
-		left = slices.DeleteFunc(left, func(id string) bool { return !slices.Contains(now, id) })
-	}
-	t.Errorf("left loaded after %s: programs %v", after, left)
-}
-
-// dumpPrograms lists the ids of the loaded dump programs (bpftool).
-func dumpPrograms(t *testing.T) []string {
-	t.Helper()
-	bpftool := testenv.NeedTool(t, "bpftool", "bpftool")
-	out, err := exec.Command(bpftool, "-j", "prog", "show").Output()
-	if err != nil {
-		t.Fatalf("bpftool prog show: %v", err)
-	}
-	var progs []struct {
-		ID   int    `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal(out, &progs); err != nil {
-		t.Fatalf("bpftool prog show: %v", err)
-	}
-	var ids []string
-	for _, p := range progs {
-		if slices.Contains(bpf.DumpProgramNames, p.Name) {
-			ids = append(ids, strconv.Itoa(p.ID))
-		}
-	}
-	return ids
-}
+// dumpProg matches the names of the dump programs.
+func dumpProg(name string) bool { return slices.Contains(bpf.DumpProgramNames, name) }
 
 // TestDumpHexView: the terminal view of an abstract socket's messages,
 // with --max-bytes cutting them, a command name and payload full of
@@ -416,14 +371,10 @@ func TestDumpHexView(t *testing.T) {
 	lis := sock(t, unix.SOCK_STREAM)
 	must(t, unix.Bind(lis, &unix.SockaddrUnix{Name: "@" + name}))
 	must(t, unix.Listen(lis, 1))
-	before := dumpPrograms(t)
+	before := testutil.LoadedBPF(t, dumpProg)
 	d := startDump(t, bin, "--dump", "@"+name, "--max-bytes", "20", "--for", "3s")
 
-	c := sock(t, unix.SOCK_STREAM)
-	must(t, unix.Connect(c, &unix.SockaddrUnix{Name: "@" + name}))
-	a, _, err := unix.Accept(lis)
-	must(t, err)
-	defer unix.Close(a)
+	c, a := connectAccept(t, lis, "@"+name)
 	payload := []byte("\x1b]0;pwned\x07\x1b[2J\x00\xff\xfeline\nnext line that goes past twenty")
 	// The command name the kernel reports is the sending thread's: give
 	// this one a hostile name, and let the thread die with it.
@@ -446,7 +397,7 @@ func TestDumpHexView(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("--for 3s: exit %d, stderr %q", code, stderr)
 	}
-	ci, ai := fdInode(t, c), fdInode(t, a)
+	ci, ai := testutil.FDInode(t, c), testutil.FDInode(t, a)
 	want := fmt.Sprintf(` pid %d (\x1b[31mevil\n) write %d -> %d, %d bytes (20 shown)
   0000  1b 5d 30 3b 70 77 6e 65  64 07 1b 5b 32 4a 00 ff  |.]0;pwned..[2J..|
   0010  fe 6c 69 6e                                       |.lin|
@@ -460,7 +411,7 @@ func TestDumpHexView(t *testing.T) {
 	if !strings.Contains(stderr, "udsls: 1 messages, 20 bytes captured\n") {
 		t.Errorf("stderr %q: want the count of messages", stderr)
 	}
-	noDumpLeft(t, before, "--for")
+	testutil.NoBPFLeft(t, dumpProg, before)
 }
 
 // TestDumpBadTarget: a target that names no socket, and a -w that would
@@ -526,7 +477,7 @@ func TestDumpLost(t *testing.T) {
 	defer unix.Close(fds[0])
 	defer unix.Close(fds[1])
 	pcapFile := filepath.Join(t.TempDir(), "lost.pcap")
-	d := startDump(t, bin, "--dump", strconv.FormatUint(fdInode(t, fds[0]), 10), "-w", pcapFile, "--max-bytes", "65536")
+	d := startDump(t, bin, "--dump", strconv.FormatUint(testutil.FDInode(t, fds[0]), 10), "-w", pcapFile, "--max-bytes", "65536")
 	must(t, d.cmd.Process.Signal(syscall.SIGSTOP))
 	// 16 MiB of ring buffer holds fewer than 300 messages of 64 KiB.
 	msg := bytes.Repeat([]byte{0xa5}, 60000)
@@ -571,17 +522,13 @@ func TestDumpInodeOneConnection(t *testing.T) {
 	must(t, unix.Listen(lis, 8))
 	var clients, accepted []int
 	for range 2 {
-		c := sock(t, unix.SOCK_STREAM)
-		must(t, unix.Connect(c, &unix.SockaddrUnix{Name: path}))
-		a, _, err := unix.Accept(lis)
-		must(t, err)
-		t.Cleanup(func() { unix.Close(a) })
+		c, a := connectAccept(t, lis, path)
 		clients, accepted = append(clients, c), append(accepted, a)
 	}
 	for _, c := range []struct {
 		target uint64
 		want   int
-	}{{fdInode(t, accepted[0]), 2}, {fdInode(t, lis), 4}} {
+	}{{testutil.FDInode(t, accepted[0]), 2}, {testutil.FDInode(t, lis), 4}} {
 		d := startDump(t, bin, "--dump", strconv.FormatUint(c.target, 10))
 		for i := range 2 {
 			_, err := unix.Write(clients[i], []byte("ping"))
@@ -593,7 +540,7 @@ func TestDumpInodeOneConnection(t *testing.T) {
 		if got := strings.Count(stdout, " bytes\n"); code != 130 || got != c.want {
 			t.Errorf("--dump %d: exit %d, %d messages, want %d:\n%s%s", c.target, code, got, c.want, stdout, stderr)
 		}
-		if c.want == 2 && strings.Contains(stdout, strconv.FormatUint(fdInode(t, clients[1]), 10)) {
+		if c.want == 2 && strings.Contains(stdout, strconv.FormatUint(testutil.FDInode(t, clients[1]), 10)) {
 			t.Errorf("--dump %d: the other connection is dumped:\n%s", c.target, stdout)
 		}
 	}
@@ -613,14 +560,14 @@ func TestDumpSendfile(t *testing.T) {
 	defer f.Close()
 	_, err = f.WriteString("sent by sendfile")
 	must(t, err)
-	d := startDump(t, bin, "--dump", strconv.FormatUint(fdInode(t, fds[0]), 10))
+	d := startDump(t, bin, "--dump", strconv.FormatUint(testutil.FDInode(t, fds[0]), 10))
 	var off int64
 	n, err := unix.Sendfile(fds[0], int(f.Fd()), &off, 16)
 	if err != nil || n != 16 {
 		t.Fatalf("sendfile: %d, %v", n, err)
 	}
 	_, stdout, stderr := d.stop(t, syscall.SIGINT)
-	want := fmt.Sprintf(" pid %d (%s) other %d -> %d, 16 bytes (0 shown)\n", os.Getpid(), filepath.Base(os.Args[0])[:min(15, len(filepath.Base(os.Args[0])))], fdInode(t, fds[0]), fdInode(t, fds[1]))
+	want := fmt.Sprintf(" pid %d (%s) other %d -> %d, 16 bytes (0 shown)\n", os.Getpid(), filepath.Base(os.Args[0])[:min(15, len(filepath.Base(os.Args[0])))], testutil.FDInode(t, fds[0]), testutil.FDInode(t, fds[1]))
 	if _, rest, _ := strings.Cut(stdout, " "); rest != want[1:] {
 		t.Errorf("sendfile: got %q, want %q (stderr %q)", stdout, want, stderr)
 	}

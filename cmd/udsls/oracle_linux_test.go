@@ -22,6 +22,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform"
 	"github.com/udsls/udsls/platform/testenv"
 	"github.com/udsls/udsls/platform/testserver"
@@ -210,18 +211,9 @@ func (w *world) sock(typ inspect.Type, netns uint64) (int, *made) {
 		w.t.Fatal(err)
 	}
 	w.fds = append(w.fds, fd)
-	m := &made{ino: inoOf(w.t, fd), typ: typ, state: inspect.StateUnconnected, netns: netns, holders: map[[2]int]bool{{w.self, fd}: true}}
+	m := &made{ino: testutil.FDInode(w.t, fd), typ: typ, state: inspect.StateUnconnected, netns: netns, holders: map[[2]int]bool{{w.self, fd}: true}}
 	w.socks[m.ino] = m
 	return fd, m
-}
-
-func inoOf(t *testing.T, fd int) uint64 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
 }
 
 func (w *world) bind(fd int, m *made, name string) {
@@ -260,7 +252,7 @@ func (w *world) connect(lfd int, l *made, clientNetns uint64, pending bool) (cfd
 		w.t.Fatal(err)
 	}
 	w.fds = append(w.fds, afd)
-	a := &made{ino: inoOf(w.t, afd), path: l.path, typ: l.typ, state: inspect.StateConnected, netns: clientNetns,
+	a := &made{ino: testutil.FDInode(w.t, afd), path: l.path, typ: l.typ, state: inspect.StateConnected, netns: clientNetns,
 		peer: c.ino, holders: map[[2]int]bool{{w.self, afd}: true}, hostile: l.hostile}
 	w.socks[a.ino] = a
 	c.state, c.peer = inspect.StateConnected, a.ino
@@ -392,8 +384,8 @@ func (w *world) build(unshare, bash string) {
 	}
 	w.adopt(pair[0], inspect.TypeDgram, "", inspect.StateConnected)
 	w.adopt(pair[1], inspect.TypeDgram, "", inspect.StateConnected)
-	w.socks[inoOf(t, pair[0])].peer = inoOf(t, pair[1])
-	w.socks[inoOf(t, pair[1])].peer = inoOf(t, pair[0])
+	w.socks[testutil.FDInode(t, pair[0])].peer = testutil.FDInode(t, pair[1])
+	w.socks[testutil.FDInode(t, pair[1])].peer = testutil.FDInode(t, pair[0])
 
 	// Bound and not listening, by a file and by an abstract name: held,
 	// refusing every connect, and not stale.
@@ -544,8 +536,8 @@ func (w *world) build(unshare, bash string) {
 	}
 	w.adopt(sp[0], inspect.TypeStream, "", inspect.StateConnected)
 	w.adopt(sp[1], inspect.TypeStream, "", inspect.StateConnected)
-	w.socks[inoOf(t, sp[0])].peer = inoOf(t, sp[1])
-	w.socks[inoOf(t, sp[1])].peer = inoOf(t, sp[0])
+	w.socks[testutil.FDInode(t, sp[0])].peer = testutil.FDInode(t, sp[1])
+	w.socks[testutil.FDInode(t, sp[1])].peer = testutil.FDInode(t, sp[0])
 	pfd, pm := w.listen(inspect.TypeStream, host, filepath.Join(w.dir, "passed.sock"), 4)
 	ifd, im := w.listen(inspect.TypeStream, host, filepath.Join(w.dir, "inflight.sock"), 4)
 	for _, fd := range []int{pfd, ifd} {
@@ -569,7 +561,7 @@ func (w *world) build(unshare, bash string) {
 	w.fds = slices.DeleteFunc(w.fds, func(fd int) bool { return fd == ifd })
 	im.holders = map[[2]int]bool{}
 	// One byte of the second message waits in sp[1]'s queue.
-	w.socks[inoOf(t, sp[1])].state = inspect.StateConnected
+	w.socks[testutil.FDInode(t, sp[1])].state = inspect.StateConnected
 
 	// Three network namespaces, one abstract name, 1, 2 and 3 clients;
 	// the first also connects to a host listener by its file, and that
@@ -615,7 +607,7 @@ func (w *world) build(unshare, bash string) {
 // adopt records a socket made outside w.sock.
 func (w *world) adopt(fd int, typ inspect.Type, path string, st inspect.State) *made {
 	w.fds = append(w.fds, fd)
-	m := &made{ino: inoOf(w.t, fd), path: path, typ: typ, state: st, netns: w.hostNetns, holders: map[[2]int]bool{{w.self, fd}: true}}
+	m := &made{ino: testutil.FDInode(w.t, fd), path: path, typ: typ, state: st, netns: w.hostNetns, holders: map[[2]int]bool{{w.self, fd}: true}}
 	w.socks[m.ino] = m
 	return m
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testserver"
 )
 
@@ -221,7 +222,7 @@ func TestWatchKeepsIteratorLoaded(t *testing.T) {
 	needBPF(t)
 	bin := buildUdsls(t)
 	m := startServer(t, 0)
-	before := ourBPF(t)
+	before := testutil.LoadedBPF(t, testutil.Ours)
 	cmd := exec.Command(bin, "--watch", "-o", "json", "--fd-source", "bpf", "--interval", "20ms", m.Dir+"/*")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -240,7 +241,7 @@ func TestWatchKeepsIteratorLoaded(t *testing.T) {
 				t.Fatalf("the watch ended: %v", lines.Err())
 			}
 		}
-		return slices.DeleteFunc(ourBPF(t), func(id string) bool { return slices.Contains(before, id) })
+		return testutil.NewBPF(t, testutil.Ours, before)
 	}
 	first := ours(2)
 	if len(first) == 0 {
@@ -256,12 +257,5 @@ func TestWatchKeepsIteratorLoaded(t *testing.T) {
 	if err := cmd.Wait(); err == nil || cmd.ProcessState.ExitCode() != 130 {
 		t.Errorf("interrupted watch: %v, want exit 130", err)
 	}
-	for range 50 {
-		now := ourBPF(t)
-		if kept = slices.DeleteFunc(kept, func(id string) bool { return !slices.Contains(now, id) }); len(kept) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Errorf("left loaded after the watch: %v", kept)
+	testutil.NoBPFLeft(t, testutil.Ours, before)
 }

@@ -134,16 +134,11 @@ type PeerJSON struct {
 func processesJSON(hs []inspect.Holder) []ProcessJSON {
 	out := make([]ProcessJSON, 0, len(hs))
 	for _, h := range hs {
-		p := ProcessJSON{PID: h.PID, FD: h.FD, Command: h.Command, CommandBytes: exactBytes(h.Command), User: h.User, UserBytes: exactBytes(h.User)}
+		p := ProcessJSON{PID: h.PID, FD: h.FD, Command: h.Command, CommandBytes: exactBytes(h.Command), User: h.User, UserBytes: exactBytes(h.User),
+			Unit: orNull(h.Unit), FDName: orNull(h.FDName)}
 		if h.Known && !h.UIDUnknown {
 			uid := h.UID
 			p.UID = &uid
-		}
-		if h.Unit != "" {
-			p.Unit = &h.Unit
-		}
-		if h.FDName != "" {
-			p.FDName = &h.FDName
 		}
 		out = append(out, p)
 	}
@@ -251,17 +246,7 @@ func WriteWatchLine(w io.Writer, t time.Time, entries []inspect.Entry, warnings 
 			return err
 		}
 	}
-	j.close(']')
-	j.key("warnings")
-	j.open('[')
-	for _, w := range warnings {
-		j.next()
-		j.str(w)
-	}
-	j.close(']')
-	j.close('}')
-	j.b = append(j.b, '\n')
-	return j.flush(true)
+	return j.end(warnings)
 }
 
 // WriteJSON prints a listing as one JSON document, byte for byte what
@@ -304,7 +289,12 @@ func (jw *JSONWriter) Write(e *inspect.Entry) error {
 
 // Close ends the document with the warnings and writes what is left.
 func (jw *JSONWriter) Close(warnings []string) error {
-	j := &jw.j
+	return jw.j.end(warnings)
+}
+
+// end closes the sockets array, adds the warnings, ends the document and
+// writes what is left.
+func (j *jsonWriter) end(warnings []string) error {
 	j.close(']')
 	j.key("warnings")
 	j.open('[')
@@ -447,11 +437,7 @@ func (j *jsonWriter) entry(e *inspect.Entry) {
 		j.close('}')
 	}
 	j.key("file_status")
-	if e.FileStatus == inspect.FileNone {
-		j.null()
-	} else {
-		j.str(string(e.FileStatus))
-	}
+	j.strOrNull(string(e.FileStatus)) // FileNone is ""
 	j.key("connections")
 	if e.ConnectionsUnknown {
 		j.null()
@@ -509,11 +495,7 @@ func (j *jsonWriter) entry(e *inspect.Entry) {
 		j.str(c.Runtime)
 		for _, f := range [...]struct{ k, v string }{{"name", c.Name}, {"pod", c.Pod}, {"namespace", c.Namespace}} {
 			j.key(f.k)
-			if f.v == "" {
-				j.null()
-			} else {
-				j.str(f.v)
-			}
+			j.strOrNull(f.v)
 		}
 		j.close('}')
 	}

@@ -24,3 +24,14 @@ func FullListener(t testing.TB, path string) {
 		}
 	}
 }
+
+// FDInode is the inode of the file descriptor fd refers to: a socket's
+// inode is the number the kernel lists it by.
+func FDInode(t testing.TB, fd int) uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}

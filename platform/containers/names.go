@@ -165,16 +165,7 @@ func (n *Namer) engineName(runtime, sock, id string) (string, bool) {
 	if sock == "" {
 		return "", false
 	}
-	n.mu.Lock()
-	if n.engines == nil {
-		n.engines = map[string]*engine{}
-	}
-	e, ok := n.engines[runtime]
-	if !ok {
-		e = &engine{}
-		n.engines[runtime] = e
-	}
-	n.mu.Unlock()
+	e := slot(&n.mu, &n.engines, runtime)
 	e.once.Do(func() {
 		t0 := time.Now()
 		e.names, e.err = listContainers(sock, cmpDuration(n.Timeout, DefaultTimeout))
@@ -185,6 +176,23 @@ func (n *Namer) engineName(runtime, sock, id string) (string, bool) {
 	}
 	name, ok := e.names[id]
 	return name, ok
+}
+
+// slot is the entry of *m for key, made empty on first use. The lookup it
+// holds runs under the entry's own sync.Once, outside mu: one slow daemon
+// does not hold up the others.
+func slot[T any](mu *sync.Mutex, m *map[string]*T, key string) *T {
+	mu.Lock()
+	defer mu.Unlock()
+	if *m == nil {
+		*m = map[string]*T{}
+	}
+	v, ok := (*m)[key]
+	if !ok {
+		v = new(T)
+		(*m)[key] = v
+	}
+	return v
 }
 
 func cmpDuration(d, def time.Duration) time.Duration {
@@ -301,16 +309,7 @@ func (n *Namer) bundle(id string) bundleNames {
 	if !isID(id) {
 		return bundleNames{}
 	}
-	n.mu.Lock()
-	if n.bundles == nil {
-		n.bundles = map[string]*bundle{}
-	}
-	b, ok := n.bundles[id]
-	if !ok {
-		b = &bundle{}
-		n.bundles[id] = b
-	}
-	n.mu.Unlock()
+	b := slot(&n.mu, &n.bundles, id)
 	b.once.Do(func() {
 		for _, pat := range n.Bundles {
 			// The id is 64 hex digits: no glob character, no slash.

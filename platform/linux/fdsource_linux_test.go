@@ -2,7 +2,6 @@ package linux
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"maps"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/linux/bpf"
 	"github.com/udsls/udsls/platform/testenv"
 	"github.com/udsls/udsls/platform/testserver"
@@ -29,10 +29,7 @@ import (
 // iterator loads here.
 func needBPF(t testing.TB) {
 	t.Helper()
-	testenv.NeedRoot(t, "loading a BPF iterator needs CAP_BPF and CAP_PERFMON")
-	if _, err := bpf.UnixSocketFDs(context.Background()); err != nil {
-		testenv.Skipf(t, testenv.BPF, "the fd iterator does not load: %v", err)
-	}
+	testutil.NeedBPF(t, "the fd iterator", bpf.OpenFDIter)
 }
 
 // holder is one descriptor that is a socket, as both fd sources report it.
@@ -316,63 +313,8 @@ func TestBPFUnderChurn(t *testing.T) {
 	}
 }
 
-// bpfObjects lists the ids of the programs named as ours and of the
-// iterator links attached to them.
-func bpfObjects(t *testing.T) (progs, links []int) {
-	t.Helper()
-	bpftool := testenv.NeedTool(t, "bpftool", "bpftool")
-	var ps []struct {
-		ID   int    `json:"id"`
-		Name string `json:"name"`
-	}
-	var ls []struct {
-		ID     int `json:"id"`
-		ProgID int `json:"prog_id"`
-	}
-	for _, q := range []struct {
-		what string
-		v    any
-	}{{"prog", &ps}, {"link", &ls}} {
-		out, err := exec.Command(bpftool, "-j", q.what, "list").Output()
-		if err != nil {
-			t.Fatalf("bpftool %s list: %v", q.what, err)
-		}
-		if err := json.Unmarshal(out, q.v); err != nil {
-			t.Fatalf("bpftool %s list: %v: %q", q.what, err, out)
-		}
-	}
-	for _, p := range ps {
-		if p.Name == bpf.FDSockProgram {
-			progs = append(progs, p.ID)
-		}
-	}
-	for _, l := range ls {
-		if slices.Contains(progs, l.ProgID) {
-			links = append(links, l.ID)
-		}
-	}
-	return progs, links
-}
-
-// noBPFLeft fails unless every program and link of ours that bpftool
-// lists now and did not list before goes away: another test binary may
-// load its own meanwhile, each for a moment, but a leak stays.
-func noBPFLeft(t *testing.T, beforeProgs, beforeLinks []int) {
-	t.Helper()
-	progs, links := bpfObjects(t)
-	progs = slices.DeleteFunc(progs, func(id int) bool { return slices.Contains(beforeProgs, id) })
-	links = slices.DeleteFunc(links, func(id int) bool { return slices.Contains(beforeLinks, id) })
-	for range 50 {
-		if len(progs)+len(links) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-		nowProgs, nowLinks := bpfObjects(t)
-		progs = slices.DeleteFunc(progs, func(id int) bool { return !slices.Contains(nowProgs, id) })
-		links = slices.DeleteFunc(links, func(id int) bool { return !slices.Contains(nowLinks, id) })
-	}
-	t.Errorf("left loaded in the kernel: programs %v, links %v", progs, links)
-}
+// fdsockProg matches the fd iterator's name.
+func fdsockProg(name string) bool { return name == bpf.FDSockProgram }
 
 // TestBPFLeavesNothingLoaded runs the iterator to the end, cancelled
 // before it starts and cancelled while it reads, and then finds none of
@@ -384,7 +326,7 @@ func TestBPFLeavesNothingLoaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	progs, links := bpfObjects(t)
+	before := testutil.LoadedBPF(t, fdsockProg)
 	for i := range 6 {
 		ctx, cancel := context.WithCancel(context.Background())
 		switch i % 3 {
@@ -401,7 +343,7 @@ func TestBPFLeavesNothingLoaded(t *testing.T) {
 			t.Errorf("run %d: %v", i, err)
 		}
 		cancel()
-		noBPFLeft(t, progs, links)
+		testutil.NoBPFLeft(t, fdsockProg, before)
 		debug.SetGCPercent(gc)
 		runtime.GC()
 	}

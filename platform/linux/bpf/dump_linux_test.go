@@ -9,18 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
-
-func inodeOf(t *testing.T, fd int) uint64 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
 
 // TestDumpSocketpair sends over both ends of a socketpair with each call
 // the program watches, and gets every message back with its bytes (NUL
@@ -37,7 +29,7 @@ func TestDumpSocketpair(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, b := inodeOf(t, fds[0]), inodeOf(t, fds[1])
+		a, b := testutil.FDInode(t, fds[0]), testutil.FDInode(t, fds[1])
 		d, err := StartDump(DumpTarget{Inodes: []uint64{a}, MaxBytes: 8})
 		if err != nil {
 			testenv.Skipf(t, testenv.BPF, "the dump program does not load: %v", err)

@@ -7,8 +7,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-
-	"github.com/cilium/ebpf/link"
 )
 
 // recordSize is sizeof(struct fd_record) in fdsock.c.
@@ -22,22 +20,12 @@ const recordSize = 16
 // An error that says the kernel or our privileges cannot run it wraps
 // ErrUnavailable.
 func UnixSocketFDs(ctx context.Context) ([]FD, error) {
-	var objs fdsockObjects
-	if err := loadFdsockObjects(&objs, nil); err != nil {
-		return nil, fmt.Errorf("%w: load fd iterator: %w", ErrUnavailable, err)
-	}
-	defer objs.Close()
-	it, err := link.AttachIter(link.IterOptions{Program: objs.UdslsFdsock})
+	f, err := OpenFDIter()
 	if err != nil {
-		return nil, fmt.Errorf("%w: attach fd iterator: %w", ErrUnavailable, err)
+		return nil, err
 	}
-	defer it.Close()
-	r, err := it.Open()
-	if err != nil {
-		return nil, fmt.Errorf("%w: open fd iterator: %w", ErrUnavailable, err)
-	}
-	defer r.Close()
-	return readRecords(ctx, r)
+	defer f.Close()
+	return f.Read(ctx)
 }
 
 // readRecords decodes the records of one run of the iterator. A read(2)

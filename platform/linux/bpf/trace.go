@@ -28,7 +28,3 @@ type Connect struct {
 	// server's socket; 0 when unknown.
 	PeerInode uint64
 }
-
-// TraceProgramPrefix starts the names the kernel lists the trace programs
-// by (bpftool prog list), for tests that check nothing is left loaded.
-const TraceProgramPrefix = "udsls_trace"

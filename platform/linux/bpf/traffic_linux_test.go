@@ -5,7 +5,6 @@ package bpf
 import (
 	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +17,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -47,12 +46,7 @@ func TestMain(m *testing.M) {
 // cannot be opened.
 func needTraffic(t *testing.T) {
 	t.Helper()
-	testenv.NeedRoot(t, "counting traffic needs CAP_BPF and CAP_PERFMON")
-	c, err := OpenTraffic()
-	if err != nil {
-		testenv.Skipf(t, testenv.BPF, "the traffic counter does not load: %v", err)
-	}
-	c.Close()
+	testutil.NeedBPF(t, "the traffic counter", OpenTraffic)
 }
 
 // peer is a helper process holding one end of a connection: the
@@ -186,15 +180,6 @@ func recvAll(fd int, ns []int, peek bool) error {
 	return nil
 }
 
-func inode(t *testing.T, fd int) uint64 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
-
 // startPeer starts the peer helper with env and, if fd >= 0, its end of a
 // pair as descriptor 3; it returns the peer's socket inode, and a func
 // that waits for its "done".
@@ -297,7 +282,7 @@ func TestTrafficTwoProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { unix.Close(fds[0]) })
-		given := inode(t, fds[1])
+		given := testutil.FDInode(t, fds[1])
 		pino, done := startPeer(t, append(env, "UDSLS_SOCK=fd3"), fds[1])
 		if pino != given {
 			t.Fatalf("peer has inode %d, gave it %d", pino, given)
@@ -333,7 +318,7 @@ func TestTrafficTwoProcesses(t *testing.T) {
 		}
 		t.Cleanup(func() { unix.Close(a) })
 		exs = append(exs, exchange{name: names[typ] + " accepted", mine: a, peerIno: pino, typ: typ,
-			quiet: []uint64{inode(t, l)}, peerDone: done})
+			quiet: []uint64{testutil.FDInode(t, l)}, peerDone: done})
 	}
 	for _, ex := range exs {
 		if err := recvAll(ex.mine, peerSends[ex.typ], true); err != nil {
@@ -351,7 +336,7 @@ func TestTrafficTwoProcesses(t *testing.T) {
 	}
 	for _, ex := range exs {
 		mine, theirs := sum(mySends[ex.typ]), sum(peerSends[ex.typ])
-		if got, want := counts[inode(t, ex.mine)], (inspect.Traffic{SentBytes: mine, ReceivedBytes: theirs}); got != want {
+		if got, want := counts[testutil.FDInode(t, ex.mine)], (inspect.Traffic{SentBytes: mine, ReceivedBytes: theirs}); got != want {
 			t.Errorf("%s: this end counted %+v, want %+v", ex.name, got, want)
 		}
 		if got, want := counts[ex.peerIno], (inspect.Traffic{SentBytes: theirs, ReceivedBytes: mine}); got != want {
@@ -387,7 +372,7 @@ func TestTrafficForgetsClosedSockets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ino := inode(t, fds[0])
+	ino := testutil.FDInode(t, fds[0])
 	if err := sendAll(fds[0], nil, []int{5}); err != nil {
 		t.Fatal(err)
 	}
@@ -423,13 +408,13 @@ func TestTrafficForgetsClosedSockets(t *testing.T) {
 // sockets.
 func TestTrafficStopsAfterClose(t *testing.T) {
 	needTraffic(t)
-	before := trafficProgs(t)
+	before := testutil.LoadedBPF(t, trafficProg)
 	c, err := OpenTraffic()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(newIDs(trafficProgs(t), before)) != len(TrafficPrograms) {
-		t.Fatalf("bpftool lists %v, want %d new programs named %v", trafficProgs(t), len(TrafficPrograms), TrafficPrograms)
+	if got := testutil.Programs(testutil.NewBPF(t, trafficProg, before)); len(got) != len(TrafficPrograms) {
+		t.Fatalf("bpftool lists new %v, want %d new programs named %v", got, len(TrafficPrograms), TrafficPrograms)
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -455,7 +440,7 @@ func TestTrafficStopsAfterClose(t *testing.T) {
 	if counts, err := c.Counts(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Counts after Close: %v, %v; want os.ErrClosed", counts, err)
 	}
-	noneLeft(t, before)
+	testutil.NoBPFLeft(t, trafficProg, before)
 	exchange(300)
 
 	c2, err := OpenTraffic()
@@ -468,10 +453,10 @@ func TestTrafficStopsAfterClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := counts[inode(t, fds[0])]; got != (inspect.Traffic{SentBytes: 7}) {
+	if got := counts[testutil.FDInode(t, fds[0])]; got != (inspect.Traffic{SentBytes: 7}) {
 		t.Errorf("sender counted %+v by a new counter, want only the 7 bytes sent since", got)
 	}
-	if got := counts[inode(t, fds[1])]; got != (inspect.Traffic{ReceivedBytes: 7}) {
+	if got := counts[testutil.FDInode(t, fds[1])]; got != (inspect.Traffic{ReceivedBytes: 7}) {
 		t.Errorf("receiver counted %+v by a new counter, want only the 7 bytes received since", got)
 	}
 }
@@ -484,27 +469,14 @@ func TestTrafficGoneWithProcess(t *testing.T) {
 	needTraffic(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			before := trafficProgs(t)
+			before := testutil.LoadedBPF(t, trafficProg)
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), helperEnv+"=open")
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stdin.Close()
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			line, err := bufio.NewReader(out).ReadString('\n')
+			line, _, err := testutil.StartChild(t, cmd)
 			if line != "ready\n" {
 				t.Fatalf("helper said %q, %v", line, err)
 			}
-			if got := newIDs(trafficProgs(t), before); len(got) != len(TrafficPrograms) {
+			if got := testutil.Programs(testutil.NewBPF(t, trafficProg, before)); len(got) != len(TrafficPrograms) {
 				t.Fatalf("the helper's counter: bpftool lists new programs %v, want %d", got, len(TrafficPrograms))
 			}
 			if err := cmd.Process.Signal(sig); err != nil {
@@ -514,7 +486,7 @@ func TestTrafficGoneWithProcess(t *testing.T) {
 			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != sig {
 				t.Fatalf("helper ended with %v, want killed by %v", err, sig)
 			}
-			noneLeft(t, before)
+			testutil.NoBPFLeft(t, trafficProg, before)
 		})
 	}
 }
@@ -591,52 +563,8 @@ func TestDecodeTraffic(t *testing.T) {
 	}
 }
 
-// trafficProgs lists the ids of the programs bpftool shows under the
-// counter's names.
-func trafficProgs(t *testing.T) []int {
-	t.Helper()
-	bpftool := testenv.NeedTool(t, "bpftool", "bpftool")
-	out, err := exec.Command(bpftool, "-j", "prog", "list").Output()
-	if err != nil {
-		t.Fatalf("bpftool prog list: %v", err)
-	}
-	var ps []struct {
-		ID   int    `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal(out, &ps); err != nil {
-		t.Fatalf("bpftool prog list: %v: %q", err, out)
-	}
-	var ids []int
-	for _, p := range ps {
-		if slices.Contains(TrafficPrograms, p.Name) {
-			ids = append(ids, p.ID)
-		}
-	}
-	return ids
-}
-
-func newIDs(now, before []int) []int {
-	return slices.DeleteFunc(slices.Clone(now), func(id int) bool { return slices.Contains(before, id) })
-}
-
-// noneLeft fails unless every counting program bpftool lists now and did
-// not list before goes away: another test binary may load its own
-// meanwhile, but a leak stays. The kernel frees a program after its last
-// descriptor closes, a moment later.
-func noneLeft(t *testing.T, before []int) {
-	t.Helper()
-	left := newIDs(trafficProgs(t), before)
-	for range 50 {
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-		now := trafficProgs(t)
-		left = slices.DeleteFunc(left, func(id int) bool { return !slices.Contains(now, id) })
-	}
-	t.Errorf("left loaded in the kernel: programs %v", left)
-}
+// trafficProg matches the names of the counter's programs.
+func trafficProg(name string) bool { return slices.Contains(TrafficPrograms, name) }
 
 // BenchmarkTrafficCounts is one read of the counts with 10k sockets that
 // moved a byte: the iterator's walk of every descriptor on the machine, and
