@@ -149,7 +149,7 @@ var (
 	secList    = &section{title: "Listing", owner: modeList, owned: true, alsoFor: []mode{modeWatch}}
 	secOutput  = &section{title: "Output"}
 	secSources = &section{title: "Sources"}
-	secCtr     = &section{title: "Containers (the listing, --audit)", column: 28}
+	secCtr     = &section{title: "Containers (the listing, --watch, --audit)", column: 28}
 	secStale   = &section{title: "Stale files (--stale)", owner: modeStale, owned: true}
 	secCheck   = &section{title: "Health checks (--check)", owner: modeCheck, owned: true, column: 31}
 	secAudit   = &section{title: "Audit (--audit)", owner: modeAudit, owned: true}

@@ -159,3 +159,19 @@ func TestModeSeams(t *testing.T) {
 		}
 	}
 }
+
+// TestSectionTitlesNameModes: a help section whose title names the modes
+// its flags go with names each of them. --container filters --watch too,
+// and the title said only "the listing, --audit".
+func TestSectionTitlesNameModes(t *testing.T) {
+	for _, f := range flagTable {
+		if f.sec.owned || f.modes == nil || !strings.Contains(f.sec.title, "(") {
+			continue
+		}
+		for _, m := range f.modes {
+			if !strings.Contains(f.sec.title, modeNames[m]) {
+				t.Errorf("--%s goes with %s, but its section %q does not say so", f.name, modeNames[m], f.sec.title)
+			}
+		}
+	}
+}
