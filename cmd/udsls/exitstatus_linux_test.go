@@ -30,6 +30,10 @@ func TestExitStatusReaderGone(t *testing.T) {
 		t.Errorf("README's Exit status table does not say the exporter exits 0 when stopped")
 	}
 
+	if !strings.Contains(usage, "141") {
+		t.Errorf("--help's exit statuses do not name 141")
+	}
+
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
