@@ -272,11 +272,11 @@ func traceUIDs(users []string) ([]uint32, error) {
 		}
 		acct, err := user.Lookup(u)
 		if err != nil {
-			return nil, usagef("no user %q on this machine", u)
+			return nil, usagef("--user: no user %q on this machine", u)
 		}
 		n, err := strconv.ParseUint(acct.Uid, 10, 32)
 		if err != nil {
-			return nil, usagef("user %q has uid %q, not a number", u, acct.Uid)
+			return nil, usagef("--user: user %q has uid %q, not a number", u, acct.Uid)
 		}
 		uids = append(uids, uint32(n))
 	}

@@ -20,3 +20,15 @@ func TestErrnoName(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceUnknownUser: --trace names the flag of an unknown user, as the
+// listing and --watch do.
+func TestTraceUnknownUser(t *testing.T) {
+	want := `--user: no user "no-such-user-udsls" on this machine`
+	if _, err := traceUIDs([]string{"0", "no-such-user-udsls"}); err == nil || err.Error() != want {
+		t.Errorf("traceUIDs = %v, want %q", err, want)
+	}
+	if err := knownUser("no-such-user-udsls"); err == nil || "--user: "+err.Error() != want {
+		t.Errorf("the listing says %v, --trace %q", err, want)
+	}
+}
