@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -38,6 +39,13 @@ func runTrace(ctx context.Context, o *options, e *env) (int, error) {
 	uids, err := traceUIDs(o.users)
 	if err != nil {
 		return exitError, err
+	}
+	// The listing says so of a -p that is no process; a trace of one would
+	// wait in silence for connects that cannot come.
+	for _, pid := range o.pids {
+		if _, err := os.Stat(filepath.Join(o.procRoot, strconv.Itoa(pid))); errors.Is(err, fs.ErrNotExist) {
+			e.note("no process %d: only a process given that id later would show", pid)
+		}
 	}
 	tr, err := bpf.TraceConnects()
 	if err != nil {

@@ -3,6 +3,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -30,5 +35,30 @@ func TestTraceUnknownUser(t *testing.T) {
 	}
 	if err := knownUser("no-such-user-udsls"); err == nil || "--user: "+err.Error() != want {
 		t.Errorf("the listing says %v, --trace %q", err, want)
+	}
+}
+
+// TestTraceNoProcess: --trace -p of a pid that is no process says so, as
+// the listing does, instead of waiting in silence.
+func TestTraceNoProcess(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := strconv.Itoa(cmd.ProcessState.Pid()) // gone, reaped
+	for _, q := range []bool{false, true} {
+		args := []string{"--trace", "-p", pid, "--for", "1ms"}
+		if q {
+			args = append(args, "-q")
+		}
+		var out, errw bytes.Buffer
+		run(context.Background(), args, &out, &errw)
+		note := "udsls: no process " + pid + ": "
+		if got := strings.Contains(errw.String(), note); got == q {
+			t.Errorf("udsls %q: stderr %q; want the note %q: %v", args, errw.String(), note, !q)
+		}
+		if strings.Contains(out.String(), "no process") {
+			t.Errorf("udsls %q: the note went to stdout: %q", args, out.String())
+		}
 	}
 }
