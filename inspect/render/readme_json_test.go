@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/udsls/udsls/inspect"
+	"github.com/udsls/udsls/platform/testserver"
 )
 
 // readmeSection is README's "## " section whose title starts with title,
@@ -57,6 +58,7 @@ func TestReadmeDocumentsJSON(t *testing.T) {
 		{"Who can reach what", []any{AuditJSON{}, FindingJSON{}, NetnsShareJSON{}, AccessJSON{}}},
 		{"Health checks", []any{ChecksJSON{}, CheckJSON{}, inspect.Mismatch{}}},
 		{"Stale socket files", []any{StaleReportJSON{}, StaleFileJSON{}}},
+		{"Test server", []any{testserver.Manifest{}, testserver.Socket{}}},
 	} {
 		sec := readmeSection(t, readme, c.section)
 		for _, v := range c.types {
