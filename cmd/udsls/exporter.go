@@ -75,6 +75,13 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 	if o.metricsMinInterval < 0 {
 		return exitError, usagef("--metrics-min-interval %s: must not be negative", o.metricsMinInterval)
 	}
+	// As --stale and --check judge them, or every scrape would fail.
+	if o.maxDepth < 0 {
+		return exitError, usagef("invalid --max-depth %d: must be 0 or more", o.maxDepth)
+	}
+	if o.timeout <= 0 {
+		return exitError, usagef("--timeout %s: must be positive", o.timeout)
+	}
 	q, err := listQuery(o)
 	if err != nil {
 		return exitError, err

@@ -143,3 +143,26 @@ func get(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+// TestExporterBadWalkAndTimeout: --max-depth and --timeout, which the
+// exporter takes for --metrics-stale and --metrics-check, are judged as
+// --stale and --check judge them, before anything is served.
+func TestExporterBadWalkAndTimeout(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--metrics-stale", t.TempDir(), "--max-depth", "-1"}, "udsls: error: invalid --max-depth -1: must be 0 or more\n"},
+		{[]string{"--metrics-check", "/run/x.sock", "--timeout", "0s"}, "udsls: error: --timeout 0s: must be positive\n"},
+	} {
+		var out, errw bytes.Buffer
+		args := append([]string{"--metrics-listen", "127.0.0.1:0"}, c.args...)
+		// Bounded so that an exporter that starts serving ends the test.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		code := run(ctx, args, &out, &errw)
+		cancel()
+		if code != exitError || !strings.HasPrefix(errw.String(), c.want) || out.Len() != 0 {
+			t.Errorf("udsls %q: exit %d, stdout %q, stderr %q; want exit 2 and %q", args, code, out.String(), errw.String(), c.want)
+		}
+	}
+}

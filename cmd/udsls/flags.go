@@ -149,7 +149,7 @@ var (
 	secList    = &section{title: "Listing", owner: modeList, owned: true, alsoFor: []mode{modeWatch}}
 	secOutput  = &section{title: "Output"}
 	secSources = &section{title: "Sources"}
-	secCtr     = &section{title: "Containers (the listing, --audit)", column: 28}
+	secCtr     = &section{title: "Containers (the listing, --watch, --audit)", column: 28}
 	secStale   = &section{title: "Stale files (--stale)", owner: modeStale, owned: true}
 	secCheck   = &section{title: "Health checks (--check)", owner: modeCheck, owned: true, column: 31}
 	secAudit   = &section{title: "Audit (--audit)", owner: modeAudit, owned: true}
@@ -188,6 +188,9 @@ type flagSpec struct {
 	// paths says that the value, or a mode's arguments, names files or
 	// directories, for shell completion.
 	paths pathKind
+	// listNeeds names the exporter flag that gives this flag of another
+	// mode its meaning in the listing: --metrics-stale walks as --stale.
+	listNeeds string
 }
 
 // pathKind is what shell completion offers for a value or an argument.
@@ -264,9 +267,11 @@ var flagTable = []flagSpec{
 	{name: "remove", kind: kindBool, sec: secStale, help: "delete the stale files found (re-checked right before)", ptr: func(o *options) any { return &o.remove }},
 	{name: "dry-run", kind: kindBool, sec: secStale, needs: "remove", help: "with --remove: say what would be removed", ptr: func(o *options) any { return &o.dryRun }},
 	{name: "cross-fs", kind: kindBool, sec: secStale, help: "descend into other filesystems", ptr: func(o *options) any { return &o.crossFS }},
-	{name: "max-depth", kind: kindInt, def: "16", arg: "N", sec: secStale, help: "how deep to walk (default 16)", ptr: func(o *options) any { return &o.maxDepth }},
+	{name: "max-depth", kind: kindInt, def: "16", arg: "N", sec: secStale, modes: []mode{modeList}, listNeeds: "metrics-stale",
+		help: "how deep to walk (default 16); also --metrics-stale", ptr: func(o *options) any { return &o.maxDepth }},
 
-	{name: "timeout", kind: kindDuration, def: "1s", arg: "DUR", sec: secCheck, help: "bound each connect (default 1s)", ptr: func(o *options) any { return &o.timeout }},
+	{name: "timeout", kind: kindDuration, def: "1s", arg: "DUR", sec: secCheck, modes: []mode{modeList}, listNeeds: "metrics-check",
+		help: "bound each connect (default 1s);\nalso --metrics-check", ptr: func(o *options) any { return &o.timeout }},
 	{name: "wait", kind: kindDuration, arg: "DUR", sec: secCheck, help: "retry until healthy or DUR has passed", ptr: func(o *options) any { return &o.wait }},
 	{name: "expect-mode", kind: kindString, arg: "MODE", sec: secCheck, help: "e.g. 0660", ptr: func(o *options) any { return &o.expectMode }},
 	{name: "expect-owner", kind: kindString, arg: "USER", sec: secCheck, help: "name or uid", ptr: func(o *options) any { return &o.expectOwner }},
@@ -360,7 +365,18 @@ func (f *flagSpec) modeRefusal(m mode) string {
 	case f.sec.owner == modeList:
 		return fmt.Sprintf("--%s applies to the listing, not to %s", f.name, modeNames[m])
 	default:
-		return fmt.Sprintf("--%s requires %s", f.name, modeNames[f.sec.owner])
+		// --for goes with four modes: naming one would send a user of
+		// another to the wrong one.
+		names := []string{modeNames[f.sec.owner]}
+		for _, o := range f.modes {
+			if o != modeList {
+				names = append(names, modeNames[o])
+			}
+		}
+		if n := len(names); n > 1 {
+			return fmt.Sprintf("--%s requires %s or %s", f.name, strings.Join(names[:n-1], ", "), names[n-1])
+		}
+		return fmt.Sprintf("--%s requires %s", f.name, names[0])
 	}
 }
 
@@ -490,6 +506,9 @@ func parseFlags(args []string) (*options, error) {
 	for _, f := range flagTable {
 		if f.needs != "" && set(f.name) && !set(f.needs) {
 			return nil, usagef("--%s goes with --%s", f.name, f.needs)
+		}
+		if f.listNeeds != "" && o.mode == modeList && set(f.name) && !set(f.listNeeds) {
+			return nil, usagef("--%s goes with %s or --%s", f.name, modeNames[f.sec.owner], f.listNeeds)
 		}
 	}
 	// `udsls --check "$SOCK"` with SOCK unset checked the working

@@ -71,12 +71,13 @@ func TestHelpDefaults(t *testing.T) {
 // TestModeFlags: every flag given in every mode is refused exactly when
 // the table says it does not go with that mode, with the table's reason.
 func TestModeFlags(t *testing.T) {
-	modeFlag := map[mode]string{modeServe: "--serve", modeStale: "--stale", modeCheck: "--check", modeAudit: "--audit"}
+	modeFlag := map[mode]string{modeServe: "--serve", modeStale: "--stale", modeCheck: "--check", modeAudit: "--audit",
+		modeWatch: "--watch", modeTrace: "--trace", modeDump: "--dump=/run/x.sock"}
 	for _, f := range flagTable {
 		if f.sec == secModes || f.sec == secMisc {
 			continue
 		}
-		for _, m := range []mode{modeList, modeServe, modeStale, modeCheck, modeAudit} {
+		for m := range modeNames {
 			// A value each kind parses, so that the mode is what is judged.
 			value := map[kind]string{kindBool: "true", kindDuration: "1s"}[f.kind]
 			args := []string{"--" + f.name + "=" + cmp.Or(value, "1")}
@@ -92,6 +93,84 @@ func TestModeFlags(t *testing.T) {
 				return strings.Contains(err.Error(), s)
 			}):
 				t.Errorf("parseFlags(%q) = %v, want no mode refusal", args, err)
+			}
+		}
+	}
+}
+
+// TestModeSeams: flags of one feature given with another's mode, as a user
+// combines them. The wants are written out, not derived from flagTable, so
+// that a row that makes a wrong decision fails here.
+func TestModeSeams(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // "" accepted; else the whole error
+	}{
+		// The exporter walks and connects as --stale and --check do.
+		{[]string{"--metrics-listen=:0", "--metrics-stale=/run", "--max-depth=3"}, ""},
+		{[]string{"--metrics-listen=:0", "--metrics-check=/run/a.sock", "--timeout=2s"}, ""},
+		{[]string{"--max-depth=3"}, "--max-depth goes with --stale or --metrics-stale"},
+		{[]string{"--metrics-listen=:0", "--timeout=2s"}, "--timeout goes with --check or --metrics-check"},
+		{[]string{"--stale", "--max-depth=3"}, ""},
+		{[]string{"--check", "--timeout=2s", "/x"}, ""},
+		{[]string{"--watch", "--max-depth=3"}, "--max-depth requires --stale"},
+		{[]string{"--audit", "--timeout=2s"}, "--timeout requires --check"},
+		// --for ends four modes; the refusal names them all.
+		{[]string{"--for=1s"}, "--for requires --serve, --watch, --trace or --dump"},
+		{[]string{"--metrics-listen=:0", "--for=1s"}, "--for requires --serve, --watch, --trace or --dump"},
+		{[]string{"--watch", "--for=1s"}, ""},
+		{[]string{"--trace", "--for=1s"}, ""},
+		{[]string{"--dump=/x", "--for=1s"}, ""},
+		// A watch is a listing over time: its filters and columns apply.
+		{[]string{"--watch", "--unit=x"}, ""},
+		{[]string{"--watch", "--container=x"}, ""},
+		{[]string{"--watch", "--peers", "-e", "-W", "-N"}, ""},
+		{[]string{"--watch", "-o", "json"}, ""},
+		{[]string{"--watch", "-o", "prometheus"}, "-o prometheus is not available for --watch"},
+		{[]string{"--watch", "--from=lsof:x"}, "--from does not apply to --watch"},
+		// --trace filters by process, not by socket.
+		{[]string{"--trace", "-p", "1", "-u", "root", "-o", "json"}, ""},
+		{[]string{"--trace", "-N"}, "--all-netns does not apply to --trace"},
+		{[]string{"--trace", "--unit=x"}, "--unit applies to the listing, not to --trace"},
+		{[]string{"--trace", "--container=x"}, "--container does not apply to --trace"},
+		{[]string{"--trace", "-o", "prometheus"}, "-o prometheus is not available for --trace"},
+		{[]string{"--dump=/x", "-p", "1"}, "--pid applies to the listing, not to --dump"},
+		{[]string{"--dump=/x", "-o", "json"}, "-o json is not available for --dump (-w FILE writes pcap)"},
+		{[]string{"--metrics-listen=:0", "--unit=x", "--container=y", "-N"}, ""},
+		{[]string{"--metrics-listen=:0", "-o", "prometheus"}, "--metrics-listen serves the Prometheus format; -o does not apply"},
+		{[]string{"--metrics-listen=:0", "--stale"}, "--metrics-listen applies to the listing, not to --stale"},
+		{[]string{"--stale", "--unit=x"}, "--unit applies to the listing, not to --stale"},
+	} {
+		_, err := parseFlags(c.args)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Errorf("parseFlags(%q) = %q, want %q", c.args, got, c.want)
+		}
+	}
+	// -q and --color go with every mode.
+	for _, m := range [][]string{nil, {"--serve"}, {"--stale"}, {"--check", "/x"}, {"--audit"}, {"--watch"}, {"--trace"}, {"--dump=/x"}, {"--metrics-listen=:0"}} {
+		for _, f := range []string{"-q", "--color=always", "--color=never"} {
+			if _, err := parseFlags(append([]string{f}, m...)); err != nil {
+				t.Errorf("parseFlags(%q %q) = %v, want it accepted", f, m, err)
+			}
+		}
+	}
+}
+
+// TestSectionTitlesNameModes: a help section whose title names the modes
+// its flags go with names each of them. --container filters --watch too,
+// and the title said only "the listing, --audit".
+func TestSectionTitlesNameModes(t *testing.T) {
+	for _, f := range flagTable {
+		if f.sec.owned || f.modes == nil || !strings.Contains(f.sec.title, "(") {
+			continue
+		}
+		for _, m := range f.modes {
+			if !strings.Contains(f.sec.title, modeNames[m]) {
+				t.Errorf("--%s goes with %s, but its section %q does not say so", f.name, modeNames[m], f.sec.title)
 			}
 		}
 	}

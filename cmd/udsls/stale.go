@@ -186,9 +186,10 @@ func reportRemoved(e *env, rep *inspect.StaleReport) {
 }
 
 // progressLine draws a progress line on stderr while a long walk runs, if
-// stderr is a terminal; the returned func erases it.
+// stderr is a terminal and -q did not ask for silence; the returned func
+// erases it.
 func progressLine(e *env) (func(files, dirs int), func()) {
-	if !e.stderr.tty {
+	if !e.stderr.tty || e.quiet {
 		return nil, func() {}
 	}
 	start := time.Now()

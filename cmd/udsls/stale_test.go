@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -447,5 +448,18 @@ func TestStaleDefaultDirs(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%q reported %d times, want once", p, n)
+	}
+}
+
+// TestProgressLineQuiet: -q silences the progress line of a long walk on
+// a terminal, as it does every other line that is not an error.
+func TestProgressLineQuiet(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		e := &env{stderr: &stderr{w: io.Discard, tty: true}, quiet: quiet}
+		draw, erase := progressLine(e)
+		erase()
+		if (draw == nil) != quiet {
+			t.Errorf("-q %v on a terminal: progress line drawn: %v, want %v", quiet, draw != nil, !quiet)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -38,6 +39,13 @@ func runTrace(ctx context.Context, o *options, e *env) (int, error) {
 	uids, err := traceUIDs(o.users)
 	if err != nil {
 		return exitError, err
+	}
+	// The listing says so of a -p that is no process; a trace of one would
+	// wait in silence for connects that cannot come.
+	for _, pid := range o.pids {
+		if _, err := os.Stat(filepath.Join(o.procRoot, strconv.Itoa(pid))); errors.Is(err, fs.ErrNotExist) {
+			e.note("no process %d: only a process given that id later would show", pid)
+		}
 	}
 	tr, err := bpf.TraceConnects()
 	if err != nil {
@@ -272,11 +280,11 @@ func traceUIDs(users []string) ([]uint32, error) {
 		}
 		acct, err := user.Lookup(u)
 		if err != nil {
-			return nil, usagef("no user %q on this machine", u)
+			return nil, usagef("--user: no user %q on this machine", u)
 		}
 		n, err := strconv.ParseUint(acct.Uid, 10, 32)
 		if err != nil {
-			return nil, usagef("user %q has uid %q, not a number", u, acct.Uid)
+			return nil, usagef("--user: user %q has uid %q, not a number", u, acct.Uid)
 		}
 		uids = append(uids, uint32(n))
 	}

@@ -26,7 +26,7 @@ TARGET is a socket's path, its '@abstract' name or its inode number.
 const usageTail = `
 Exit status: 0 found / healthy / nothing stale; 1 a filter matched nothing,
 a check failed, stale files or findings remain; 2 usage or operational error;
-130/143 interrupted by SIGINT/SIGTERM, 129 by SIGHUP.
+130/143 interrupted by SIGINT/SIGTERM, 129 by SIGHUP; 141 output cut (SIGPIPE).
 
 Examples:
   udsls                             what is listening, who owns it

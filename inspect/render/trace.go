@@ -20,6 +20,8 @@ type ConnectJSON struct {
 	CommandBytes []byte  `json:"command_bytes,omitempty"`
 	UID          uint32  `json:"uid"`
 	User         *string `json:"user"` // null when the uid has no name
+	// UserBytes is the exact user name when not valid UTF-8.
+	UserBytes []byte `json:"user_bytes,omitempty"`
 	// Path is the name asked for, "@" and the name when Abstract; PathBytes
 	// its exact bytes when not valid UTF-8.
 	Path      string       `json:"path"`
@@ -88,7 +90,7 @@ func WriteConnectJSON(w io.Writer, c *Connect) error {
 		Type: c.Type, Result: c.Result,
 	}
 	if c.User != "" {
-		j.User = &c.User
+		j.User, j.UserBytes = &c.User, exactBytes(c.User)
 	}
 	if s := c.Server; s != nil {
 		j.Server = &ServerJSON{PID: s.PID, Command: s.Command, CommandBytes: exactBytes(s.Command)}

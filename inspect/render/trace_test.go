@@ -35,6 +35,14 @@ func TestConnectJSON(t *testing.T) {
 			want: ConnectJSON{Time: at, PID: 8, Command: "x\ufffd", CommandBytes: []byte("x\xff"), UID: 4242, Path: "@a\x00\u009b\ufffd", PathBytes: []byte("@a\x00\xc2\x9b\xfe"), Abstract: true, Type: inspect.TypeDgram, Result: "ECONNREFUSED"},
 			line: `{"time":"2026-12-01T03:01:09.250185Z","pid":8,"command":"x\ufffd","command_bytes":"eP8=","uid":4242,"user":null,"path":"@a\u0000\u009b\ufffd","path_bytes":"QGEAwpv+","abstract":true,"type":"dgram","result":"ECONNREFUSED","server":null}` + "\n",
 		},
+		{
+			// The account database is not UTF-8 by rule: the name kept
+			// its bytes in a listing's user_bytes, and lost them here.
+			name: "user not UTF-8",
+			c:    Connect{Time: at, PID: 9, Command: "nc", UID: 1001, User: "j\xf6rg", Name: "/run/a.sock", Type: inspect.TypeStream, Result: "EACCES"},
+			want: ConnectJSON{Time: at, PID: 9, Command: "nc", UID: 1001, User: ptr("j\ufffdrg"), UserBytes: []byte("j\xf6rg"), Path: "/run/a.sock", Type: inspect.TypeStream, Result: "EACCES"},
+			line: `{"time":"2026-12-01T03:01:09.250185Z","pid":9,"command":"nc","uid":1001,"user":"j\ufffdrg","user_bytes":"avZyZw==","path":"/run/a.sock","abstract":false,"type":"stream","result":"EACCES","server":null}` + "\n",
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
