@@ -8,12 +8,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 )
 
@@ -44,26 +44,7 @@ func TestContainerNameUserCgroup(t *testing.T) {
 
 	hold := func(name string) (string, int) {
 		p := filepath.Join(dir, name)
-		ln, err := net.Listen("unix", p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		f, err := ln.(*net.UnixListener).File()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		cmd := exec.Command("sleep", "600")
-		cmd.ExtraFiles = []*os.File{f}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-		})
-		return p, cmd.Process.Pid
+		return p, testutil.HeldListener(t, p)
 	}
 	userSock, userPID := hold("user.sock")
 	sysSock, sysPID := hold("sys.sock")

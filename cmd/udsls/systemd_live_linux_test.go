@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/udsls/udsls/internal/testutil"
 	"github.com/udsls/udsls/platform/testenv"
 )
 
@@ -234,27 +235,9 @@ func TestServiceUnitRealCgroup(t *testing.T) {
 	inCgroup(t, mount, filepath.Join(slice, unit), pid, child)
 
 	userSock := filepath.Join(dir, "user.sock")
-	ln, err := net.Listen("unix", userSock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	f, err := ln.(*net.UnixListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	// A process of its own, holding the listener, for the user unit.
-	holder := exec.Command("sleep", "600")
-	holder.ExtraFiles = []*os.File{f}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		holder.Process.Kill()
-		holder.Wait()
-	})
-	inCgroup(t, mount, filepath.Join(slice, "user@4242.service", "app.slice", "udsls-app.service"), holder.Process.Pid)
+	holder := testutil.HeldListener(t, userSock)
+	inCgroup(t, mount, filepath.Join(slice, "user@4242.service", "app.slice", "udsls-app.service"), holder)
 
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"-o", "json", sock, userSock}, &stdout, &stderr); code != exitOK {
@@ -268,15 +251,12 @@ func TestServiceUnitRealCgroup(t *testing.T) {
 	got := map[string][]holderUnit{}
 	for _, s := range decodeListingJSON(t, stdout.String()).Sockets {
 		for _, p := range s.Processes {
-			if p.PID == os.Getpid() {
-				continue // this test holds the user listener too
-			}
 			got[s.Path] = append(got[s.Path], holderUnit{p.PID, p.Unit, p.FDName})
 		}
 	}
 	want := map[string][]holderUnit{
 		sock:     {{pid, str(unit), str("api")}, {child, str(unit), nil}},
-		userSock: {{holder.Process.Pid, str("udsls-app.service"), nil}},
+		userSock: {{holder, str("udsls-app.service"), nil}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("units (-want +got):\n%s", diff)

@@ -1,6 +1,9 @@
 package testutil
 
 import (
+	"net"
+	"os"
+	"os/exec"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -34,4 +37,30 @@ func FDInode(t testing.TB, fd int) uint64 {
 		t.Fatal(err)
 	}
 	return st.Ino
+}
+
+// HeldListener binds a stream listener at path and hands it to a process
+// of its own (sleep), which holds it until the test ends; it returns that
+// process's pid. The test's own process no longer holds it.
+func HeldListener(t testing.TB, path string) int {
+	t.Helper()
+	ln := Listen(t, "unix", path)
+	// The file stays: the socket is the holder's now.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	defer ln.Close()
+	f, err := ln.(*net.UnixListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command("sleep", "600")
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd.Process.Pid
 }
