@@ -277,6 +277,11 @@ func TestBPFUnderChurn(t *testing.T) {
 					f.Close()
 				}
 				if err == nil {
+					// Forgotten before it can be reaped: pids are reused (pid_max may
+					// be 32768), and another package's tests run meanwhile.
+					mu.Lock()
+					delete(given, cmd.Process.Pid)
+					mu.Unlock()
 					cmd.Process.Kill()
 					cmd.Wait()
 				}
