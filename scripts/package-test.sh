@@ -24,6 +24,16 @@ if dpkg-query -W -f='${Status}' udsls 2>/dev/null | grep -q 'ok installed'; then
 	fail "a udsls package is already installed; remove it first (dpkg -r udsls)"
 fi
 
+# A version that would split -ldflags is refused before anything is built.
+bad_out=$(mktemp -d)
+set +e
+OUT=$bad_out VERSION='v1 2' bash scripts/package.sh 2>/dev/null
+code=$?
+set -e
+[[ $code == 2 ]] || fail "package.sh with VERSION='v1 2' exited $code, want 2"
+[[ -z $(ls -A "$bad_out") ]] || fail "package.sh with a bad VERSION wrote $(ls "$bad_out")"
+rmdir "$bad_out"
+
 # A version N commits after a tag: stamped as given, packaged so it sorts after the tag.
 export VERSION=v1.2.3-4-gabcdef0
 want_pkg_version=1.2.3+4.gabcdef0

@@ -29,6 +29,12 @@ GOARCH=${GOARCH:-$(go env GOARCH)}
 PACKAGERS=${PACKAGERS:-deb rpm}
 MAINTAINER=${MAINTAINER:-udsls developers <udsls@users.noreply.github.com>}
 
+# It goes into -ldflags, where a space would split it, and into the
+# packages' version fields.
+if [[ ! $VERSION =~ ^[A-Za-z0-9][A-Za-z0-9.+~_-]*$ ]]; then
+	echo "package.sh: VERSION \"$VERSION\" is not a version: want letters, digits and . + ~ _ -" >&2
+	exit 2
+fi
 pkg_version=${VERSION#v}
 if [[ $pkg_version =~ ^(.+)-([0-9]+)-g([0-9a-f]+)$ ]]; then
 	pkg_version="${BASH_REMATCH[1]}+${BASH_REMATCH[2]}.g${BASH_REMATCH[3]}"
