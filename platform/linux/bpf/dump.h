@@ -5,11 +5,9 @@
 
 #include "kernel.h"
 
-/* From linux/bpf.h, which kernel.h does without. */
+/* From linux/bpf.h, beyond kernel.h's. */
 enum {
-	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
-	BPF_MAP_TYPE_RINGBUF = 27,
 };
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
