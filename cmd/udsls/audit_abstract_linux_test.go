@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -23,9 +24,13 @@ import (
 // sleepAsNobody starts a process of nobody (uid and gid 65534) in the
 // network namespace of the calling thread, ended when the test ends. It
 // may run on a goroutine other than the test's, so it does not fail the
-// test itself.
+// test itself. The credentials are set by the forked child before exec,
+// and Start returns only after exec: the process is nobody's from the
+// first moment the audit can see it (setpriv left a window where it was
+// still root's, and the audit, rightly, found nothing).
 func sleepAsNobody(t *testing.T) error {
-	cmd := exec.Command("setpriv", "--reuid="+nobodyID, "--regid="+nobodyID, "--clear-groups", "sleep", "600")
+	cmd := exec.Command("sleep", "600")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -66,7 +71,6 @@ func decodeAudit(t *testing.T, out []byte) render.AuditJSON {
 // the audit says so (high), naming the namespace and nobody's process.
 func TestAuditAbstractHostNetns(t *testing.T) {
 	testenv.NeedRoot(t, "the finding is about a root process's socket that nobody reaches")
-	testenv.NeedTool(t, "setpriv", "util-linux")
 	name := "@udsls-test-abstract-" + strconv.Itoa(os.Getpid())
 	if err := listenAbstract(t, name); err != nil {
 		t.Fatal(err)
@@ -118,7 +122,6 @@ func TestAuditAbstractHostNetns(t *testing.T) {
 // when the thread in the namespace is its main thread.
 func TestAuditAbstractPrivateNetns(t *testing.T) {
 	testenv.NeedRoot(t, "a network namespace of its own and a process of nobody")
-	testenv.NeedTool(t, "setpriv", "util-linux")
 	bin := buildUdsls(t)
 	// In the host's namespace: not a sharer.
 	if err := sleepAsNobody(t); err != nil {
