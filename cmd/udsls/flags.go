@@ -313,6 +313,13 @@ var exclusive = []struct{ a, b, why string }{
 	{"from", "metrics-listen", "--metrics-listen serves the live system; it does not apply to --from captures"},
 	{"metrics-listen", "output", "--metrics-listen serves the Prometheus format; -o does not apply"},
 	{"metrics-listen", "output-file", "--metrics-listen serves over HTTP; --output-file does not apply"},
+	// The exporter's per-path series are of listeners, whatever the view,
+	// and no table is drawn: these would be taken and ignored.
+	{"metrics-listen", "all", "--metrics-listen serves series of listeners; --all does not apply"},
+	{"metrics-listen", "listening", "--metrics-listen serves series of listeners; --listening does not apply"},
+	{"metrics-listen", "peers", "--metrics-listen serves series, not a table; --peers does not apply"},
+	{"metrics-listen", "extended", "--metrics-listen serves series, not a table; --extended does not apply"},
+	{"metrics-listen", "wide", "--metrics-listen serves series, not a table; --wide does not apply"},
 	{"from", "container", "--container names this machine's containers; it does not apply to --from captures"},
 	{"from", "unit", "--unit reads the units of live processes; a --from capture has none"},
 }
