@@ -222,8 +222,8 @@ var flagTable = []flagSpec{
 
 	{name: "all", short: "a", kind: kindBool, sec: secList, help: "every socket: also connections, clients, socketpairs", ptr: func(o *options) any { return &o.all }},
 	{name: "listening", short: "l", kind: kindBool, sec: secList, help: "listeners only", ptr: func(o *options) any { return &o.listening }},
-	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, modes: []mode{modeTrace}, help: "held by this process (repeatable, or comma-separated)", ptr: func(o *options) any { return &o.parsed.pids }},
-	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, modes: []mode{modeTrace}, help: "held by a process of this user (name or uid)", ptr: func(o *options) any { return &o.users }},
+	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, modes: []mode{modeTrace}, help: "held by this process (repeatable, or comma-separated);\n--trace: connects made by this process", ptr: func(o *options) any { return &o.parsed.pids }},
+	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, modes: []mode{modeTrace}, help: "held by a process of this user (name or uid);\n--trace: connects made by a process of this user", ptr: func(o *options) any { return &o.users }},
 	{name: "type", short: "t", kind: kindStrings, arg: "TYPE", sec: secList, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.types },
 		values: []string{"stream", "dgram", "seqpacket"}},
 	{name: "peers", kind: kindBool, sec: secList, help: "show who is on the other end (a listener's clients)", ptr: func(o *options) any { return &o.peers }},

@@ -199,6 +199,31 @@ func TestExporterFlags(t *testing.T) {
 	}
 }
 
+// TestHelpWidth: --help, and so the man page's option lines, fit 80 columns.
+func TestHelpWidth(t *testing.T) {
+	for l := range strings.Lines(usage) {
+		if n := len([]rune(strings.TrimSuffix(l, "\n"))); n > 80 {
+			t.Errorf("--help line of %d columns: %q", n, l)
+		}
+	}
+}
+
+// TestHelpNamesOtherModes: a listing flag that another mode takes says
+// what it does there. The listing's words do not: "held by this process"
+// read as the server's pid in --trace, where -p keeps a client's connects.
+func TestHelpNamesOtherModes(t *testing.T) {
+	for _, f := range flagTable {
+		if f.sec != secList {
+			continue
+		}
+		for _, m := range f.modes {
+			if !strings.Contains(f.help, modeNames[m]) {
+				t.Errorf("--%s goes with %s, but its help %q does not say what it does there", f.name, modeNames[m], f.help)
+			}
+		}
+	}
+}
+
 // TestSectionTitlesNameModes: a help section whose title names the modes
 // its flags go with names each of them. --container filters --watch too,
 // and the title said only "the listing, --audit".
