@@ -224,6 +224,17 @@ func TestHelpNamesOtherModes(t *testing.T) {
 	}
 }
 
+// TestQuietHelp: -q's help names the modes that warn of lost events even
+// with -q (a trace or dump with holes must say so): it said "no warnings".
+func TestQuietHelp(t *testing.T) {
+	help := lookupSpec("quiet").help
+	for _, m := range []string{"--trace", "--dump"} {
+		if !strings.Contains(help, m) {
+			t.Errorf("-q's help %q does not say that %s still warns of lost events", help, m)
+		}
+	}
+}
+
 // TestSectionTitlesNameModes: a help section whose title names the modes
 // its flags go with names each of them. --container filters --watch too,
 // and the title said only "the listing, --audit".
