@@ -174,4 +174,9 @@ func (r *Resolver) Prune(snap *Snapshot) {
 			delete(r.roots, pid)
 		}
 	}
+	for pid := range r.services {
+		if !live[pid] {
+			delete(r.services, pid)
+		}
+	}
 }

@@ -115,3 +115,27 @@ func TestResolverPrune(t *testing.T) {
 		t.Errorf("a process unreadable once stays unknown: command %q", got)
 	}
 }
+
+// TestResolverPruneService: a new process with an old pid is not taken for
+// the old one's unit, which --watch --unit would have shown it by.
+func TestResolverPruneService(t *testing.T) {
+	r := fakeResolver(map[int]Process{100: {PID: 100, Command: "srv"}}, nil)
+	services := map[int]*Service{100: {Unit: "old.service", FDNames: map[int]string{3: "api"}}}
+	r.Service = func(pid int) *Service { return services[pid] }
+	snap := &Snapshot{Sockets: []Socket{{ID: 1, Path: "@a", Abstract: true, State: StateListening}}, Owners: []Owner{{ID: 1, PID: 100, FD: 3}}}
+	unit := func() (string, string) {
+		h := r.Entries(context.Background(), snap, Query{})[0].Holders[0]
+		return h.Unit, h.FDName
+	}
+	if u, n := unit(); u != "old.service" || n != "api" {
+		t.Fatalf("unit %q, fd name %q", u, n)
+	}
+	services[100] = &Service{Unit: "new.service"}
+	r.Prune(&Snapshot{})
+	if u, n := unit(); u != "new.service" || n != "" {
+		t.Errorf("after the pid held nothing: unit %q, fd name %q; want new.service and none", u, n)
+	}
+	if got := len(r.Entries(context.Background(), snap, Query{Units: []string{"old"}})); got != 0 {
+		t.Errorf("--unit old still selects the new process's socket")
+	}
+}

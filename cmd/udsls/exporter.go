@@ -86,6 +86,7 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
+	containerNetns(o)
 	src, err := newSource(o)
 	if err != nil {
 		return exitError, err

@@ -222,8 +222,8 @@ var flagTable = []flagSpec{
 
 	{name: "all", short: "a", kind: kindBool, sec: secList, help: "every socket: also connections, clients, socketpairs", ptr: func(o *options) any { return &o.all }},
 	{name: "listening", short: "l", kind: kindBool, sec: secList, help: "listeners only", ptr: func(o *options) any { return &o.listening }},
-	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, modes: []mode{modeTrace}, help: "held by this process (repeatable, or comma-separated)", ptr: func(o *options) any { return &o.parsed.pids }},
-	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, modes: []mode{modeTrace}, help: "held by a process of this user (name or uid)", ptr: func(o *options) any { return &o.users }},
+	{name: "pid", short: "p", kind: kindStrings, arg: "PID", sec: secList, modes: []mode{modeTrace}, help: "held by this process (repeatable, or comma-separated);\n--trace: connects made by this process", ptr: func(o *options) any { return &o.parsed.pids }},
+	{name: "user", short: "u", kind: kindStrings, arg: "USER", sec: secList, modes: []mode{modeTrace}, help: "held by a process of this user (name or uid);\n--trace: connects made by a process of this user", ptr: func(o *options) any { return &o.users }},
 	{name: "type", short: "t", kind: kindStrings, arg: "TYPE", sec: secList, help: "stream, dgram or seqpacket", ptr: func(o *options) any { return &o.types },
 		values: []string{"stream", "dgram", "seqpacket"}},
 	{name: "peers", kind: kindBool, sec: secList, help: "show who is on the other end (a listener's clients)", ptr: func(o *options) any { return &o.peers }},
@@ -237,7 +237,7 @@ var flagTable = []flagSpec{
 		paths: pathFiles},
 	{name: "color", kind: kindString, def: "auto", arg: "WHEN", sec: secOutput, help: "auto (default), always, never; NO_COLOR is honoured", ptr: func(o *options) any { return &o.color },
 		values: []string{"auto", "always", "never"}},
-	{name: "quiet", short: "q", kind: kindBool, sec: secOutput, help: "no warnings or notes on stderr; --check prints nothing", ptr: func(o *options) any { return &o.quiet }},
+	{name: "quiet", short: "q", kind: kindBool, sec: secOutput, help: "no warnings or notes on stderr, but of events lost\nby --trace and --dump; --check prints nothing", ptr: func(o *options) any { return &o.quiet }},
 
 	{name: "source", kind: kindString, arg: "NAME", sec: secSources, modes: snapshotModes, help: "Linux: netlink (default, with fallback) or procfs", ptr: func(o *options) any { return &o.source },
 		values: []string{"netlink", "procfs"}},
@@ -313,6 +313,13 @@ var exclusive = []struct{ a, b, why string }{
 	{"from", "metrics-listen", "--metrics-listen serves the live system; it does not apply to --from captures"},
 	{"metrics-listen", "output", "--metrics-listen serves the Prometheus format; -o does not apply"},
 	{"metrics-listen", "output-file", "--metrics-listen serves over HTTP; --output-file does not apply"},
+	// The exporter's per-path series are of listeners, whatever the view,
+	// and no table is drawn: these would be taken and ignored.
+	{"metrics-listen", "all", "--metrics-listen serves series of listeners; --all does not apply"},
+	{"metrics-listen", "listening", "--metrics-listen serves series of listeners; --listening does not apply"},
+	{"metrics-listen", "peers", "--metrics-listen serves series, not a table; --peers does not apply"},
+	{"metrics-listen", "extended", "--metrics-listen serves series, not a table; --extended does not apply"},
+	{"metrics-listen", "wide", "--metrics-listen serves series, not a table; --wide does not apply"},
 	{"from", "container", "--container names this machine's containers; it does not apply to --from captures"},
 	{"from", "unit", "--unit reads the units of live processes; a --from capture has none"},
 }

@@ -139,6 +139,14 @@ func TestModeSeams(t *testing.T) {
 		{[]string{"--metrics-listen=:0", "--unit=x", "--container=y", "-N"}, ""},
 		{[]string{"--metrics-listen=:0", "-o", "prometheus"}, "--metrics-listen serves the Prometheus format; -o does not apply"},
 		{[]string{"--metrics-listen=:0", "--stale"}, "--metrics-listen applies to the listing, not to --stale"},
+		// The exporter draws no table and serves listeners whatever the view.
+		{[]string{"--metrics-listen=:0", "-e"}, "--metrics-listen serves series, not a table; --extended does not apply"},
+		{[]string{"--metrics-listen=:0", "-W"}, "--metrics-listen serves series, not a table; --wide does not apply"},
+		{[]string{"--metrics-listen=:0", "--peers"}, "--metrics-listen serves series, not a table; --peers does not apply"},
+		{[]string{"--metrics-listen=:0", "-a"}, "--metrics-listen serves series of listeners; --all does not apply"},
+		{[]string{"--metrics-listen=:0", "-l"}, "--metrics-listen serves series of listeners; --listening does not apply"},
+		{[]string{"--metrics-listen=:0", "-a=false", "-W=false"}, ""},
+		{[]string{"-o", "prometheus", "-e", "-W", "--peers", "-a"}, ""},
 		{[]string{"--stale", "--unit=x"}, "--unit applies to the listing, not to --stale"},
 	} {
 		_, err := parseFlags(c.args)
@@ -156,6 +164,73 @@ func TestModeSeams(t *testing.T) {
 			if _, err := parseFlags(append([]string{f}, m...)); err != nil {
 				t.Errorf("parseFlags(%q %q) = %v, want it accepted", f, m, err)
 			}
+		}
+	}
+}
+
+// TestExporterFlags: every flag --metrics-listen takes changes what it
+// serves or says; one it would take and ignore (-e, -W) is refused. The
+// list is written out, so that a new listing flag is judged here.
+func TestExporterFlags(t *testing.T) {
+	used := []string{
+		"pid", "user", "type", "unit", // filters: which listeners get series
+		"quiet", "verbose", // what it says on stderr
+		// --color goes with every mode, as -q does, so that an alias or a
+		// service's ExecStart may carry it whatever the mode.
+		"color",
+		"source", "fd-source", "all-netns", "netns", "proc-root",
+		"container", "docker-socket", "podman-socket",
+		"max-depth", "timeout", // of --metrics-stale and --metrics-check
+		"metrics-listen", "metrics-stale", "metrics-check", "metrics-min-interval",
+	}
+	for _, f := range flagTable {
+		if f.sec == secModes || f.sec == secMisc {
+			continue
+		}
+		value := map[kind]string{kindBool: "true", kindDuration: "1s"}[f.kind]
+		if len(f.values) > 0 {
+			value = f.values[0]
+		}
+		args := []string{"--metrics-listen=:0", "--metrics-stale=/x", "--metrics-check=/y", "--" + f.name + "=" + cmp.Or(value, "1")}
+		_, err := parseFlags(args)
+		if accepted := err == nil; accepted != slices.Contains(used, f.name) {
+			t.Errorf("parseFlags(%q) = %v; the exporter uses --%s: %v", args, err, f.name, slices.Contains(used, f.name))
+		}
+	}
+}
+
+// TestHelpWidth: --help, and so the man page's option lines, fit 80 columns.
+func TestHelpWidth(t *testing.T) {
+	for l := range strings.Lines(usage) {
+		if n := len([]rune(strings.TrimSuffix(l, "\n"))); n > 80 {
+			t.Errorf("--help line of %d columns: %q", n, l)
+		}
+	}
+}
+
+// TestHelpNamesOtherModes: a listing flag that another mode takes says
+// what it does there. The listing's words do not: "held by this process"
+// read as the server's pid in --trace, where -p keeps a client's connects.
+func TestHelpNamesOtherModes(t *testing.T) {
+	for _, f := range flagTable {
+		if f.sec != secList {
+			continue
+		}
+		for _, m := range f.modes {
+			if !strings.Contains(f.help, modeNames[m]) {
+				t.Errorf("--%s goes with %s, but its help %q does not say what it does there", f.name, modeNames[m], f.help)
+			}
+		}
+	}
+}
+
+// TestQuietHelp: -q's help names the modes that warn of lost events even
+// with -q (a trace or dump with holes must say so): it said "no warnings".
+func TestQuietHelp(t *testing.T) {
+	help := lookupSpec("quiet").help
+	for _, m := range []string{"--trace", "--dump"} {
+		if !strings.Contains(help, m) {
+			t.Errorf("-q's help %q does not say that %s still warns of lost events", help, m)
 		}
 	}
 }

@@ -50,11 +50,7 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	// A container's sockets are mostly in its own network namespace:
-	// naming one looks in every namespace, unless --netns names one.
-	if len(o.containers) > 0 && o.netns == "" && runtime.GOOS == "linux" {
-		o.allNetns = true
-	}
+	containerNetns(o)
 	src, err := newSource(o)
 	if err != nil {
 		return exitError, err
@@ -125,6 +121,15 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 		}
 	}
 	return exitOK, nil
+}
+
+// containerNetns makes a listing that names containers read every network
+// namespace, unless --netns names one: a container's sockets are mostly in
+// its own. The listing, -o prometheus, the exporter and --watch alike.
+func containerNetns(o *options) {
+	if len(o.containers) > 0 && o.netns == "" && runtime.GOOS == "linux" {
+		o.allNetns = true
+	}
 }
 
 // patternArgs turns arguments into globs: one that names an existing file is that file,

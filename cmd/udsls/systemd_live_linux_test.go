@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -304,4 +305,109 @@ func netnsOf(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(l, "net:["), "]")
+}
+
+// TestSocketActivatedNotMeant runs systemd-socket-activate in a pid
+// namespace of its own, as in a container: the program it starts (A) is
+// pid 1 there and LISTEN_PID=1 names it. A dups the listener to fd 7, past
+// LISTEN_FDS; its child B keeps the variables; its child C runs with
+// LISTEN_PID set to C's pid as this machine sees it, which is not the pid
+// C has (getpid(2) in its namespace), so sd_listen_fds(3) in C finds
+// nothing. Only A's fd 3 is named.
+func TestSocketActivatedNotMeant(t *testing.T) {
+	testenv.NeedRoot(t, "a pid namespace")
+	activate := testenv.NeedTool(t, "systemd-socket-activate", "systemd")
+	python := testenv.NeedTool(t, "python3", "python3")
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	// /proc is this machine's: /proc/self is the pid it sees.
+	prog := `import os, sys, time
+def host():
+    return int(os.readlink('/proc/self'))
+os.dup2(3, 7)
+if os.fork() == 0:
+    print('B', host(), flush=True)
+    time.sleep(600)
+    os._exit(0)
+if os.fork() == 0:
+    env = dict(os.environ, LISTEN_PID=str(host()))
+    os.execve(sys.executable, [sys.executable, '-c', 'import os, time; print("C", os.readlink("/proc/self"), flush=True); time.sleep(600)'], env)
+print('A', host(), os.getpid(), flush=True)
+time.sleep(600)
+`
+	cmd := exec.Command(unshare, "--pid", "--fork", "--kill-child", activate, "-l", sock, "--fdname=api", python, "-c", prog)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	lines := bufio.NewScanner(stderr)
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), "Listening on ") {
+		t.Fatalf("systemd-socket-activate: %q, %v", lines.Text(), lines.Err())
+	}
+	go io.Copy(io.Discard, stderr)
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	pids := map[string]int{}
+	out := bufio.NewScanner(stdout)
+	for len(pids) < 3 && out.Scan() {
+		var who string
+		var pid, inner int
+		if n, _ := fmt.Sscan(out.Text(), &who, &pid, &inner); n < 2 {
+			t.Fatalf("the activated program said %q", out.Text())
+		}
+		if who == "A" && inner != 1 {
+			t.Fatalf("A is pid %d in its namespace, want 1", inner)
+		}
+		pids[who] = pid
+	}
+	if len(pids) < 3 {
+		t.Fatalf("the activated program said only %v: %v", pids, out.Err())
+	}
+
+	type holder struct {
+		PID, FD int
+		FDName  *string
+	}
+	api := "api"
+	want := []holder{
+		{pids["A"], 3, &api}, {pids["A"], 7, nil},
+		{pids["B"], 3, nil}, {pids["B"], 7, nil},
+		{pids["C"], 3, nil}, {pids["C"], 7, nil},
+	}
+	byFD := func(a, b holder) int {
+		if a.PID != b.PID {
+			return a.PID - b.PID
+		}
+		return a.FD - b.FD
+	}
+	slices.SortFunc(want, byFD)
+	var o, e bytes.Buffer
+	if code := run(context.Background(), []string{"-o", "json", sock}, &o, &e); code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, e.String())
+	}
+	var got []holder
+	for _, s := range decodeListingJSON(t, o.String()).Sockets {
+		for _, p := range s.Processes {
+			got = append(got, holder{p.PID, p.FD, p.FDName})
+		}
+	}
+	slices.SortFunc(got, byFD)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("holders of %s (-want +got):\n%s", sock, diff)
+	}
 }

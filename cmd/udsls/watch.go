@@ -86,6 +86,7 @@ func newRefresher(o *options) (*refresher, error) {
 	if err != nil {
 		return nil, err
 	}
+	containerNetns(o)
 	src, err := newSource(o)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,15 @@ func (s *Source) Service(pid int) *inspect.Service {
 	// environ needs the right to ptrace-read the process (root, or the
 	// same user); without it the names stay unknown.
 	readEnviron(filepath.Join(dir, "environ"), func(env []byte) {
-		sv.FDNames = listenFDNames(env, func(n int) bool { return n == pid || nsPID(dir) == n })
+		sv.FDNames = listenFDNames(env, func(n int) bool {
+			// sd_listen_fds(3) compares LISTEN_PID with getpid(2), the pid
+			// in the process's own namespace: in a container that is not
+			// the pid seen here, which may be anyone's LISTEN_PID there.
+			if own := nsPID(dir); own != 0 {
+				return n == own
+			}
+			return n == pid // a kernel before 4.1 has no NSpid
+		})
 	})
 	if sv.Unit == "" && sv.FDNames == nil {
 		return nil

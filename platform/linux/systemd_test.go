@@ -107,8 +107,9 @@ func FuzzListenFDNames(f *testing.F) {
 
 // TestSourceService reads units and fd names from a fake proc tree: a
 // system service, a user unit, a scope, a process in a container pid
-// namespace whose LISTEN_PID is its inner pid, and one whose variables
-// were inherited from its parent.
+// namespace whose LISTEN_PID is its inner pid, one whose LISTEN_PID is its
+// outer pid (not its own), and one whose variables were inherited from its
+// parent.
 func TestSourceService(t *testing.T) {
 	root := makeProcTree(t, map[string]string{
 		"10/cgroup":  "0::/system.slice/nginx.service\n",
@@ -122,6 +123,12 @@ func TestSourceService(t *testing.T) {
 		"14/environ": string(env("LISTEN_PID=10", "LISTEN_FDS=2", "LISTEN_FDNAMES=api:admin")),
 		"14/status":  "Name:\tworker\nNSpid:\t14\n",
 		"15/cgroup":  "0::/\n",
+		// In a pid namespace, with LISTEN_PID its pid as seen from outside.
+		"17/environ": string(env("LISTEN_PID=17", "LISTEN_FDS=1", "LISTEN_FDNAMES=web")),
+		"17/status":  "Name:\tsrv\nNSpid:\t17\t2\n",
+		// No NSpid (Linux < 4.1): the pid is all there is.
+		"18/environ": string(env("LISTEN_PID=18", "LISTEN_FDS=1", "LISTEN_FDNAMES=web")),
+		"18/status":  "Name:\tsrv\n",
 	}, nil)
 	src := &Source{ProcRoot: root}
 	tests := []struct {
@@ -135,6 +142,8 @@ func TestSourceService(t *testing.T) {
 		{14, &inspect.Service{Unit: "nginx.service"}},
 		{15, nil},
 		{16, nil}, // gone
+		{17, nil},
+		{18, &inspect.Service{FDNames: map[int]string{3: "web"}}},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, src.Service(tt.pid)); diff != "" {

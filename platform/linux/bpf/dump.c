@@ -114,7 +114,7 @@ static __always_inline __u64 arg(void *regs, int i)
 	return 0;
 }
 
-static __always_inline __u64 sock_ino(struct sock___dump *sk)
+static __always_inline __u64 sock_ino(struct sock *sk)
 {
 	if (!sk)
 		return 0;
@@ -143,7 +143,7 @@ static __always_inline int named(const char *name, int len)
 	return 1;
 }
 
-static __always_inline int bound_to_target(struct sock___dump *sk)
+static __always_inline int bound_to_target(struct sock *sk)
 {
 	struct unix_sock *u = (void *)sk;
 	struct unix_address *addr;
@@ -247,7 +247,7 @@ static __always_inline void emit(__u32 kind, __u64 ino, __u64 peer, __u64 uiov, 
 SEC("tp_btf/sock_send_length")
 int udsls_dump_send(__u64 *ctx)
 {
-	struct sock___dump *sk = (void *)ctx[0], *peer;
+	struct sock *sk = (void *)ctx[0], *peer;
 	int ret = ctx[1];
 	struct task_struct *task;
 	__u64 ino, peer_ino, uaddr = 0;

@@ -12,26 +12,6 @@ enum {
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
-struct inode___dump {
-	unsigned long i_ino;
-};
-
-struct file___dump {
-	struct inode___dump *f_inode;
-};
-
-struct socket___dump;
-
-struct sock___dump {
-	struct sock_common __sk_common;
-	struct socket___dump *sk_socket;
-};
-
-struct socket___dump {
-	struct file___dump *file;
-	struct sock___dump *sk;
-};
-
 struct sockaddr_un___dump {
 	unsigned short sun_family;
 	char sun_path[108];
@@ -43,9 +23,9 @@ struct unix_address {
 };
 
 struct unix_sock {
-	struct sock___dump sk;
+	struct sock sk;
 	struct unix_address *addr;
-	struct sock___dump *peer;
+	struct sock *peer;
 };
 
 /* The registers of a system call, as x86-64 and arm64 name them: only the
