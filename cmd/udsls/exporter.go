@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,8 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
@@ -87,12 +84,26 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 		return exitError, err
 	}
 	containerNetns(o)
-	src, err := newSource(o)
-	if err != nil {
+	// The sources live as long as the exporter, and keep the BPF
+	// iterator loaded from one scrape to the next: loading it, kernel BTF
+	// included, was a seventh of a scrape's CPU at 10k sockets.
+	var s scrapeSources
+	defer s.close()
+	if s.list, err = newSource(o); err != nil {
 		return exitError, err
 	}
+	if len(o.metricsStale) > 0 {
+		if s.stale, s.netns, err = staleSource(o); err != nil {
+			return exitError, err
+		}
+		so := inspect.StaleOptions{Dirs: o.metricsStale, Explicit: true, MaxDepth: o.maxDepth, Netns: s.netns}
+		if so.Root, err = staleRoot(o); err != nil {
+			return exitError, err
+		}
+		s.staleOpts = so
+	}
 	x := newExporter(ctx, o.metricsMinInterval, func(ctx context.Context) (*render.Metrics, error) {
-		return scrapeOnce(ctx, o, q, src)
+		return scrapeOnce(ctx, o, q, &s)
 	})
 	// Logged under the exporter's lock: one scrape at a time writes.
 	x.log = e.stderr.error
@@ -129,24 +140,32 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 	return exitOK, nil
 }
 
+// scrapeSources are what the scrapes read: the listing's source, and the
+// stale-file search's when --metrics-stale asks for one.
+type scrapeSources struct {
+	list, stale inspect.Source
+	netns       uint64
+	staleOpts   inspect.StaleOptions
+}
+
+func (s *scrapeSources) close() {
+	for _, src := range []inspect.Source{s.list, s.stale} {
+		if c, ok := src.(io.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
 // scrapeOnce takes a snapshot and gathers what a scrape shows.
-func scrapeOnce(ctx context.Context, o *options, q inspect.Query, src inspect.Source) (*render.Metrics, error) {
-	snap, err := src.Snapshot(ctx)
+func scrapeOnce(ctx context.Context, o *options, q inspect.Query, s *scrapeSources) (*render.Metrics, error) {
+	snap, err := s.list.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	m := render.NewMetrics()
-	m.AddListing(snap, newResolver(o, src).Entries(ctx, snap, q))
-	if len(o.metricsStale) > 0 {
-		ssrc, netns, err := staleSource(o)
-		if err != nil {
-			return nil, err
-		}
-		so := inspect.StaleOptions{Dirs: o.metricsStale, Explicit: true, MaxDepth: o.maxDepth, Netns: netns}
-		if so.Root, err = staleRoot(o); err != nil {
-			return nil, err
-		}
-		rep, err := inspect.FindStale(ctx, ssrc, newResolver(o, ssrc), so)
+	m.AddListing(snap, newResolver(o, s.list).Entries(ctx, snap, q))
+	if s.stale != nil {
+		rep, err := inspect.FindStale(ctx, s.stale, newResolver(o, s.stale), s.staleOpts)
 		if err != nil {
 			return nil, err
 		}
@@ -225,27 +244,41 @@ func (x *exporter) Gather() ([]*dto.MetricFamily, error) {
 }
 
 // snapshot collects the series and hands them to client_golang as the
-// parsed text of -o prometheus, so that the two cannot differ.
+// families -o prometheus writes, so that the two cannot differ.
 func (x *exporter) snapshot(ctx context.Context) ([]*dto.MetricFamily, error) {
 	m, err := x.collect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := m.Write(&buf); err != nil {
-		return nil, err
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	byName, err := p.TextToMetricFamilies(&buf)
+	fams, err := m.Families()
 	if err != nil {
 		return nil, err
 	}
-	fams := make([]*dto.MetricFamily, 0, len(byName))
-	for _, f := range byName {
-		fams = append(fams, f)
+	out := make([]*dto.MetricFamily, len(fams))
+	for i, f := range fams {
+		mf := &dto.MetricFamily{Name: &f.Name, Help: &f.Help, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, len(f.Series))}
+		// One allocation for all the family's label pairs, one for its
+		// gauges and one for its metrics: at 10k sockets a family has
+		// thousands of series.
+		pairs := make([]dto.LabelPair, len(f.Series)*len(f.Labels))
+		gauges := make([]dto.Gauge, len(f.Series))
+		metrics := make([]dto.Metric, len(f.Series))
+		for j := range f.Series {
+			s := &f.Series[j]
+			m := &metrics[j]
+			m.Label = make([]*dto.LabelPair, len(f.Labels))
+			for k := range f.Labels {
+				p := &pairs[j*len(f.Labels)+k]
+				p.Name, p.Value = &f.Labels[k], &s.Values[k]
+				m.Label[k] = p
+			}
+			gauges[j].Value = &s.Value
+			m.Gauge = &gauges[j]
+			mf.Metric[j] = m
+		}
+		out[i] = mf
 	}
-	slices.SortFunc(fams, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
-	return fams, nil
+	return out, nil
 }
 
 func (x *exporter) mux() *http.ServeMux {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
 )
 
@@ -164,5 +165,54 @@ func TestExporterBadWalkAndTimeout(t *testing.T) {
 		if code != exitError || !strings.HasPrefix(errw.String(), c.want) || out.Len() != 0 {
 			t.Errorf("udsls %q: exit %d, stdout %q, stderr %q; want exit 2 and %q", args, code, out.String(), errw.String(), c.want)
 		}
+	}
+}
+
+// TestExporterServesWhatPrometheusOutputWrites: the socket series of a
+// scrape are, byte for byte, what -o prometheus writes for the same
+// listing, hostile names included; only the exporter's own families are
+// added.
+func TestExporterServesWhatPrometheusOutputWrites(t *testing.T) {
+	snap := &inspect.Snapshot{}
+	var entries []inspect.Entry
+	for i, p := range []string{"/run/a.sock", "/run/q\"uo\\te\n.sock", "/run/\xff\x1b[31m.sock", "abstract\x00name", "/run/é.sock"} {
+		s := inspect.Socket{ID: inspect.SocketID(i + 1), Type: inspect.TypeStream, State: inspect.StateListening, Path: p,
+			Abstract: strings.HasPrefix(p, "abstract"), Known: inspect.KnownQueues | inspect.KnownNetns, Netns: 4026531840, RecvQueue: uint32(i), SendQueue: 128}
+		snap.Sockets = append(snap.Sockets, s)
+		entries = append(entries, inspect.Entry{Socket: s, Connections: i * 1000})
+	}
+	fill := func(m *render.Metrics) {
+		m.AddListing(snap, entries)
+		m.AddChecks([]inspect.CheckResult{{Path: "/run/a.sock"}, {Path: "/run/\"c\"\\\n.sock"}})
+		m.AddStale(&inspect.StaleReport{Dirs: []string{"/tmp", "/run/x"}, Sockets: 5, Unchecked: 1})
+	}
+	want := render.NewMetrics()
+	fill(want)
+	var text bytes.Buffer
+	if err := want.Write(&text); err != nil {
+		t.Fatal(err)
+	}
+
+	x := newExporter(context.Background(), 0, func(context.Context) (*render.Metrics, error) {
+		m := render.NewMetrics()
+		fill(m)
+		return m, nil
+	})
+	srv := httptest.NewServer(x.mux())
+	defer srv.Close()
+	var got strings.Builder
+	for block := range strings.SplitAfterSeq(get(t, srv.URL+"/metrics"), "\n# HELP ") {
+		// The exporter's own families, of the registry, are left out.
+		name := strings.TrimPrefix(block, "# HELP ")
+		if !strings.HasPrefix(name, "udsls_build_info ") && !strings.HasPrefix(name, "udsls_scrape_") {
+			got.WriteString(block)
+		}
+	}
+	g := strings.TrimSuffix(got.String(), "\n# HELP ")
+	if !strings.HasPrefix(g, "# HELP ") {
+		g = "# HELP " + g
+	}
+	if g != text.String() {
+		t.Errorf("the exporter served\n%s\n-o prometheus writes\n%s", g, text.String())
 	}
 }

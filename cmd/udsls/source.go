@@ -20,7 +20,7 @@ func newSource(o *options) (inspect.Source, error) {
 	if len(o.from) > 0 {
 		return platform.FromCaptures(o.from)
 	}
-	src, err := platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns, FDSource: o.fdSource, Keep: o.mode == modeWatch})
+	src, err := platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns, FDSource: o.fdSource, Keep: o.keeps()})
 	if err != nil || o.verboseOut == nil {
 		return src, err
 	}
@@ -50,3 +50,7 @@ func (v *verboseSource) Snapshot(ctx context.Context) (*inspect.Snapshot, error)
 	}
 	return snap, err
 }
+
+// keeps says whether this run takes snapshot after snapshot, and so keeps
+// what they can share loaded (the BPF iterator) until its sources close.
+func (o *options) keeps() bool { return o.mode == modeWatch || o.metricsListen != "" }

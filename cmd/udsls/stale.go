@@ -142,7 +142,7 @@ func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
 	case err == nil:
 		netns = inodeOf(fi)
 	}
-	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true, FDSource: o.fdSource})
+	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true, FDSource: o.fdSource, Keep: o.keeps()})
 	return src, netns, err
 }
 

@@ -42,7 +42,12 @@ func TestMetricsLikeClientGolang(t *testing.T) {
 		vec := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: g.help}, g.labels)
 		reg.MustRegister(vec)
 		for _, s := range g.series {
-			vec.WithLabelValues(s.values...).Set(s.v)
+			// The label values in the order the names were given.
+			values := make([]string, len(s.values))
+			for j, i := range g.order {
+				values[i] = s.values[j]
+			}
+			vec.WithLabelValues(values...).Set(s.v)
 		}
 	}
 	mfs, err := reg.Gather()
