@@ -237,7 +237,7 @@ var flagTable = []flagSpec{
 		paths: pathFiles},
 	{name: "color", kind: kindString, def: "auto", arg: "WHEN", sec: secOutput, help: "auto (default), always, never; NO_COLOR is honoured", ptr: func(o *options) any { return &o.color },
 		values: []string{"auto", "always", "never"}},
-	{name: "quiet", short: "q", kind: kindBool, sec: secOutput, help: "no warnings or notes on stderr, but of events lost\nby --trace and --dump; --check prints nothing", ptr: func(o *options) any { return &o.quiet }},
+	{name: "quiet", short: "q", kind: kindBool, sec: secOutput, help: "no warnings or notes on stderr, except events lost\nby --trace and --dump; --check prints nothing", ptr: func(o *options) any { return &o.quiet }},
 
 	{name: "source", kind: kindString, arg: "NAME", sec: secSources, modes: snapshotModes, help: "Linux: netlink (default, with fallback) or procfs", ptr: func(o *options) any { return &o.source },
 		values: []string{"netlink", "procfs"}},
