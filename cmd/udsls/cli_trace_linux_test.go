@@ -498,3 +498,65 @@ func TestTraceNamesTheMissingCap(t *testing.T) {
 		t.Errorf("without CAP_BPF: exit %d, stdout %q, stderr %q; want exit 2 and one error ending in missing CAP_BPF", code, stdout, stderr)
 	}
 }
+
+// TestTraceRunningClient: a client that was running before the trace
+// started, blocked on a pipe, connects the moment udsls says it is
+// tracing: its connects are shown, in every one of a hundred runs (a
+// trace that missed them in 3% of runs would fail this 95 times in a
+// hundred; one that said it was tracing before it attached failed 100 of
+// 100).
+func TestTraceRunningClient(t *testing.T) {
+	needTrace(t)
+	bin := buildUdsls(t)
+	connect := connectBin(t)
+	dir := t.TempDir()
+	const runs, perRun = 100, 3
+	missed := 0
+	for i := range runs {
+		name := filepath.Join(dir, fmt.Sprintf("run%d.sock", i))
+		cl := exec.Command(connect, "-wait", strconv.Itoa(perRun), "stream", name)
+		in, err := cl.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := cl.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cl.Process.Kill()
+			cl.Wait()
+		})
+		r := bufio.NewReader(out)
+		if l, _ := r.ReadString('\n'); l != "ready\n" {
+			t.Fatalf("client said %q, want ready", l)
+		}
+		tc := startTrace(t, bin, name)
+		in.Write([]byte("go\n"))
+		// Its connects are made once its stdout ends.
+		io.Copy(io.Discard, r)
+		if err := cl.Wait(); err != nil {
+			t.Fatalf("client: %v", err)
+		}
+		code, _ := tc.stop(t, syscall.SIGINT)
+		seen := 0
+		for c := range tc.events {
+			if c.Path == name && c.PID == cl.Process.Pid {
+				seen++
+			}
+		}
+		if code != 130 {
+			t.Fatalf("run %d: udsls --trace exit %d after SIGINT, want 130", i, code)
+		}
+		if seen != perRun {
+			missed++
+			t.Logf("run %d: %d of %d connects shown", i, seen, perRun)
+		}
+	}
+	if missed > 0 {
+		t.Errorf("%d of %d runs missed connects of a client running before the trace", missed, runs)
+	}
+}

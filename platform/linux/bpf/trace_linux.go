@@ -77,12 +77,8 @@ func traceConnects(ringSize uint32) (t *Tracer, err error) {
 			t.Close()
 		}
 	}()
-	for _, p := range []*ebpf.Program{t.objs.UdslsTraceEnter, t.objs.UdslsTraceExit} {
-		l, err := link.AttachTracing(link.TracingOptions{Program: p})
-		if err != nil {
-			return nil, fmt.Errorf("%w: attach connect tracer: %w", ErrUnavailable, err)
-		}
-		t.links = append(t.links, l)
+	if err := t.attach(); err != nil {
+		return nil, err
 	}
 	if t.rd, err = ringbuf.NewReader(t.objs.UdslsTraceEvents); err != nil {
 		return nil, fmt.Errorf("connect tracer: %w", err)
@@ -93,6 +89,22 @@ func traceConnects(ringSize uint32) (t *Tracer, err error) {
 	}
 	t.offset = time.Duration(time.Now().UnixNano() - boot.Nano())
 	return t, nil
+}
+
+// attach links the programs to the tracepoints. The kernel marks every
+// thread of the machine, running or blocked, for the syscall tracepoints
+// (syscall_regfunc) before the first link's bpf(2) call returns: once
+// attach returns, a connect any process starts is seen, whether the
+// process ran before or not.
+func (t *Tracer) attach() error {
+	for _, p := range []*ebpf.Program{t.objs.UdslsTraceEnter, t.objs.UdslsTraceExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			return fmt.Errorf("%w: attach connect tracer: %w", ErrUnavailable, err)
+		}
+		t.links = append(t.links, l)
+	}
+	return nil
 }
 
 // ErrTimeout is what Read returns when no event came before its deadline.

@@ -4,8 +4,10 @@ package bpf
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -137,5 +139,78 @@ func TestTraceLost(t *testing.T) {
 	}
 	if lost == 0 || read == 0 || uint64(read)+lost < n {
 		t.Errorf("%d connects into a one-page ring: %d read, %d lost; want some of each, %d in all at least", n, read, lost, n)
+	}
+}
+
+// TestTraceArmsRunningThreads attaches the tracer again and again while a
+// thread of this process sits blocked in read(2) across each attach, and
+// makes one connect the moment it is woken: every one is seen. A kernel
+// that marked running threads for the syscall tracepoints some time after
+// the attach returned would miss some (the delay --trace was once thought
+// to suffer from).
+func TestTraceArmsRunningThreads(t *testing.T) {
+	tr := startTracer(t, defaultRingSize)
+	sa := &unix.SockaddrUnix{Name: filepath.Join(t.TempDir(), "missing")}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(p[1]) })
+	connected := make(chan error)
+	go func() {
+		// One thread throughout, blocked in the kernel between connects.
+		runtime.LockOSThread()
+		defer unix.Close(p[0])
+		var b [1]byte
+		for {
+			if n, err := unix.Read(p[0], b[:]); n != 1 {
+				connected <- fmt.Errorf("read: %d, %v", n, err)
+				return
+			}
+			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				connected <- err
+				return
+			}
+			unix.Connect(fd, sa)
+			unix.Close(fd)
+			connected <- nil
+		}
+	}()
+	// Each detach lets the kernel unmark every thread (unless another
+	// tracer of sys_enter runs meanwhile).
+	const cycles = 300
+	missed := 0
+	for range cycles {
+		if err := tr.Detach(); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.attach(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := unix.Write(p[1], []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-connected; err != nil {
+			t.Fatal(err)
+		}
+		// The event is in the ring by now, if it was made at all.
+		seen := false
+		for !seen {
+			c, err := tr.Read(time.Now())
+			if errors.Is(err, ErrTimeout) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen = c.PID == os.Getpid() && c.Name == sa.Name
+		}
+		if !seen {
+			missed++
+		}
+	}
+	if missed > 0 {
+		t.Errorf("%d of %d connects made right after an attach, by a thread blocked across it, not seen", missed, cycles)
 	}
 }
