@@ -501,16 +501,14 @@ func TestTraceNamesTheMissingCap(t *testing.T) {
 
 // TestTraceRunningClient: a client that was running before the trace
 // started, blocked on a pipe, connects the moment udsls says it is
-// tracing: its connects are shown, in every one of a hundred runs (a
-// trace that missed them in 3% of runs would fail this 95 times in a
-// hundred; one that said it was tracing before it attached failed 100 of
-// 100).
+// tracing: its connects are shown, in every one of twenty runs (one that
+// said it was tracing before it attached failed every run).
 func TestTraceRunningClient(t *testing.T) {
 	needTrace(t)
 	bin := buildUdsls(t)
 	connect := connectBin(t)
 	dir := t.TempDir()
-	const runs, perRun = 100, 3
+	const runs, perRun = 20, 3
 	missed := 0
 	for i := range runs {
 		name := filepath.Join(dir, fmt.Sprintf("run%d.sock", i))
