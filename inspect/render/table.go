@@ -2,6 +2,7 @@ package render
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
@@ -42,11 +43,16 @@ const (
 // trailing blanks. It replaced tablewriter, whose per-cell layout cost ~40 µs a row and
 // made the listing table 5-13x the price of the JSON listing.
 type Table struct {
-	w      io.Writer
-	cols   int
-	names  []string
-	cells  []string // row-major, the header first
+	w     io.Writer
+	cols  int
+	names []string
+	// rows are the rows, the header first, each one string of its cells,
+	// each cell after its length as a uvarint: a string a cell cost 16
+	// bytes and often an allocation each, most of a large listing's memory.
+	rows   []string
+	enc    []byte // the row being encoded
 	widths []int
+	hidden []bool // columns left out whatever the width (see hide)
 	// Fit, when its Width is set, keeps lines within that many display columns.
 	Fit Fit
 }
@@ -72,22 +78,53 @@ var widthOpts = displaywidth.Options{ControlSequences: true}
 
 // NewTable starts a table with the header; color makes it bold.
 func NewTable(w io.Writer, header []string, color bool) *Table {
-	t := &Table{w: w, cols: len(header), names: slices.Clone(header), widths: make([]int, len(header))}
-	for _, h := range header {
-		if color {
-			h = ansiBold + h + ansiReset
+	t := &Table{w: w, cols: len(header), names: slices.Clone(header), widths: make([]int, len(header)), hidden: make([]bool, len(header))}
+	row := slices.Clone(header)
+	if color {
+		for i, h := range row {
+			row[i] = ansiBold + h + ansiReset
 		}
-		t.add(h)
 	}
+	t.add(row)
 	return t
 }
 
-func (t *Table) add(c string) {
-	i := len(t.cells) % t.cols
-	if n := cellWidth(c); n > t.widths[i] {
-		t.widths[i] = n
+func (t *Table) add(row []string) {
+	b := t.enc[:0]
+	for i, c := range row {
+		if n := cellWidth(c); n > t.widths[i] {
+			t.widths[i] = n
+		}
+		b = binary.AppendUvarint(b, uint64(len(c)))
+		b = append(b, c...)
 	}
-	t.cells = append(t.cells, c)
+	t.enc = b
+	t.rows = append(t.rows, string(b))
+}
+
+// cells appends the cells of row r to dst.
+func cells(dst []string, r string) []string {
+	for len(r) > 0 {
+		n, k := uint64(0), 0
+		for shift := 0; ; shift += 7 {
+			c := r[k]
+			k++
+			n |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				break
+			}
+		}
+		dst = append(dst, r[k:k+int(n)])
+		r = r[k+int(n):]
+	}
+	return dst
+}
+
+// hide leaves out the column named name, as if it were not in the header.
+func (t *Table) hide(name string) {
+	if i := slices.Index(t.names, name); i >= 0 {
+		t.hidden[i] = true
+	}
 }
 
 // cellWidth is the display width; cells are escaped, so nearly all are ASCII.
@@ -105,9 +142,7 @@ func (t *Table) Append(row []string) error {
 	if len(row) != t.cols {
 		return fmt.Errorf("table row has %d cells, header %d", len(row), t.cols)
 	}
-	for _, c := range row {
-		t.add(c)
-	}
+	t.add(row)
 	return nil
 }
 
@@ -116,11 +151,12 @@ func (t *Table) Render() error {
 	widths, keep := t.fit()
 	bw := bufio.NewWriterSize(t.w, 64<<10)
 	pad := strings.Repeat(" ", slices.Max(append(slices.Clone(widths), 0))+2)
+	all := make([]string, 0, t.cols)
 	row := make([]string, 0, t.cols)
 	ws := make([]int, 0, t.cols)
-	for r := 0; r < len(t.cells); r += t.cols {
-		row, ws = row[:0], ws[:0]
-		for i, c := range t.cells[r : r+t.cols] {
+	for _, r := range t.rows {
+		all, row, ws = cells(all[:0], r), row[:0], ws[:0]
+		for i, c := range all {
 			if keep[i] {
 				if cellWidth(c) > widths[i] {
 					c = shorten(c, widths[i])
@@ -152,8 +188,9 @@ func (t *Table) fit() (widths []int, keep []bool) {
 	widths = slices.Clone(t.widths)
 	keep = make([]bool, t.cols)
 	for i := range keep {
-		keep[i] = true
+		keep[i] = !t.hidden[i]
 	}
+	header := cells(nil, t.rows[0])
 	total := func() int {
 		n := 0
 		for i, w := range widths {
@@ -179,7 +216,7 @@ func (t *Table) fit() (widths []int, keep []bool) {
 			// same one gives way on every run.
 			for i, name := range t.names {
 				min, ok := st.Shrink[name]
-				if ok && keep[i] && widths[i] > max(min, cellWidth(t.cells[i])) && (best < 0 || widths[i] > widths[best]) {
+				if ok && keep[i] && widths[i] > max(min, cellWidth(header[i])) && (best < 0 || widths[i] > widths[best]) {
 					best = i
 				}
 			}
@@ -244,15 +281,31 @@ var ListingFit = []FitStep{
 // WriteTable prints entries as a table. Every name passes through Escape. A cell is "-"
 // where there is nothing (no holder, not a listener) and "?" where the source cannot know.
 func WriteTable(w io.Writer, entries []inspect.Entry, o TableOptions) error {
-	header := []string{"PATH", "TYPE", "STATE", "RECV-Q", "SEND-Q", "BACKLOG", "CONNS", "PID/COMMAND", "USER", "FD", "MODE", "OWNER"}
-	services := anyService(entries)
-	if services {
-		header = slices.Insert(header, slices.Index(header, "PID/COMMAND")+1, "SERVICE")
+	tw := NewTableWriter(w, o)
+	for i := range entries {
+		tw.Write(&entries[i])
 	}
-	netns := manyNetns(entries)
-	if netns {
-		header = append(header, "NETNS/CONTAINER")
-	}
+	return tw.Close()
+}
+
+// TableWriter prints a listing as WriteTable does, taking the entries one at a time as
+// inspect.Resolver.EachEntry makes them: a column is as wide as its widest cell, so
+// nothing is printed before Close, but only the rows' cells are kept, not the entries.
+type TableWriter struct {
+	t   *Table
+	o   TableOptions
+	row []string
+	// services and netns say whether the SERVICE and NETNS/CONTAINER columns, made for
+	// every row, are shown: only when a row has a service, and when the rows come from
+	// more than one network namespace.
+	services, netns bool
+	firstNetns      uint64
+	seenNetns       bool
+}
+
+// NewTableWriter starts a listing table on w.
+func NewTableWriter(w io.Writer, o TableOptions) *TableWriter {
+	header := []string{"PATH", "TYPE", "STATE", "RECV-Q", "SEND-Q", "BACKLOG", "CONNS", "PID/COMMAND", "SERVICE", "USER", "FD", "MODE", "OWNER", "NETNS/CONTAINER"}
 	if o.Extended {
 		header = append(header, "INODE", "PEER-INODE")
 	}
@@ -261,48 +314,60 @@ func WriteTable(w io.Writer, entries []inspect.Entry, o TableOptions) error {
 	}
 	t := NewTable(w, header, o.Color)
 	t.Fit = Fit{Width: o.Width, Steps: ListingFit}
-	// One row an entry, mostly: growing the cells by doubling allocated about twice the
-	// table again, much of a large listing's memory.
-	t.cells = slices.Grow(t.cells, len(entries)*len(header))
-	row := make([]string, 0, len(header))
-	for i := range entries {
-		e := &entries[i]
-		row = append(row[:0], displayPath(e), e.Type.String(), stateCell(e, o.Color))
-		recvq, sendq, backlog := queueCells(e)
-		row = append(row, recvq, sendq, backlog)
-		conns := "-"
+	return &TableWriter{t: t, o: o, row: make([]string, 0, len(header))}
+}
+
+// Write adds e's row; e may change once Write returns.
+func (tw *TableWriter) Write(e *inspect.Entry) {
+	o := &tw.o
+	if !tw.services && hasService(e) {
+		tw.services = true
+	}
+	if e.Known.Has(inspect.KnownNetns) {
 		switch {
-		case !e.Listening() && (e.Type != inspect.TypeDgram || !e.Named()):
-		case e.ConnectionsUnknown:
-			conns = "?"
-		default:
-			conns = strconv.Itoa(e.Connections)
-		}
-		pids, users, fds := holderCells(e.Holders)
-		mode, owner := "-", "-"
-		if e.File != nil {
-			mode = inspect.OctalMode(e.File.Mode)
-			owner = text.NameOr(e.File.Owner, e.File.UID) + ":" + text.NameOr(e.File.Group, e.File.GID)
-		}
-		row = append(row, conns, pids)
-		if services {
-			row = append(row, serviceCell(e))
-		}
-		row = append(row, users, fds, mode, owner)
-		if netns {
-			row = append(row, netnsCell(e))
-		}
-		if o.Extended {
-			row = append(row, idCell(e.ID, o.Addresses), peerIDCell(e, o.Addresses))
-		}
-		if o.Peers {
-			row = append(row, peerCell(e, o.Addresses))
-		}
-		if err := t.Append(row); err != nil {
-			return err
+		case !tw.seenNetns:
+			tw.firstNetns, tw.seenNetns = e.Netns, true
+		case e.Netns != tw.firstNetns:
+			tw.netns = true
 		}
 	}
-	return t.Render()
+	row := append(tw.row[:0], displayPath(e), e.Type.String(), stateCell(e, o.Color))
+	recvq, sendq, backlog := queueCells(e)
+	row = append(row, recvq, sendq, backlog)
+	conns := "-"
+	switch {
+	case !e.Listening() && (e.Type != inspect.TypeDgram || !e.Named()):
+	case e.ConnectionsUnknown:
+		conns = "?"
+	default:
+		conns = strconv.Itoa(e.Connections)
+	}
+	pids, users, fds := holderCells(e.Holders)
+	mode, owner := "-", "-"
+	if e.File != nil {
+		mode = inspect.OctalMode(e.File.Mode)
+		owner = text.NameOr(e.File.Owner, e.File.UID) + ":" + text.NameOr(e.File.Group, e.File.GID)
+	}
+	row = append(row, conns, pids, serviceCell(e), users, fds, mode, owner, netnsCell(e))
+	if o.Extended {
+		row = append(row, idCell(e.ID, o.Addresses), peerIDCell(e, o.Addresses))
+	}
+	if o.Peers {
+		row = append(row, peerCell(e, o.Addresses))
+	}
+	tw.row = row
+	tw.t.add(row)
+}
+
+// Close prints the table.
+func (tw *TableWriter) Close() error {
+	if !tw.services {
+		tw.t.hide("SERVICE")
+	}
+	if !tw.netns {
+		tw.t.hide("NETNS/CONTAINER")
+	}
+	return tw.t.Render()
 }
 
 // queueCells are RECV-Q and SEND-Q in bytes, and for a listener BACKLOG as
@@ -343,14 +408,12 @@ func peerIDCell(e *inspect.Entry, addresses bool) string {
 	return idCell(e.Peer, addresses)
 }
 
-// anyService reports whether some holder runs in a systemd unit or was
+// hasService reports whether some holder runs in a systemd unit or was
 // passed its descriptor by name: only then is there a SERVICE column.
-func anyService(entries []inspect.Entry) bool {
-	for i := range entries {
-		for _, h := range entries[i].Holders {
-			if h.Unit != "" || h.FDName != "" {
-				return true
-			}
+func hasService(e *inspect.Entry) bool {
+	for _, h := range e.Holders {
+		if h.Unit != "" || h.FDName != "" {
+			return true
 		}
 	}
 	return false
@@ -399,23 +462,6 @@ func serviceCell(e *inspect.Entry) string {
 		return "-"
 	}
 	return s
-}
-
-// manyNetns reports whether the entries come from more than one network
-// namespace, the only time their namespace tells rows apart.
-func manyNetns(entries []inspect.Entry) bool {
-	first, seen := uint64(0), false
-	for i := range entries {
-		e := &entries[i]
-		switch {
-		case !e.Known.Has(inspect.KnownNetns):
-		case !seen:
-			first, seen = e.Netns, true
-		case e.Netns != first:
-			return true
-		}
-	}
-	return false
 }
 
 // netnsCell is the namespace inode, then the holder's container as
