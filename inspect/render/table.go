@@ -47,10 +47,14 @@ type Table struct {
 	cols  int
 	names []string
 	// rows are the rows, the header first, each one string of its cells,
-	// each cell after its length as a uvarint: a string a cell cost 16
-	// bytes and often an allocation each, most of a large listing's memory.
+	// each cell after its length plus one as a uvarint, or a 0 alone for
+	// the cell above it: a string a cell cost 16 bytes and often an
+	// allocation each, most of a large listing's memory, and in a listing
+	// sorted by path most cells repeat the row above (type, state, user,
+	// owner, a listener's path on its accepted connections).
 	rows   []string
-	enc    []byte // the row being encoded
+	enc    []byte   // the row being encoded
+	above  []string // the cells of the last row added
 	widths []int
 	hidden []bool // columns left out whatever the width (see hide)
 	// Fit, when its Width is set, keeps lines within that many display columns.
@@ -92,18 +96,24 @@ func NewTable(w io.Writer, header []string, color bool) *Table {
 func (t *Table) add(row []string) {
 	b := t.enc[:0]
 	for i, c := range row {
+		if i < len(t.above) && c == t.above[i] {
+			b = append(b, 0)
+			continue
+		}
 		if n := cellWidth(c); n > t.widths[i] {
 			t.widths[i] = n
 		}
-		b = binary.AppendUvarint(b, uint64(len(c)))
+		b = binary.AppendUvarint(b, uint64(len(c))+1)
 		b = append(b, c...)
 	}
 	t.enc = b
 	t.rows = append(t.rows, string(b))
+	t.above = append(t.above[:0], row...)
 }
 
-// cells appends the cells of row r to dst.
-func cells(dst []string, r string) []string {
+// cells appends the cells of row r to dst; above are the cells of the row
+// before it.
+func cells(dst []string, r string, above []string) []string {
 	for len(r) > 0 {
 		n, k := uint64(0), 0
 		for shift := 0; ; shift += 7 {
@@ -114,6 +124,12 @@ func cells(dst []string, r string) []string {
 				break
 			}
 		}
+		if n == 0 {
+			dst = append(dst, above[len(dst)])
+			r = r[k:]
+			continue
+		}
+		n--
 		dst = append(dst, r[k:k+int(n)])
 		r = r[k+int(n):]
 	}
@@ -151,11 +167,12 @@ func (t *Table) Render() error {
 	widths, keep := t.fit()
 	bw := bufio.NewWriterSize(t.w, 64<<10)
 	pad := strings.Repeat(" ", slices.Max(append(slices.Clone(widths), 0))+2)
-	all := make([]string, 0, t.cols)
+	all, above := make([]string, 0, t.cols), make([]string, 0, t.cols)
 	row := make([]string, 0, t.cols)
 	ws := make([]int, 0, t.cols)
 	for _, r := range t.rows {
-		all, row, ws = cells(all[:0], r), row[:0], ws[:0]
+		all, above = cells(above[:0], r, all), all
+		row, ws = row[:0], ws[:0]
 		for i, c := range all {
 			if keep[i] {
 				if cellWidth(c) > widths[i] {
@@ -190,7 +207,7 @@ func (t *Table) fit() (widths []int, keep []bool) {
 	for i := range keep {
 		keep[i] = !t.hidden[i]
 	}
-	header := cells(nil, t.rows[0])
+	header := cells(nil, t.rows[0], nil)
 	total := func() int {
 		n := 0
 		for i, w := range widths {

@@ -356,7 +356,7 @@ func TestTableRowMemory(t *testing.T) {
 	runtime.KeepAlive(es)
 	// A row here is about 60 bytes of text in 14 cells: 224 bytes of
 	// string headers alone, a string a cell.
-	if perRow > 128 {
-		t.Errorf("table keeps %d bytes a row, want at most 128", perRow)
+	if perRow > 96 {
+		t.Errorf("table keeps %d bytes a row, want at most 96", perRow)
 	}
 }
