@@ -597,24 +597,36 @@ func sortFunc[T any](s []T, cmp func(a, b T) int) []T {
 }
 
 // ownerIndex finds a socket's owners, in pid, then fd order, in one
-// sorted copy: a map to a slice for each socket would cost twice the
+// sorted slice: a map to a slice for each socket would cost twice the
 // memory.
 type ownerIndex struct {
 	sorted []Owner
 	at     map[SocketID]int32 // where a socket's owners start
 }
 
+// SortOwners orders owners as a listing looks them up: by socket, then
+// pid, then fd. The resolver indexes owners so ordered where they are and
+// sorts a copy of any others, so that a source which sorts its owners (on
+// a CPU of its own while it lists the sockets) spares every listing that
+// copy, 1.7 MB at 50k sockets.
+func SortOwners(owners []Owner) { slices.SortFunc(owners, compareOwners) }
+
+func compareOwners(a, b Owner) int {
+	if a.ID != b.ID {
+		return cmp.Compare(a.ID, b.ID)
+	}
+	if a.PID != b.PID {
+		return a.PID - b.PID
+	}
+	return a.FD - b.FD
+}
+
 func indexOwners(all []Owner) ownerIndex {
-	x := ownerIndex{sorted: slices.Clone(all)}
-	slices.SortFunc(x.sorted, func(a, b Owner) int {
-		if a.ID != b.ID {
-			return cmp.Compare(a.ID, b.ID)
-		}
-		if a.PID != b.PID {
-			return a.PID - b.PID
-		}
-		return a.FD - b.FD
-	})
+	x := ownerIndex{sorted: all}
+	if !slices.IsSortedFunc(all, compareOwners) {
+		x.sorted = slices.Clone(all)
+		SortOwners(x.sorted)
+	}
 	x.at = make(map[SocketID]int32, len(x.sorted))
 	for i := len(x.sorted) - 1; i >= 0; i-- {
 		x.at[x.sorted[i].ID] = int32(i)
