@@ -366,20 +366,28 @@ func TestIndexOwnersSorted(t *testing.T) {
 		t.Fatalf("SortOwners (-want +got):\n%s", diff)
 	}
 	given := slices.Clone(unsorted)
-	x := indexOwners(given)
+	// Socket 5 is in the snapshot, at index 1; 7 and 9 are not.
+	byID := map[SocketID]int32{3: 0, 5: 1}
+	x := indexOwners(given, byID, 2)
 	if diff := cmp.Diff(unsorted, given); diff != "" {
 		t.Errorf("indexing changed the snapshot's owners (-want +got):\n%s", diff)
 	}
-	y := indexOwners(sorted)
+	y := indexOwners(sorted, byID, 2)
 	if &y.sorted[0] != &sorted[0] {
 		t.Errorf("sorted owners were copied")
 	}
-	for _, id := range []SocketID{5, 7, 9} {
+	for _, id := range []SocketID{3, 5, 7, 9} {
 		if diff := cmp.Diff(x.of(id), y.of(id)); diff != "" {
 			t.Errorf("owners of %d (-unsorted +sorted):\n%s", id, diff)
 		}
 	}
 	if diff := cmp.Diff(want[1:], y.of(7)); diff != "" {
 		t.Errorf("owners of 7 (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want[:1], y.of(5)); diff != "" {
+		t.Errorf("owners of 5 (-want +got):\n%s", diff)
+	}
+	if got := y.of(3); got != nil {
+		t.Errorf("owners of 3, which has none: %v", got)
 	}
 }
