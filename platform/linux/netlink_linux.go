@@ -29,7 +29,7 @@ const diagBufSize = 32 << 10
 // two dumps and merges them: a socket is missing only if both missed it,
 // and one closed in between is listed as the first dump saw it.
 func DumpUnix(ctx context.Context) ([]inspect.Socket, error) {
-	var d diagDump
+	d := diagDump{names: names{}}
 	if err := dumpUnixRaw(ctx, d.add); err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func DumpUnix(ctx context.Context) ([]inspect.Socket, error) {
 	set := newSocketSet(socks)
 	err = dumpUnixRaw(ctx, func(b []byte) (bool, error) {
 		return walkNlmsgs(b, func(p []byte) error {
-			s, err := decodeUnixDiagMsg(p)
+			s, err := decodeUnixDiagMsg(p, d.names)
 			if err == nil {
 				set.add(s)
 			}
