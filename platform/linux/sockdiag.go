@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/udsls/udsls/inspect"
 )
@@ -152,6 +153,32 @@ func (d *diagDump) sockets() ([]inspect.Socket, error) {
 		}
 	}
 	return socks, nil
+}
+
+// unixInUse reads from /proc/net/protocols how many AF_UNIX sockets a
+// network namespace has: the sockets column (sock_prot_inuse_get, counted
+// per namespace) of the UNIX and UNIX-STREAM lines (net/unix/af_unix.c:
+// unix_dgram_proto, unix_stream_proto). A count it cannot tell is false.
+func unixInUse(data []byte) (int, bool) {
+	lines := strings.Split(string(data), "\n")
+	if h := strings.Fields(lines[0]); len(h) < 3 || h[0] != "protocol" || h[2] != "sockets" {
+		return 0, false
+	}
+	n, seen := 0, 0
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) < 3 || (f[0] != "UNIX" && f[0] != "UNIX-STREAM") {
+			continue
+		}
+		k, err := strconv.Atoi(f[2])
+		if err != nil || k < 0 {
+			return 0, false
+		}
+		n += k
+		seen++
+	}
+	// A bound on what a count may ask to be allocated ahead.
+	return n, seen > 0 && n < 1<<24
 }
 
 // walkNlmsgs calls fn with the payload of each SOCK_DIAG_BY_FAMILY message
