@@ -46,15 +46,20 @@ type Table struct {
 	w     io.Writer
 	cols  int
 	names []string
-	// rows are the rows, the header first, each one string of its cells,
+	// The rows, the header first, are kept as the bytes of their cells,
 	// each cell after its length plus one as a uvarint, or a 0 alone for
-	// the cell above it: a string a cell cost 16 bytes and often an
-	// allocation each, most of a large listing's memory, and in a listing
-	// sorted by path most cells repeat the row above (type, state, user,
-	// owner, a listener's path on its accepted connections).
-	rows   []string
+	// the cell above it, one row after another in blocks of about
+	// rowBlockSize bytes: a string a cell cost 16 bytes and often an
+	// allocation each, most of a large listing's memory, a string a row
+	// still 16 bytes and an allocation, and in a listing sorted by path
+	// most cells repeat the row above (type, state, user, owner, a
+	// listener's path on its accepted connections).
+	blocks []rowBlock
+	cur    []byte   // the block being filled, reused once it is kept
+	ends   []uint32 // where its rows end
 	enc    []byte   // the row being encoded
 	above  []string // the cells of the last row added
+	header []string // the first row's cells
 	widths []int
 	hidden []bool // columns left out whatever the width (see hide)
 	// Fit, when its Width is set, keeps lines within that many display columns.
@@ -93,7 +98,18 @@ func NewTable(w io.Writer, header []string, color bool) *Table {
 	return t
 }
 
+// rowBlock is a block of rows: row i is data[ends[i-1]:ends[i]].
+type rowBlock struct {
+	data string
+	ends []uint32
+}
+
+const rowBlockSize = 64 << 10
+
 func (t *Table) add(row []string) {
+	if t.header == nil {
+		t.header = slices.Clone(row)
+	}
 	b := t.enc[:0]
 	for i, c := range row {
 		if i < len(t.above) && c == t.above[i] {
@@ -107,8 +123,34 @@ func (t *Table) add(row []string) {
 		b = append(b, c...)
 	}
 	t.enc = b
-	t.rows = append(t.rows, string(b))
+	if len(t.cur)+len(b) > rowBlockSize && len(t.cur) > 0 {
+		t.keepBlock()
+	}
+	t.cur = append(t.cur, b...)
+	t.ends = append(t.ends, uint32(len(t.cur)))
 	t.above = append(t.above[:0], row...)
+}
+
+// keepBlock moves the rows of the block being filled into one string.
+func (t *Table) keepBlock() {
+	if len(t.ends) > 0 {
+		t.blocks = append(t.blocks, rowBlock{string(t.cur), t.ends})
+	}
+	t.cur, t.ends = t.cur[:0], make([]uint32, 0, cap(t.ends))
+}
+
+// rows yields every row, the header first.
+func (t *Table) rows(yield func(string) bool) {
+	t.keepBlock()
+	for _, blk := range t.blocks {
+		start := uint32(0)
+		for _, end := range blk.ends {
+			if !yield(blk.data[start:end]) {
+				return
+			}
+			start = end
+		}
+	}
 }
 
 // cells appends the cells of row r to dst; above are the cells of the row
@@ -170,7 +212,7 @@ func (t *Table) Render() error {
 	all, above := make([]string, 0, t.cols), make([]string, 0, t.cols)
 	row := make([]string, 0, t.cols)
 	ws := make([]int, 0, t.cols)
-	for _, r := range t.rows {
+	for r := range t.rows {
 		all, above = cells(above[:0], r, all), all
 		row, ws = row[:0], ws[:0]
 		for i, c := range all {
@@ -207,7 +249,7 @@ func (t *Table) fit() (widths []int, keep []bool) {
 	for i := range keep {
 		keep[i] = !t.hidden[i]
 	}
-	header := cells(nil, t.rows[0], nil)
+	header := t.header
 	total := func() int {
 		n := 0
 		for i, w := range widths {
