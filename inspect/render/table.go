@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -360,6 +361,14 @@ type TableWriter struct {
 	services, netns bool
 	firstNetns      uint64
 	seenNetns       bool
+	memo            struct {
+		mode                fs.FileMode
+		uid, gid            uint32
+		user, group         string
+		modeCell, ownerCell string
+		netns               uint64
+		netnsCell           string
+	}
 }
 
 // NewTableWriter starts a listing table on w.
@@ -403,11 +412,24 @@ func (tw *TableWriter) Write(e *inspect.Entry) {
 	}
 	pids, users, fds := holderCells(e.Holders)
 	mode, owner := "-", "-"
-	if e.File != nil {
-		mode = inspect.OctalMode(e.File.Mode)
-		owner = text.NameOr(e.File.Owner, e.File.UID) + ":" + text.NameOr(e.File.Group, e.File.GID)
+	if f := e.File; f != nil {
+		// The cells of the file and the namespace repeat from row to row:
+		// made once, not once a row.
+		if m := &tw.memo; f.Mode != m.mode || f.UID != m.uid || f.GID != m.gid || f.Owner != m.user || f.Group != m.group || m.modeCell == "" {
+			m.mode, m.uid, m.gid, m.user, m.group = f.Mode, f.UID, f.GID, f.Owner, f.Group
+			m.modeCell = inspect.OctalMode(f.Mode)
+			m.ownerCell = text.NameOr(f.Owner, f.UID) + ":" + text.NameOr(f.Group, f.GID)
+		}
+		mode, owner = tw.memo.modeCell, tw.memo.ownerCell
 	}
-	row = append(row, conns, pids, serviceCell(e), users, fds, mode, owner, netnsCell(e))
+	netns := tw.memo.netnsCell
+	if e.Container != nil || !e.Known.Has(inspect.KnownNetns) || e.Netns != tw.memo.netns || netns == "" {
+		netns = netnsCell(e)
+		if e.Container == nil && e.Known.Has(inspect.KnownNetns) {
+			tw.memo.netns, tw.memo.netnsCell = e.Netns, netns
+		}
+	}
+	row = append(row, conns, pids, serviceCell(e), users, fds, mode, owner, netns)
 	if o.Extended {
 		row = append(row, idCell(e.ID, o.Addresses), peerIDCell(e, o.Addresses))
 	}
@@ -591,8 +613,20 @@ func stateCell(e *inspect.Entry, color bool) string {
 // holderCells joins holders compactly: every pid/command, the distinct
 // users, and the fds in holder order.
 func holderCells(hs []inspect.Holder) (pids, users, fds string) {
-	if len(hs) == 0 {
+	switch len(hs) {
+	case 0:
 		return "-", "-", "-"
+	case 1:
+		// Most sockets have one holder: its cells without the lists.
+		h := &hs[0]
+		cmd, user := "?", "?"
+		if h.Known {
+			cmd = Escape(h.Command)
+			if h.User != "" || !h.UIDUnknown {
+				user = text.NameOr(h.User, h.UID)
+			}
+		}
+		return strconv.Itoa(h.PID) + "/" + cmd, user, strconv.Itoa(h.FD)
 	}
 	var p, u, f []string
 	for _, h := range hs {
