@@ -3,11 +3,16 @@
 # floor, on live sockets it opens itself.
 #
 # usage: scripts/bench.sh [--big] [--runs N] [--sizes "1000 10000 50000"]
+#                         [--baseline UDSLS]
 #
 #   --big     add a run at 200k sockets (without netstat and lsof, which
 #             take minutes there, and with at most 3 runs)
 #   --runs N  timed runs per command and size (default 7); the table shows
 #             medians
+#   --baseline UDSLS
+#             also time `-a` and `-a -o json` of another udsls binary (an
+#             older build) in the same rounds, and take the peak RSS of
+#             both in turns, $runs times: the two side by side, as ratios
 #
 # For each size it starts `udsls --serve --count N -o json` in several
 # processes (sets of listener, accepted connection and client: 3 sockets
@@ -34,12 +39,14 @@ export LC_ALL=C # a decimal point in EPOCHREALTIME
 
 runs=7
 sizes="1000 10000 50000"
+baseline=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--big) sizes="$sizes 200000" ;;
 	--runs) runs=$2; shift ;;
 	--sizes) sizes=$2; shift ;;
-	*) echo "usage: $0 [--big] [--runs N] [--sizes \"N ...\"]" >&2; exit 2 ;;
+	--baseline) baseline=$(realpath "$2"); shift ;;
+	*) echo "usage: $0 [--big] [--runs N] [--sizes \"N ...\"] [--baseline UDSLS]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -148,6 +155,19 @@ rss() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# rsspair A B ARG...: peak RSS of udsls binaries A and B with ARG..., in
+# turns, $runs times each; sets rss_a and rss_b to the medians in MiB.
+rsspair() {
+	local a=$1 b=$2 i
+	shift 2
+	for ((i = 0; i < runs; i++)); do
+		echo "a $(/usr/bin/time -f %M "$a" "$@" 2>&1 >/dev/null | tail -n 1)"
+		echo "b $(/usr/bin/time -f %M "$b" "$@" 2>&1 >/dev/null | tail -n 1)"
+	done >"$work/rss"
+	rss_a=$(sed -n 's/^a //p' "$work/rss" | sort -n | awk '{ m[NR] = $1 } END { printf "%.1f", (NR % 2 ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2) / 1024 }')
+	rss_b=$(sed -n 's/^b //p' "$work/rss" | sort -n | awk '{ m[NR] = $1 } END { printf "%.1f", (NR % 2 ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2) / 1024 }')
+}
+
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "bench: $(nproc) cores ($cpu), Linux $(uname -r), $runs runs per cell, medians in ms" >&2
 table=$work/table
@@ -156,6 +176,9 @@ printf '| sockets | procs | load | udsls -a | udsls -a -o json | --fd-source bpf
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n' >>"$table"
 printf '| sockets | udsls (default view) | udsls -p PID | udsls PATH | udsls -a -o json |\n' >"$filtered"
 printf '|---|---|---|---|---|\n' >>"$filtered"
+versus=$work/versus
+printf '| sockets | `-a` ms | baseline | ratio | `-a -o json` ms | baseline | ratio | `-a` peak RSS MiB | baseline | ratio | `-a -o json` peak RSS MiB | baseline | ratio |\n' >"$versus"
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n' >>"$versus"
 declare -A wall mem
 for n in $sizes; do
 	start_load "$n"
@@ -182,6 +205,16 @@ for n in $sizes; do
 		"$(ratio "$ut" "$s")" "$(ratio "$u" "$s")" "$(ratio "$u" "$f")" "$(ratio "$ut" "$u")" "$m" "$mt" >>"$table"
 	runs=$((n <= 50000 || runs < 3 ? runs : 3)) timeall "$udsls" "$udsls -p $load_pid" "$udsls $load_path"
 	printf '| %s | %s | %s | %s | %s |\n' "$count" "${ms[0]}" "${ms[1]}" "${ms[2]}" "$u" >>"$filtered"
+	if [ -n "$baseline" ]; then
+		runs=$((n <= 50000 || runs < 3 ? runs : 3)) timeall "$udsls -a" "$baseline -a" "$udsls -a -o json" "$baseline -a -o json"
+		vt=("${ms[@]}")
+		runs=$((n <= 50000 || runs < 3 ? runs : 3)) rsspair "$udsls" "$baseline" -a
+		rt=("$rss_a" "$rss_b")
+		runs=$((n <= 50000 || runs < 3 ? runs : 3)) rsspair "$udsls" "$baseline" -a -o json
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$count" \
+			"${vt[0]}" "${vt[1]}" "$(ratio "${vt[0]}" "${vt[1]}")" "${vt[2]}" "${vt[3]}" "$(ratio "${vt[2]}" "${vt[3]}")" \
+			"${rt[0]}" "${rt[1]}" "$(ratio "${rt[0]}" "${rt[1]}")" "$rss_a" "$rss_b" "$(ratio "$rss_a" "$rss_b")" >>"$versus"
+	fi
 	stop_servers
 done
 
@@ -201,6 +234,12 @@ echo
 cat "$filtered"
 echo
 echo "udsls --stale over 100k files: $st ms; find -type s: $fi ms; listing: $li ms"
+if [ -n "$baseline" ]; then
+	echo
+	echo "Against $baseline, medians of $runs runs in turns (ratio: this build / baseline):"
+	echo
+	cat "$versus"
+fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "${wall[10000]:-}" ] && [ -n "${wall[50000]:-}" ]; then
 	echo "growth: wall(50k)/wall(10k) = $(ratio "${wall[50000]}" "${wall[10000]}"), RSS(50k)/RSS(10k) = $(ratio "${mem[50000]}" "${mem[10000]}")"

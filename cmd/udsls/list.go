@@ -72,20 +72,28 @@ func runList(ctx context.Context, o *options, e *env) (int, error) {
 	}
 	switch o.output {
 	case "table":
-		entries := r.Entries(ctx, snap, q)
-		if err := ctx.Err(); err != nil {
-			return exitError, err
-		}
-		shown, orphans = len(entries), anyOrphan(entries)
-		warn()
-		if shown == 0 {
-			break // stdout stays empty; explainEmpty says why on stderr
-		}
 		to := render.TableOptions{Color: e.color, Peers: o.peers, Extended: o.extended, Addresses: snap.Addresses}
 		if !o.wide {
 			to.Width = e.width
 		}
-		err = render.WriteTable(e.stdout, entries, to)
+		// The rows are laid out as the entries come, as -o json writes
+		// them: only the cells are kept until the widths are known, not
+		// the whole list of entries.
+		tw := render.NewTableWriter(e.stdout, to)
+		err = r.EachEntry(ctx, snap, q, func(en *inspect.Entry) error {
+			shown++
+			orphans = orphans || len(en.Holders) == 0
+			tw.Write(en)
+			return nil
+		})
+		if err != nil {
+			return exitError, err
+		}
+		warn()
+		if shown == 0 {
+			break // stdout stays empty; explainEmpty says why on stderr
+		}
+		err = tw.Close()
 	case "json":
 		// Each entry is written as it is made: a large listing is never
 		// held whole, and the output starts before the join ends.

@@ -2,8 +2,10 @@ package render
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,11 +44,25 @@ const (
 // trailing blanks. It replaced tablewriter, whose per-cell layout cost ~40 µs a row and
 // made the listing table 5-13x the price of the JSON listing.
 type Table struct {
-	w      io.Writer
-	cols   int
-	names  []string
-	cells  []string // row-major, the header first
+	w     io.Writer
+	cols  int
+	names []string
+	// The rows, the header first, are kept as the bytes of their cells,
+	// each cell after its length plus one as a uvarint, or a 0 alone for
+	// the cell above it, one row after another in blocks of about
+	// rowBlockSize bytes: a string a cell cost 16 bytes and often an
+	// allocation each, most of a large listing's memory, a string a row
+	// still 16 bytes and an allocation, and in a listing sorted by path
+	// most cells repeat the row above (type, state, user, owner, a
+	// listener's path on its accepted connections).
+	blocks []rowBlock
+	cur    []byte   // the block being filled, reused once it is kept
+	ends   []uint32 // where its rows end
+	enc    []byte   // the row being encoded
+	above  []string // the cells of the last row added
+	header []string // the first row's cells
 	widths []int
+	hidden []bool // columns left out whatever the width (see hide)
 	// Fit, when its Width is set, keeps lines within that many display columns.
 	Fit Fit
 }
@@ -72,22 +88,102 @@ var widthOpts = displaywidth.Options{ControlSequences: true}
 
 // NewTable starts a table with the header; color makes it bold.
 func NewTable(w io.Writer, header []string, color bool) *Table {
-	t := &Table{w: w, cols: len(header), names: slices.Clone(header), widths: make([]int, len(header))}
-	for _, h := range header {
-		if color {
-			h = ansiBold + h + ansiReset
+	t := &Table{w: w, cols: len(header), names: slices.Clone(header), widths: make([]int, len(header)), hidden: make([]bool, len(header))}
+	row := slices.Clone(header)
+	if color {
+		for i, h := range row {
+			row[i] = ansiBold + h + ansiReset
 		}
-		t.add(h)
 	}
+	t.add(row)
 	return t
 }
 
-func (t *Table) add(c string) {
-	i := len(t.cells) % t.cols
-	if n := cellWidth(c); n > t.widths[i] {
-		t.widths[i] = n
+// rowBlock is a block of rows: row i is data[ends[i-1]:ends[i]].
+type rowBlock struct {
+	data string
+	ends []uint32
+}
+
+const rowBlockSize = 64 << 10
+
+func (t *Table) add(row []string) {
+	if t.header == nil {
+		t.header = slices.Clone(row)
 	}
-	t.cells = append(t.cells, c)
+	b := t.enc[:0]
+	for i, c := range row {
+		if i < len(t.above) && c == t.above[i] {
+			b = append(b, 0)
+			continue
+		}
+		if n := cellWidth(c); n > t.widths[i] {
+			t.widths[i] = n
+		}
+		b = binary.AppendUvarint(b, uint64(len(c))+1)
+		b = append(b, c...)
+	}
+	t.enc = b
+	if len(t.cur)+len(b) > rowBlockSize && len(t.cur) > 0 {
+		t.keepBlock()
+	}
+	t.cur = append(t.cur, b...)
+	t.ends = append(t.ends, uint32(len(t.cur)))
+	t.above = append(t.above[:0], row...)
+}
+
+// keepBlock moves the rows of the block being filled into one string.
+func (t *Table) keepBlock() {
+	if len(t.ends) > 0 {
+		t.blocks = append(t.blocks, rowBlock{string(t.cur), t.ends})
+	}
+	t.cur, t.ends = t.cur[:0], make([]uint32, 0, cap(t.ends))
+}
+
+// rows yields every row, the header first.
+func (t *Table) rows(yield func(string) bool) {
+	t.keepBlock()
+	for _, blk := range t.blocks {
+		start := uint32(0)
+		for _, end := range blk.ends {
+			if !yield(blk.data[start:end]) {
+				return
+			}
+			start = end
+		}
+	}
+}
+
+// cells appends the cells of row r to dst; above are the cells of the row
+// before it.
+func cells(dst []string, r string, above []string) []string {
+	for len(r) > 0 {
+		n, k := uint64(0), 0
+		for shift := 0; ; shift += 7 {
+			c := r[k]
+			k++
+			n |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				break
+			}
+		}
+		if n == 0 {
+			dst = append(dst, above[len(dst)])
+			r = r[k:]
+			continue
+		}
+		n--
+		dst = append(dst, r[k:k+int(n)])
+		r = r[k+int(n):]
+	}
+	return dst
+}
+
+// hide leaves out the column named name, as if it were not in the header.
+func (t *Table) hide(name string) {
+	if i := slices.Index(t.names, name); i >= 0 {
+		t.hidden[i] = true
+	}
 }
 
 // cellWidth is the display width; cells are escaped, so nearly all are ASCII.
@@ -105,9 +201,7 @@ func (t *Table) Append(row []string) error {
 	if len(row) != t.cols {
 		return fmt.Errorf("table row has %d cells, header %d", len(row), t.cols)
 	}
-	for _, c := range row {
-		t.add(c)
-	}
+	t.add(row)
 	return nil
 }
 
@@ -116,11 +210,13 @@ func (t *Table) Render() error {
 	widths, keep := t.fit()
 	bw := bufio.NewWriterSize(t.w, 64<<10)
 	pad := strings.Repeat(" ", slices.Max(append(slices.Clone(widths), 0))+2)
+	all, above := make([]string, 0, t.cols), make([]string, 0, t.cols)
 	row := make([]string, 0, t.cols)
 	ws := make([]int, 0, t.cols)
-	for r := 0; r < len(t.cells); r += t.cols {
+	for r := range t.rows {
+		all, above = cells(above[:0], r, all), all
 		row, ws = row[:0], ws[:0]
-		for i, c := range t.cells[r : r+t.cols] {
+		for i, c := range all {
 			if keep[i] {
 				if cellWidth(c) > widths[i] {
 					c = shorten(c, widths[i])
@@ -152,8 +248,9 @@ func (t *Table) fit() (widths []int, keep []bool) {
 	widths = slices.Clone(t.widths)
 	keep = make([]bool, t.cols)
 	for i := range keep {
-		keep[i] = true
+		keep[i] = !t.hidden[i]
 	}
+	header := t.header
 	total := func() int {
 		n := 0
 		for i, w := range widths {
@@ -179,7 +276,7 @@ func (t *Table) fit() (widths []int, keep []bool) {
 			// same one gives way on every run.
 			for i, name := range t.names {
 				min, ok := st.Shrink[name]
-				if ok && keep[i] && widths[i] > max(min, cellWidth(t.cells[i])) && (best < 0 || widths[i] > widths[best]) {
+				if ok && keep[i] && widths[i] > max(min, cellWidth(header[i])) && (best < 0 || widths[i] > widths[best]) {
 					best = i
 				}
 			}
@@ -244,15 +341,39 @@ var ListingFit = []FitStep{
 // WriteTable prints entries as a table. Every name passes through Escape. A cell is "-"
 // where there is nothing (no holder, not a listener) and "?" where the source cannot know.
 func WriteTable(w io.Writer, entries []inspect.Entry, o TableOptions) error {
-	header := []string{"PATH", "TYPE", "STATE", "RECV-Q", "SEND-Q", "BACKLOG", "CONNS", "PID/COMMAND", "USER", "FD", "MODE", "OWNER"}
-	services := anyService(entries)
-	if services {
-		header = slices.Insert(header, slices.Index(header, "PID/COMMAND")+1, "SERVICE")
+	tw := NewTableWriter(w, o)
+	for i := range entries {
+		tw.Write(&entries[i])
 	}
-	netns := manyNetns(entries)
-	if netns {
-		header = append(header, "NETNS/CONTAINER")
+	return tw.Close()
+}
+
+// TableWriter prints a listing as WriteTable does, taking the entries one at a time as
+// inspect.Resolver.EachEntry makes them: a column is as wide as its widest cell, so
+// nothing is printed before Close, but only the rows' cells are kept, not the entries.
+type TableWriter struct {
+	t   *Table
+	o   TableOptions
+	row []string
+	// services and netns say whether the SERVICE and NETNS/CONTAINER columns, made for
+	// every row, are shown: only when a row has a service, and when the rows come from
+	// more than one network namespace.
+	services, netns bool
+	firstNetns      uint64
+	seenNetns       bool
+	memo            struct {
+		mode                fs.FileMode
+		uid, gid            uint32
+		user, group         string
+		modeCell, ownerCell string
+		netns               uint64
+		netnsCell           string
 	}
+}
+
+// NewTableWriter starts a listing table on w.
+func NewTableWriter(w io.Writer, o TableOptions) *TableWriter {
+	header := []string{"PATH", "TYPE", "STATE", "RECV-Q", "SEND-Q", "BACKLOG", "CONNS", "PID/COMMAND", "SERVICE", "USER", "FD", "MODE", "OWNER", "NETNS/CONTAINER"}
 	if o.Extended {
 		header = append(header, "INODE", "PEER-INODE")
 	}
@@ -261,48 +382,73 @@ func WriteTable(w io.Writer, entries []inspect.Entry, o TableOptions) error {
 	}
 	t := NewTable(w, header, o.Color)
 	t.Fit = Fit{Width: o.Width, Steps: ListingFit}
-	// One row an entry, mostly: growing the cells by doubling allocated about twice the
-	// table again, much of a large listing's memory.
-	t.cells = slices.Grow(t.cells, len(entries)*len(header))
-	row := make([]string, 0, len(header))
-	for i := range entries {
-		e := &entries[i]
-		row = append(row[:0], displayPath(e), e.Type.String(), stateCell(e, o.Color))
-		recvq, sendq, backlog := queueCells(e)
-		row = append(row, recvq, sendq, backlog)
-		conns := "-"
+	return &TableWriter{t: t, o: o, row: make([]string, 0, len(header))}
+}
+
+// Write adds e's row; e may change once Write returns.
+func (tw *TableWriter) Write(e *inspect.Entry) {
+	o := &tw.o
+	if !tw.services && hasService(e) {
+		tw.services = true
+	}
+	if e.Known.Has(inspect.KnownNetns) {
 		switch {
-		case !e.Listening() && (e.Type != inspect.TypeDgram || !e.Named()):
-		case e.ConnectionsUnknown:
-			conns = "?"
-		default:
-			conns = strconv.Itoa(e.Connections)
-		}
-		pids, users, fds := holderCells(e.Holders)
-		mode, owner := "-", "-"
-		if e.File != nil {
-			mode = inspect.OctalMode(e.File.Mode)
-			owner = text.NameOr(e.File.Owner, e.File.UID) + ":" + text.NameOr(e.File.Group, e.File.GID)
-		}
-		row = append(row, conns, pids)
-		if services {
-			row = append(row, serviceCell(e))
-		}
-		row = append(row, users, fds, mode, owner)
-		if netns {
-			row = append(row, netnsCell(e))
-		}
-		if o.Extended {
-			row = append(row, idCell(e.ID, o.Addresses), peerIDCell(e, o.Addresses))
-		}
-		if o.Peers {
-			row = append(row, peerCell(e, o.Addresses))
-		}
-		if err := t.Append(row); err != nil {
-			return err
+		case !tw.seenNetns:
+			tw.firstNetns, tw.seenNetns = e.Netns, true
+		case e.Netns != tw.firstNetns:
+			tw.netns = true
 		}
 	}
-	return t.Render()
+	row := append(tw.row[:0], displayPath(e), e.Type.String(), stateCell(e, o.Color))
+	recvq, sendq, backlog := queueCells(e)
+	row = append(row, recvq, sendq, backlog)
+	conns := "-"
+	switch {
+	case !e.Listening() && (e.Type != inspect.TypeDgram || !e.Named()):
+	case e.ConnectionsUnknown:
+		conns = "?"
+	default:
+		conns = strconv.Itoa(e.Connections)
+	}
+	pids, users, fds := holderCells(e.Holders)
+	mode, owner := "-", "-"
+	if f := e.File; f != nil {
+		// The cells of the file and the namespace repeat from row to row:
+		// made once, not once a row.
+		if m := &tw.memo; f.Mode != m.mode || f.UID != m.uid || f.GID != m.gid || f.Owner != m.user || f.Group != m.group || m.modeCell == "" {
+			m.mode, m.uid, m.gid, m.user, m.group = f.Mode, f.UID, f.GID, f.Owner, f.Group
+			m.modeCell = inspect.OctalMode(f.Mode)
+			m.ownerCell = text.NameOr(f.Owner, f.UID) + ":" + text.NameOr(f.Group, f.GID)
+		}
+		mode, owner = tw.memo.modeCell, tw.memo.ownerCell
+	}
+	netns := tw.memo.netnsCell
+	if e.Container != nil || !e.Known.Has(inspect.KnownNetns) || e.Netns != tw.memo.netns || netns == "" {
+		netns = netnsCell(e)
+		if e.Container == nil && e.Known.Has(inspect.KnownNetns) {
+			tw.memo.netns, tw.memo.netnsCell = e.Netns, netns
+		}
+	}
+	row = append(row, conns, pids, serviceCell(e), users, fds, mode, owner, netns)
+	if o.Extended {
+		row = append(row, idCell(e.ID, o.Addresses), peerIDCell(e, o.Addresses))
+	}
+	if o.Peers {
+		row = append(row, peerCell(e, o.Addresses))
+	}
+	tw.row = row
+	tw.t.add(row)
+}
+
+// Close prints the table.
+func (tw *TableWriter) Close() error {
+	if !tw.services {
+		tw.t.hide("SERVICE")
+	}
+	if !tw.netns {
+		tw.t.hide("NETNS/CONTAINER")
+	}
+	return tw.t.Render()
 }
 
 // queueCells are RECV-Q and SEND-Q in bytes, and for a listener BACKLOG as
@@ -343,14 +489,12 @@ func peerIDCell(e *inspect.Entry, addresses bool) string {
 	return idCell(e.Peer, addresses)
 }
 
-// anyService reports whether some holder runs in a systemd unit or was
+// hasService reports whether some holder runs in a systemd unit or was
 // passed its descriptor by name: only then is there a SERVICE column.
-func anyService(entries []inspect.Entry) bool {
-	for i := range entries {
-		for _, h := range entries[i].Holders {
-			if h.Unit != "" || h.FDName != "" {
-				return true
-			}
+func hasService(e *inspect.Entry) bool {
+	for _, h := range e.Holders {
+		if h.Unit != "" || h.FDName != "" {
+			return true
 		}
 	}
 	return false
@@ -399,23 +543,6 @@ func serviceCell(e *inspect.Entry) string {
 		return "-"
 	}
 	return s
-}
-
-// manyNetns reports whether the entries come from more than one network
-// namespace, the only time their namespace tells rows apart.
-func manyNetns(entries []inspect.Entry) bool {
-	first, seen := uint64(0), false
-	for i := range entries {
-		e := &entries[i]
-		switch {
-		case !e.Known.Has(inspect.KnownNetns):
-		case !seen:
-			first, seen = e.Netns, true
-		case e.Netns != first:
-			return true
-		}
-	}
-	return false
 }
 
 // netnsCell is the namespace inode, then the holder's container as
@@ -486,8 +613,20 @@ func stateCell(e *inspect.Entry, color bool) string {
 // holderCells joins holders compactly: every pid/command, the distinct
 // users, and the fds in holder order.
 func holderCells(hs []inspect.Holder) (pids, users, fds string) {
-	if len(hs) == 0 {
+	switch len(hs) {
+	case 0:
 		return "-", "-", "-"
+	case 1:
+		// Most sockets have one holder: its cells without the lists.
+		h := &hs[0]
+		cmd, user := "?", "?"
+		if h.Known {
+			cmd = Escape(h.Command)
+			if h.User != "" || !h.UIDUnknown {
+				user = text.NameOr(h.User, h.UID)
+			}
+		}
+		return strconv.Itoa(h.PID) + "/" + cmd, user, strconv.Itoa(h.FD)
 	}
 	var p, u, f []string
 	for _, h := range hs {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/udsls/udsls/platform/testenv"
 
@@ -452,5 +453,47 @@ func BenchmarkLiveProcNetUnix10k(b *testing.B) {
 		if len(socks) < benchSockets {
 			b.Fatalf("parsed %d sockets, want at least %d", len(socks), benchSockets)
 		}
+	}
+}
+
+// TestDumpUnixSharesNames: a listener's accepted connections carry its
+// name, and DumpUnix's second dump names every socket again; each name is
+// held once, not once a socket and dump (3.2 MB of copies of 1.5 MB of
+// names at 50k sockets), and a file and an abstract name keep their form.
+func TestDumpUnixSharesNames(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "names.sock")
+	abstract := fmt.Sprintf("@udsls-test-names-%d", os.Getpid())
+	for kind, name := range map[string]string{"file": file, "abstract": abstract} {
+		t.Run(kind, func(t *testing.T) {
+			lfd := listenSocket(t, unix.SOCK_STREAM, strings.Replace(name, "@", "\x00", 1), 4)
+			connectSocket(t, unix.SOCK_STREAM, strings.Replace(name, "@", "\x00", 1))
+			afd := acceptSocket(t, lfd)
+			socks, err := DumpUnix(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			by := map[inspect.SocketID]inspect.Socket{}
+			for _, s := range socks {
+				by[s.ID] = s
+			}
+			l, a := by[inodeOf(t, lfd)], by[inodeOf(t, afd)]
+			if l.Path != name || a.Path != name || l.Abstract != (name[0] == '@') {
+				t.Fatalf("listener %q (abstract %v), accepted %q; want both %q", l.Path, l.Abstract, a.Path, name)
+			}
+			if unsafe.StringData(l.Path) != unsafe.StringData(a.Path) {
+				t.Errorf("the listener and its accepted connection each hold a copy of %q", name)
+			}
+		})
+	}
+}
+
+// TestReadUnixInUse: this kernel tells how many AF_UNIX sockets the
+// namespace has, so DumpUnix decodes its first dump as it comes.
+func TestReadUnixInUse(t *testing.T) {
+	socketPair(t, unix.SOCK_STREAM)
+	socketPair(t, unix.SOCK_DGRAM)
+	n, ok := readUnixInUse()
+	if !ok || n < 4 {
+		t.Fatalf("readUnixInUse = %d, %v; want at least our 4 sockets", n, ok)
 	}
 }

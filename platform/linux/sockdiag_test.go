@@ -618,3 +618,32 @@ func TestDropDuplicates(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestUnixInUse reads the AF_UNIX socket count DumpUnix sizes its first
+// dump by, and refuses a file it does not know.
+func TestUnixInUse(t *testing.T) {
+	const header = "protocol  size sockets  memory press maxhdr  slab module     cl co di ac io in de sh ss gs se re bi br ha uh gp em\n"
+	tests := []struct {
+		name string
+		data string
+		n    int
+		ok   bool
+	}{
+		{"both lines", header +
+			"PACKET    1600      0      -1   NI       0   no   kernel      n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n\n" +
+			"UNIX-STREAM 1152  50810      -1   NI       0   yes  kernel      y  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n\n" +
+			"UNIX      1152     21      -1   NI       0   yes  kernel      y  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n\n", 50831, true},
+		{"no unix", header + "PACKET    1600      0      -1   NI       0   no   kernel      n  n\n", 0, false},
+		{"unknown header", "proto size count\nUNIX 1152 21\n", 0, false},
+		{"bad count", header + "UNIX      1152     x1      -1   NI\n", 0, false},
+		{"absurd count", header + "UNIX      1152     99999999999      -1   NI\n", 0, false},
+		{"empty", "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if n, ok := unixInUse([]byte(tt.data)); n != tt.n && tt.ok || ok != tt.ok {
+				t.Errorf("unixInUse = %d, %v; want %d, %v", n, ok, tt.n, tt.ok)
+			}
+		})
+	}
+}

@@ -105,6 +105,11 @@ func (s *Source) Snapshot(ctx context.Context) (*inspect.Snapshot, error) {
 	go func() {
 		var w walk
 		w.scan, w.err = s.scanHolders(ctx, root)
+		if w.err == nil {
+			// Here, while the sockets are listed, rather than in a copy
+			// the listing would sort.
+			inspect.SortOwners(w.scan.owners)
+		}
 		walked <- w
 	}()
 	snap, err := s.sockets(ctx, root)

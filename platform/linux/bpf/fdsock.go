@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // recordSize is sizeof(struct fd_record) in fdsock.c.
@@ -32,7 +33,12 @@ func UnixSocketFDs(ctx context.Context) ([]FD, error) {
 // returns at most what the kernel's seq_file buffer holds, which need not
 // end on a record.
 func readRecords(ctx context.Context, r io.Reader) ([]FD, error) {
-	var fds []FD
+	// The records are gathered in blocks, then copied once into a slice of
+	// their number: one slice appended to grows by a quarter at a time once
+	// large, and for the 70k descriptors of a 50k-socket listing allocated
+	// 11 MB, five times its size, the most of any part of a listing.
+	var blocks [][]FD
+	blk := make([]FD, 0, recordBlock)
 	buf := make([]byte, 64<<10)
 	have := 0
 	for {
@@ -43,7 +49,11 @@ func readRecords(ctx context.Context, r io.Reader) ([]FD, error) {
 		have += n
 		whole := have - have%recordSize
 		for b := buf[:whole]; len(b) > 0; b = b[recordSize:] {
-			fds = append(fds, FD{
+			if len(blk) == cap(blk) {
+				blocks = append(blocks, blk)
+				blk = make([]FD, 0, recordBlock)
+			}
+			blk = append(blk, FD{
 				PID:   int(binary.NativeEndian.Uint32(b)),
 				FD:    int(binary.NativeEndian.Uint32(b[4:])),
 				Inode: binary.NativeEndian.Uint64(b[8:]),
@@ -54,10 +64,20 @@ func readRecords(ctx context.Context, r io.Reader) ([]FD, error) {
 			if have != 0 {
 				return nil, fmt.Errorf("fd iterator: %d bytes after the last record", have)
 			}
-			return fds, nil
+			if len(blocks) == 0 {
+				return slices.Clip(blk), nil
+			}
+			fds := make([]FD, 0, len(blocks)*recordBlock+len(blk))
+			for _, b := range blocks {
+				fds = append(fds, b...)
+			}
+			return append(fds, blk...), nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read fd iterator: %w", err)
 		}
 	}
 }
+
+// recordBlock is how many records readRecords gathers in a block.
+const recordBlock = 4096
