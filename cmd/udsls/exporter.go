@@ -245,8 +245,13 @@ func (x *exporter) Gather() ([]*dto.MetricFamily, error) {
 	fams, err := x.snapshot(x.ctx)
 	x.duration.Set(time.Since(t0).Seconds())
 	if err != nil {
-		x.failures.Inc()
-		x.log(fmt.Errorf("scrape: %w", err))
+		// A snapshot that the exporter's stop cut short did not fail: a
+		// service manager's routine stop logged an error for each scrape
+		// under way or waiting.
+		if x.ctx.Err() == nil {
+			x.failures.Inc()
+			x.log(fmt.Errorf("scrape: %w", err))
+		}
 		return nil, err
 	}
 	x.families, x.at = fams, time.Now()
