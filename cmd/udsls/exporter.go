@@ -93,8 +93,8 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 		return exitError, err
 	}
 	if len(o.metricsStale) > 0 {
-		// The namespace and its file tree are looked up here too, so
-		// that a bad --netns is a usage error, and again on each scrape.
+		// The namespace and its file tree are looked up here, so that a
+		// bad --netns ends the run before it serves, and on each scrape.
 		if s.stale, _, err = staleSource(o); err != nil {
 			return exitError, err
 		}
