@@ -93,14 +93,15 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 		return exitError, err
 	}
 	if len(o.metricsStale) > 0 {
-		if s.stale, s.netns, err = staleSource(o); err != nil {
+		// The namespace and its file tree are looked up here, so that a
+		// bad --netns ends the run before it serves, and on each scrape.
+		if s.stale, _, err = staleSource(o); err != nil {
 			return exitError, err
 		}
-		so := inspect.StaleOptions{Dirs: o.metricsStale, Explicit: true, MaxDepth: o.maxDepth, Netns: s.netns}
-		if so.Root, err = staleRoot(o); err != nil {
+		if _, err = staleRoot(o); err != nil {
 			return exitError, err
 		}
-		s.staleOpts = so
+		s.staleOpts = inspect.StaleOptions{Dirs: o.metricsStale, Explicit: true, MaxDepth: o.maxDepth}
 	}
 	x := newExporter(ctx, o.metricsMinInterval, func(ctx context.Context) (*render.Metrics, error) {
 		return scrapeOnce(ctx, o, q, &s)
@@ -144,7 +145,6 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 // stale-file search's when --metrics-stale asks for one.
 type scrapeSources struct {
 	list, stale inspect.Source
-	netns       uint64
 	staleOpts   inspect.StaleOptions
 }
 
@@ -165,7 +165,17 @@ func scrapeOnce(ctx context.Context, o *options, q inspect.Query, s *scrapeSourc
 	m := render.NewMetrics()
 	m.AddListing(snap, newResolver(o, s.list).Entries(ctx, snap, q))
 	if s.stale != nil {
-		rep, err := inspect.FindStale(ctx, s.stale, newResolver(o, s.stale), s.staleOpts)
+		// --netns names the namespace by a file or a pid, which a restarted
+		// container points at a new one: the listing follows it from one
+		// snapshot to the next, and the unreachable listeners must too.
+		so := s.staleOpts
+		if so.Netns, err = staleNetns(o); err != nil {
+			return nil, err
+		}
+		if so.Root, err = staleRoot(o); err != nil {
+			return nil, err
+		}
+		rep, err := inspect.FindStale(ctx, s.stale, newResolver(o, s.stale), so)
 		if err != nil {
 			return nil, err
 		}
@@ -235,8 +245,13 @@ func (x *exporter) Gather() ([]*dto.MetricFamily, error) {
 	fams, err := x.snapshot(x.ctx)
 	x.duration.Set(time.Since(t0).Seconds())
 	if err != nil {
-		x.failures.Inc()
-		x.log(fmt.Errorf("scrape: %w", err))
+		// A snapshot that the exporter's stop cut short did not fail: a
+		// service manager's routine stop logged an error for each scrape
+		// under way or waiting.
+		if x.ctx.Err() == nil {
+			x.failures.Inc()
+			x.log(fmt.Errorf("scrape: %w", err))
+		}
 		return nil, err
 	}
 	x.families, x.at = fams, time.Now()

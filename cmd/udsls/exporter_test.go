@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -125,6 +126,36 @@ func TestExporterFailedSnapshot(t *testing.T) {
 	}
 	if got := get(t, srv.URL+"/healthz"); got != "ok\n" {
 		t.Fatalf("/healthz = %q", got)
+	}
+}
+
+// TestExporterStopIsNoFailure: scrapes under way or waiting when a signal
+// stops the exporter get a 500, having no snapshot, but the stop is not
+// logged as a failed snapshot of each.
+func TestExporterStopIsNoFailure(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	x := newExporter(ctx, 0, func(ctx context.Context) (*render.Metrics, error) {
+		stop() // the signal comes while the snapshot runs
+		<-ctx.Done()
+		return nil, fmt.Errorf("netlink: %w", ctx.Err())
+	})
+	var logged atomic.Int32
+	x.log = func(err error) { logged.Add(1); t.Logf("logged: %v", err) }
+	srv := httptest.NewServer(x.mux())
+	defer srv.Close()
+	for range 3 {
+		resp, err := srv.Client().Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 500 {
+			t.Errorf("status %d during the stop, want 500", resp.StatusCode)
+		}
+	}
+	if logged.Load() != 0 {
+		t.Errorf("%d errors logged for scrapes the stop cut short, want none", logged.Load())
 	}
 }
 

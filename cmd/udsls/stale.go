@@ -133,17 +133,27 @@ func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
 	if err := netnsUsage(o); err != nil {
 		return nil, 0, err
 	}
-	// Without --netns, ours: the unreachable listeners shown stay those
-	// of the namespace udsls runs in, as before.
-	fi, err := os.Stat(platform.NetnsFile(netnsOptions(o)))
-	switch {
-	case err != nil && o.netns != "":
-		return nil, 0, fmt.Errorf("network namespace %q: %w", o.netns, errpath.Strip(err))
-	case err == nil:
-		netns = inodeOf(fi)
+	if netns, err = staleNetns(o); err != nil {
+		return nil, 0, err
 	}
 	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true, FDSource: o.fdSource, Keep: o.keeps()})
 	return src, netns, err
+}
+
+// staleNetns is the inode of the namespace whose unreachable listeners a
+// stale search shows: the one --netns names, else ours, as before --netns.
+func staleNetns(o *options) (uint64, error) {
+	if runtime.GOOS != "linux" || len(o.from) > 0 {
+		return 0, nil
+	}
+	fi, err := os.Stat(platform.NetnsFile(netnsOptions(o)))
+	switch {
+	case err != nil && o.netns != "":
+		return 0, fmt.Errorf("network namespace %q: %w", o.netns, errpath.Strip(err))
+	case err != nil:
+		return 0, nil
+	}
+	return inodeOf(fi), nil
 }
 
 // staleOutput prints the results, then returns failed: a run stopped

@@ -53,8 +53,9 @@ const maxEnviron = 256 << 10
 // environBufs are read buffers for environments: most fit in one read.
 var environBufs = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
-// readEnviron calls fn with the first maxEnviron bytes of a process's
-// environment, in a buffer that is reused after fn returns.
+// readEnviron calls fn with the variables of a process's environment that
+// end within its first maxEnviron bytes, in a buffer that is reused after
+// fn returns.
 func readEnviron(name string, fn func([]byte)) error {
 	f, err := os.Open(name)
 	if err != nil {
@@ -78,6 +79,11 @@ func readEnviron(name string, fn func([]byte)) error {
 		}
 	}
 	*bp = b
+	if len(b) >= maxEnviron {
+		// The variable the bound cut is not what the process has: a
+		// name cut short would be shown as the whole name.
+		b = b[:bytes.LastIndexByte(b, 0)+1]
+	}
 	fn(b)
 	return nil
 }

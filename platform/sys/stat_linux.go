@@ -90,6 +90,67 @@ type mountTable struct {
 	// missed are ids looked for in vain since the last read: another
 	// namespace's, not read again for each of their files.
 	missed map[uint64]bool
+	// pidfd is the process whose table this is, -1 for ours. An open
+	// mountinfo keeps its mount namespace, and every mount in it, alive
+	// after the process is gone: a dead container's filesystems stayed
+	// mounted (its devices busy) for as long as a watch or an exporter
+	// ran. The file is closed once the process is gone, or at once where
+	// no pidfd tells when.
+	pidfd int
+}
+
+// close closes what the table holds open.
+func (t *mountTable) close() {
+	if t.f != nil {
+		t.f.Close()
+		t.f = nil
+	}
+	if t.pidfd >= 0 {
+		unix.Close(t.pidfd)
+		t.pidfd = -1
+	}
+}
+
+// newMountTable starts the table of mountinfo file name: ours, or that of
+// process pid.
+func newMountTable(name string, pid int) *mountTable {
+	t := &mountTable{pidfd: -1}
+	if pid > 0 {
+		// Before the file is opened: a pid reused in between leaves a
+		// pidfd of a process already gone, and the table is dropped.
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			t.pidfd = fd
+		}
+	}
+	return t
+}
+
+// keeps says whether the table's file may stay open after a read.
+func (t *mountTable) keeps(self bool) bool { return self || t.pidfd >= 0 }
+
+// sweepMountTables drops the tables of processes that have exited: a
+// pidfd is readable then.
+func sweepMountTables() {
+	var fds []unix.PollFd
+	var names []string
+	for name, t := range mounts.tables {
+		if t.pidfd >= 0 {
+			fds = append(fds, unix.PollFd{Fd: int32(t.pidfd), Events: unix.POLLIN})
+			names = append(names, name)
+		}
+	}
+	if len(fds) == 0 {
+		return
+	}
+	if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
+		return
+	}
+	for i, fd := range fds {
+		if fd.Revents != 0 {
+			mounts.tables[names[i]].close()
+			delete(mounts.tables, names[i])
+		}
+	}
 }
 
 // changed reports a change of the mount table since the file was opened
@@ -153,30 +214,43 @@ func mountDev(id uint64, root string, fresh bool) (uint64, bool) {
 		mounts.tables = map[string]*mountTable{}
 	}
 	files := []string{"/proc/self/mountinfo"}
-	if root != "" && procRootRE.MatchString(root) {
-		files = append(files, root[:len(root)-len("root")]+"mountinfo")
+	pid := 0
+	if m := procRootRE.FindStringSubmatch(root); m != nil {
+		files = append(files, m[1]+"/mountinfo")
+		pid, _ = strconv.Atoi(m[1][len("/proc/"):])
 	}
+	sweepMountTables()
 	if len(mounts.tables) > maxMountTables {
 		// Each is an open file: other processes' tables are read again
 		// rather than kept without bound.
 		for name, t := range mounts.tables {
 			if name != files[0] {
-				t.f.Close()
+				t.close()
 				delete(mounts.tables, name)
 			}
 		}
 	}
-	for _, name := range files {
+	for i, name := range files {
+		self := i == 0
 		t := mounts.tables[name]
 		if t == nil {
-			t = &mountTable{}
+			if self {
+				t = newMountTable(name, 0)
+			} else {
+				t = newMountTable(name, pid)
+			}
 			mounts.tables[name] = t
 		}
 		reread := t.f == nil || fresh || t.changed()
 		if reread {
 			if err := t.reread(name); err != nil {
+				t.close()
 				delete(mounts.tables, name)
 				continue
+			}
+			if !t.keeps(self) {
+				t.f.Close()
+				t.f = nil
 			}
 		}
 		if d, ok := t.devs[id]; ok {
