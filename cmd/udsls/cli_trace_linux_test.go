@@ -452,7 +452,7 @@ func TestTraceLeavesNothingLoaded(t *testing.T) {
 			t.Fatalf("first on stderr: %q", first)
 		}
 		if sig != 0 {
-			if len(testutil.NewBPF(t, testutil.Ours, before)) == 0 {
+			if len(testutil.HeldBy(t, testutil.NewBPF(t, testutil.Ours, before), cmd.Process.Pid)) == 0 {
 				t.Errorf("udsls --trace runs, and bpftool lists none of its programs")
 			}
 			cmd.Process.Signal(sig)
