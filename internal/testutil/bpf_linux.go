@@ -3,6 +3,7 @@ package testutil
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -47,7 +48,7 @@ func LoadedBPF(t testing.TB, match func(name string) bool) []string {
 		what string
 		v    any
 	}{{"prog", &progs}, {"link", &links}} {
-		out, err := exec.Command(bpftool, "-j", q.what, "list").Output()
+		out, err := bpftoolList(bpftool, q.what)
 		if err != nil {
 			t.Fatalf("bpftool %s list: %v", q.what, err)
 		}
@@ -69,6 +70,27 @@ func LoadedBPF(t testing.TB, match func(name string) bool) []string {
 		}
 	}
 	return ids
+}
+
+// bpftoolList runs `bpftool -j what list`. bpftool walks the kernel's
+// ids and then opens and reads each object, and exits 255 when one goes
+// away between the two: other test binaries load and close programs all
+// the time. Such a run is made again, a few times; a bpftool that cannot
+// list at all fails each time.
+func bpftoolList(bpftool, what string) ([]byte, error) {
+	var err error
+	for range 5 {
+		var stderr strings.Builder
+		cmd := exec.Command(bpftool, "-j", what, "list")
+		cmd.Stderr = &stderr
+		var out []byte
+		if out, err = cmd.Output(); err == nil {
+			return out, nil
+		}
+		// -j puts bpftool's own errors on stdout.
+		err = fmt.Errorf("%w: %s%s", err, out, strings.TrimSpace(stderr.String()))
+	}
+	return nil, err
 }
 
 // NewBPF lists what LoadedBPF(t, match) lists now and did not in before.
