@@ -313,16 +313,19 @@ func TestTraceFilters(t *testing.T) {
 	setpriv := testenv.NeedTool(t, "setpriv", "util-linux")
 	bin := buildUdsls(t)
 	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.sock"), filepath.Join(dir, "b.sock")
+	// A base name of this test's own: the pattern matches any directory's
+	// file of that name, and other packages' tests connect as nobody too.
+	bName := "b-" + strconv.Itoa(os.Getpid()) + ".sock"
+	a, b := filepath.Join(dir, "a.sock"), filepath.Join(dir, bName)
 	asNobody := []string{setpriv, "--reuid=" + nobodyID, "--regid=" + nobodyID, "--clear-groups"}
 
-	tc := startTrace(t, bin, "-u", "nobody", "b.sock")
+	tc := startTrace(t, bin, "-u", "nobody", bName)
 	client(t, "stream", b)              // root
 	client(t, "stream", a, asNobody...) // another name
 	pid := client(t, "stream", b, asNobody...)
-	got := tc.next(t, "nobody's connect to b.sock", func(*render.ConnectJSON) bool { return true })
+	got := tc.next(t, "nobody's connect to "+bName, func(*render.ConnectJSON) bool { return true })
 	if got.PID != pid || got.Path != b || got.Result != "EACCES" {
-		t.Errorf("-u nobody b.sock: first event %+v; want pid %d to %s, EACCES", got, pid, b)
+		t.Errorf("-u nobody %s: first event %+v; want pid %d to %s, EACCES", bName, got, pid, b)
 	}
 	tc.stop(t, syscall.SIGTERM)
 
