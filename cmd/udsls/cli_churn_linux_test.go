@@ -59,14 +59,16 @@ func TestChurn(t *testing.T) {
 		}
 	}
 	sleep := testenv.NeedTool(t, "sleep", "coreutils")
-	c := &churner{t: t, dir: t.TempDir(), sleep: sleep}
+	c := &churner{t: t, dir: t.TempDir(), sleep: sleep, budget: make(chan struct{}, churnBudget)}
 	c.startLongLived()
+	c.refill()
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var wg sync.WaitGroup
 	// The churners are paced so that they leave udsls some of the machine's
-	// two cores; the udsls loops run back to back.
+	// two cores, and by udsls's progress (the budget): the udsls loops run
+	// back to back.
 	loop := func(every time.Duration, f func(n int)) {
 		wg.Add(1)
 		go func() {
@@ -78,6 +80,13 @@ func TestChurn(t *testing.T) {
 				tick = tk.C
 			}
 			for n := 0; ctx.Err() == nil; n++ {
+				if tick != nil {
+					select {
+					case <-c.budget:
+					case <-ctx.Done():
+						return
+					}
+				}
 				f(n)
 				if tick != nil {
 					select {
@@ -166,6 +175,8 @@ type churner struct {
 	paths []string    // recently closed names, for --check
 	dials []string    // listener names to dial
 
+	leftStale                            atomic.Int64  // since the last stale scan started
+	budget                               chan struct{} // churning steps allowed, churnBudget at most
 	failures                             atomic.Int64
 	sockets, procs, conns                atomic.Int64
 	listings, checks, checked, staleRuns atomic.Int64
@@ -177,6 +188,20 @@ type churner struct {
 const (
 	churnOpen = 32
 	churnKids = 8
+	// churnStaleBacklog is how many stale files the churners leave
+	// between the starts of two stale scans; past it they unlink the
+	// files of what they close, as a clean server does. The churners run
+	// at a pace the clock sets and --stale at one the machine's load
+	// sets: unbounded, the files piled up faster than a scan under -race
+	// on a loaded machine could probe them (thousands), each scan took
+	// longer than the last, and runs hit churnRunTimeout.
+	churnStaleBacklog = 200
+	// churnBudget is how many churning steps (a socket, a process, a
+	// connection) may be taken before a udsls run ends, and how many each
+	// run's end allows more. Paced by the clock alone, the churners took
+	// a loaded machine's time from udsls, in this very process: the test
+	// had a sixth of a core, and runs did not end within churnRunTimeout.
+	churnBudget = 100
 )
 
 type churnSock struct {
@@ -433,13 +458,17 @@ func (c *churner) closeSock(s churnSock, unlink bool) {
 		c.paths = c.paths[1:]
 	}
 	c.mu.Unlock()
-	if unlink {
+	if unlink || !c.leaveStale() {
 		os.Remove(s.path) // --stale may have taken it already
 	}
 }
 
+// leaveStale says whether the file of what was just closed may stay
+// behind as a stale file: while the backlog allows it.
+func (c *churner) leaveStale() bool { return c.leftStale.Add(1) <= churnStaleBacklog }
+
 // churnProcess starts a process holding a listener and kills the oldest;
-// the killed process's file is left stale.
+// the killed process's file is left stale while the backlog allows.
 func (c *churner) churnProcess() {
 	k, err := c.startKid(c.name("kid"), true)
 	if err != nil {
@@ -464,6 +493,9 @@ func (c *churner) kill(k *churnKid) {
 	c.still(k.path, k.file, "child's listener")
 	k.cmd.Process.Kill()
 	k.cmd.Wait()
+	if !c.leaveStale() {
+		os.Remove(k.path)
+	}
 }
 
 // churnConnection connects to a long-lived listener and hangs up.
@@ -498,7 +530,19 @@ func (c *churner) udsls(args ...string) (int, []byte, string) {
 	if ctx.Err() != nil {
 		c.errorf("udsls %q did not finish within %v", args, churnRunTimeout)
 	}
+	c.refill()
 	return code, stdout.Bytes(), stderr.String()
+}
+
+// refill allows churnBudget churning steps more, up to churnBudget.
+func (c *churner) refill() {
+	for range churnBudget {
+		select {
+		case c.budget <- struct{}{}:
+		default:
+			return
+		}
+	}
 }
 
 // list runs the listings in turn, on the churned sockets only: the
@@ -628,6 +672,7 @@ func (c *churner) stale(n int) {
 	if n%2 == 1 {
 		args = append(args, "--source", "procfs")
 	}
+	c.leftStale.Store(0)
 	doc := c.runStale(args...)
 	c.removed.Add(int64(countRemoved(doc)))
 }

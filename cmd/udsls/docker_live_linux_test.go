@@ -241,9 +241,9 @@ func (d *dockerd) importImage(t *testing.T, name string) {
 	d.run(t, "import", tarPath, name)
 }
 
-// startContainer runs a named container with no network and waits for
-// the socket it binds at sock (a path inside it); it returns the id and
-// the pid of its process.
+// startContainer runs a named container with no network and waits until
+// the socket it binds at sock (a path inside it) listens or takes
+// datagrams; it returns the id and the pid of its process.
 func (d *dockerd) startContainer(t *testing.T, name, image, sock string, args ...string) (id string, pid int) {
 	t.Helper()
 	return d.startContainerNet(t, "none", name, image, sock, args...)
@@ -265,14 +265,43 @@ func (d *dockerd) startContainerNet(t *testing.T, network, name, image, sock str
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid), "root", sock)); err == nil {
+		if serving(pid, sock) {
 			return id, pid
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("container %s did not bind %s within 30s; logs:\n%s", name, sock, d.run(t, "logs", id))
+			t.Fatalf("container %s did not serve %s within 30s; logs:\n%s", name, sock, d.run(t, "logs", id))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// serving says whether process pid's network namespace has a socket
+// bound at sock that listens, or takes datagrams, and the file is there.
+// The file appears at bind, before listen: a test that looked then found
+// the socket bound but not listening.
+func serving(pid int, sock string) bool {
+	proc := filepath.Join("/proc", strconv.Itoa(pid))
+	if _, err := os.Stat(filepath.Join(proc, "root", sock)); err != nil {
+		return false
+	}
+	data, err := os.ReadFile(filepath.Join(proc, "net", "unix"))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		// Num RefCount Protocol Flags Type St Inode Path (unix_seq_show)
+		f := strings.Fields(line)
+		if len(f) != 8 || f[7] != sock {
+			continue
+		}
+		const acceptCon = 1 << 16 // __SO_ACCEPTCON: listening
+		flags, err1 := strconv.ParseUint(f[3], 16, 32)
+		typ, err2 := strconv.ParseUint(f[4], 16, 16)
+		if err1 == nil && err2 == nil && (flags&acceptCon != 0 || typ == syscall.SOCK_DGRAM) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestDockerContainerNames lists the sockets of two named containers of a

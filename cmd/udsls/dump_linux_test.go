@@ -262,7 +262,7 @@ func TestDumpPcap(t *testing.T) {
 	before := testutil.LoadedBPF(t, dumpProg)
 	d := startDump(t, bin, "--dump", path, "-w", pcapFile)
 	dd := startDump(t, bin, "--dump", dpath, "-w", pcapFile+".dgram", "--max-bytes", "64")
-	if loaded := testutil.Programs(testutil.NewBPF(t, dumpProg, before)); len(loaded) != 2 {
+	if loaded := testutil.Programs(testutil.HeldBy(t, testutil.NewBPF(t, dumpProg, before), d.cmd.Process.Pid, dd.cmd.Process.Pid)); len(loaded) != 2 {
 		t.Fatalf("bpftool lists %v as the two dumps' programs, want 2 of them", loaded)
 	}
 

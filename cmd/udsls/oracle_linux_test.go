@@ -15,8 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -509,14 +509,18 @@ func (w *world) build(unshare, bash string) {
 	w.fds = append(w.fds, high)
 	dupm.holders[[2]int{w.self, high}] = true
 	for range 2 {
-		// The child gets it at fd 3 and dups it to fd 1000.
-		cmd := exec.Command(bash, "-c", "exec 1000<&3; exec sleep 600")
+		// The child has it at fd 3 and at fd 1000 from its exec on, which
+		// Start waits for (a shell's "exec 1000<&3" after it was started
+		// left a moment when the snapshot saw fd 3 only). The entries
+		// between are nil: closed in the child.
+		cmd := exec.Command("sleep", "600")
 		dup, err := unix.FcntlInt(uintptr(dupfd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f := os.NewFile(uintptr(dup), "shared")
-		cmd.ExtraFiles = []*os.File{f}
+		cmd.ExtraFiles = make([]*os.File, 1000-3+1)
+		cmd.ExtraFiles[0], cmd.ExtraFiles[1000-3] = f, f
 		err = cmd.Start()
 		f.Close()
 		if err != nil {
@@ -569,21 +573,19 @@ func (w *world) build(unshare, bash string) {
 	cross, cm := w.listen(inspect.TypeStream, host, filepath.Join(w.dir, "cross.sock"), 4)
 	shared := fmt.Sprintf("@udsls-oracle-shared-%d", w.self)
 	for k := 1; k <= 3; k++ {
-		cmd := exec.Command(unshare, "--net", "--", "sleep", "600")
+		// Born in the namespace, before its exec, which Start waits for:
+		// unshare(1) enters it after it has been started, and a wait for
+		// that was bounded by a guess of how loaded the machine is.
+		cmd := exec.Command("sleep", "600")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		pid := cmd.Process.Pid
-		var ino uint64
-		for range 200 {
-			if ino = nsIno(t, fmt.Sprintf("/proc/%d/ns/net", pid)); ino != w.hostNetns {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		ino := nsIno(t, fmt.Sprintf("/proc/%d/ns/net", pid))
 		if ino == w.hostNetns {
-			t.Fatal("unshare --net did not enter a new network namespace")
+			t.Fatal("a process cloned with CLONE_NEWNET is in the host's network namespace")
 		}
 		w.nss = append(w.nss, nsProc{pid, ino})
 		w.pids = append(w.pids, pid)

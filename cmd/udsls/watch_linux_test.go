@@ -241,7 +241,7 @@ func TestWatchKeepsIteratorLoaded(t *testing.T) {
 				t.Fatalf("the watch ended: %v", lines.Err())
 			}
 		}
-		return testutil.NewBPF(t, testutil.Ours, before)
+		return testutil.HeldBy(t, testutil.NewBPF(t, testutil.Ours, before), cmd.Process.Pid)
 	}
 	first := ours(2)
 	if len(first) == 0 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -224,7 +225,7 @@ func (s *Source) readNetns(ctx context.Context, root string, ns netnsRef, self u
 		if ns.ino == self {
 			socks, err = dump(ctx)
 		} else {
-			socks, err = dumpIn(ctx, ns.file, dump)
+			socks, err = dumpIn(ctx, ns, dump)
 		}
 		var ee *enterError
 		switch {
@@ -241,20 +242,43 @@ func (s *Source) readNetns(ctx context.Context, root string, ns netnsRef, self u
 	if ns.pid == 0 {
 		return nil, "", nil, cmp.Or(why, errors.New("no process in it shows its net/unix"))
 	}
-	socks, err = readProcNetUnix(ctx, filepath.Join(root, strconv.Itoa(ns.pid)))
+	proc := filepath.Join(root, strconv.Itoa(ns.pid))
+	socks, err = readProcNetUnix(ctx, proc)
+	if err == nil {
+		// Read through the process, which may have exited meanwhile and
+		// its pid gone to a process of another namespace.
+		file := filepath.Join(proc, "ns", "net")
+		if ino, err2 := nsInode(file); err2 != nil || ino != ns.ino {
+			socks, err = nil, errReused(file)
+		}
+	}
 	if err != nil && why != nil && !gone(err) {
 		err = fmt.Errorf("%v; %w", why, err)
 	}
 	return socks, "procfs", why, err
 }
 
-// dumpIn runs dump inside the namespace that file names.
-func dumpIn(ctx context.Context, file string, dump func(context.Context) ([]inspect.Socket, error)) ([]inspect.Socket, error) {
-	f, err := os.Open(file)
+// errReused says file, a /proc/<pid>/ns/net, no longer names the
+// namespace it was listed by: its process exited since, and the pid may
+// be another's. It is gone, as the namespace may be.
+func errReused(file string) error {
+	return fmt.Errorf("%s no longer names the network namespace it was listed by: %w", file, fs.ErrNotExist)
+}
+
+// dumpIn runs dump inside the namespace ns, through its file. A
+// /proc/<pid>/ns/net names the namespace of whatever process has that pid
+// now: one whose process exited since the namespaces were listed may name
+// another by now, most often the host's, whose sockets were then listed
+// twice, once as the dead namespace's.
+func dumpIn(ctx context.Context, ns netnsRef, dump func(context.Context) ([]inspect.Socket, error)) ([]inspect.Socket, error) {
+	f, ino, err := openNetns(ns.file)
 	if err != nil {
 		return nil, &enterError{err}
 	}
 	defer f.Close()
+	if ino != ns.ino {
+		return nil, errReused(ns.file)
+	}
 	var socks []inspect.Socket
 	err = inNetns(f, func() error {
 		socks, err = dump(ctx)

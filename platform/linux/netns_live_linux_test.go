@@ -442,3 +442,22 @@ func TestExhaustiveMissing(t *testing.T) {
 		t.Errorf("every namespace read: %v, Missing %q", err, snap.Missing)
 	}
 }
+
+// TestNetnsPidReused: a namespace listed through a process that exited
+// since, its pid now another's in another namespace, is gone: its sockets
+// are not the new process's namespace's. Here the pid leads to this
+// process, in the host's namespace, and the namespace listed is one that
+// does not exist; through sock_diag and through procfs, it is skipped
+// rather than given the host's sockets (which were then listed twice, the
+// second time as the dead namespace's).
+func TestNetnsPidReused(t *testing.T) {
+	self := selfNetns(t)
+	file := filepath.Join("/proc", strconv.Itoa(os.Getpid()), "ns", "net")
+	dead := netnsRef{ino: self + 1, pid: os.Getpid(), file: file}
+	for name, src := range map[string]SocketSource{"auto": SocketsAuto, "procfs": SocketsProcfs} {
+		socks, _, _, err := (&Source{Sockets: src}).readNetns(t.Context(), "/proc", dead, self)
+		if len(socks) != 0 || !gone(err) {
+			t.Errorf("%s: %d sockets, error %v; want none, the namespace gone", name, len(socks), err)
+		}
+	}
+}

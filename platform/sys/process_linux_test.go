@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -50,9 +51,11 @@ func TestLiveProcessMatchesGopsutil(t *testing.T) {
 		}
 		name, uids, err1 := gopsutilName(pid)
 		got, err := Process(context.Background(), "", pid)
-		// A process of the machine may exec or exit meanwhile.
-		name2, _, err2 := gopsutilName(pid)
-		if err1 != nil || err2 != nil || err != nil || name != name2 {
+		// A process of the machine may exec, exit or change its uid
+		// meanwhile (another package's test runs setpriv, which switches
+		// to nobody before it execs).
+		name2, uids2, err2 := gopsutilName(pid)
+		if err1 != nil || err2 != nil || err != nil || name != name2 || !slices.Equal(uids, uids2) {
 			continue
 		}
 		want := uids[0]

@@ -413,8 +413,8 @@ func TestTrafficStopsAfterClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := testutil.Programs(testutil.NewBPF(t, trafficProg, before)); len(got) != len(TrafficPrograms) {
-		t.Fatalf("bpftool lists new %v, want %d new programs named %v", got, len(TrafficPrograms), TrafficPrograms)
+	if got := testutil.Programs(testutil.HeldBy(t, testutil.NewBPF(t, trafficProg, before), os.Getpid())); len(got) != len(TrafficPrograms) {
+		t.Fatalf("this process holds new %v, want %d new programs named %v", got, len(TrafficPrograms), TrafficPrograms)
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -476,7 +476,7 @@ func TestTrafficGoneWithProcess(t *testing.T) {
 			if line != "ready\n" {
 				t.Fatalf("helper said %q, %v", line, err)
 			}
-			if got := testutil.Programs(testutil.NewBPF(t, trafficProg, before)); len(got) != len(TrafficPrograms) {
+			if got := testutil.Programs(testutil.HeldBy(t, testutil.NewBPF(t, trafficProg, before), cmd.Process.Pid)); len(got) != len(TrafficPrograms) {
 				t.Fatalf("the helper's counter: bpftool lists new programs %v, want %d", got, len(TrafficPrograms))
 			}
 			if err := cmd.Process.Signal(sig); err != nil {

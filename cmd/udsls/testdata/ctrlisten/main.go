@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 )
 
 func main() {
@@ -16,20 +17,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: ctrlisten PATH [MODE]")
 		os.Exit(2)
 	}
+	// The mode is the file's from its bind on, through the umask: a
+	// chmod after the listen left a moment when a test saw the file with
+	// the mode bind gave it.
+	if len(os.Args) == 3 {
+		mode, err := strconv.ParseUint(os.Args[2], 8, 32)
+		if err != nil || mode > 0o777 {
+			fmt.Fprintf(os.Stderr, "mode %q: want an octal permission\n", os.Args[2])
+			os.Exit(2)
+		}
+		syscall.Umask(int(0o777 &^ mode))
+	}
 	l, err := net.Listen("unix", os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
-	}
-	if len(os.Args) == 3 {
-		mode, err := strconv.ParseUint(os.Args[2], 8, 32)
-		if err == nil {
-			err = os.Chmod(os.Args[1], os.FileMode(mode))
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
 	}
 	for {
 		c, err := l.Accept()
