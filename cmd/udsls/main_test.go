@@ -2,17 +2,14 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"regexp"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/udsls/udsls/platform/testenv"
 	"github.com/udsls/udsls/platform/testserver"
 )
 
@@ -39,29 +36,11 @@ var built struct {
 type cleanup struct{ m *testing.M }
 
 func (c cleanup) Run() int {
-	heavyTimeout()
 	code := c.m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}
 	return code
-}
-
-// heavyTimeout gives this package's tests, when heavy ones run
-// (UDSLS_HEAVY=1, as in CI), 30 minutes instead of the 10 that go test
-// gives a test binary when not told otherwise, which ends the whole
-// binary with a panic. Its ~150 tests under -race took 10 minutes on a
-// moderately loaded 2-core machine and 23 on a heavily loaded one,
-// TestChurn, TestOracle and TestLimits alone several. A -timeout other
-// than the default is left as given.
-func heavyTimeout() {
-	if os.Getenv(testenv.HeavyEnv) != "1" {
-		return
-	}
-	flag.Parse()
-	if f := flag.Lookup("test.timeout"); f != nil && f.Value.String() == (10*time.Minute).String() {
-		f.Value.Set((30 * time.Minute).String())
-	}
 }
 
 func TestScript(t *testing.T) {
