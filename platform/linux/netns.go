@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/internal/errpath"
@@ -151,7 +153,7 @@ func (s *Source) readNamespaces(ctx context.Context, root string, snap *inspect.
 	var unreadErr, procfsWhy error
 	backends := map[string]bool{}
 	for _, ns := range nss {
-		socks, backend, why, err := s.readNetns(ctx, root, ns, self)
+		socks, backend, why, err := s.readNetnsRetry(ctx, root, ns, self)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -210,6 +212,28 @@ func (s *Source) readNamespaces(ctx context.Context, root string, snap *inspect.
 		snap.Warnings = append(snap.Warnings, w)
 	}
 	return nil
+}
+
+// readNetnsRetry is readNetns, tried again when it ran short of
+// descriptors: under a low RLIMIT_NOFILE (prlimit, a container) the fd
+// walk beside it holds some for a moment, and a namespace given up for
+// that would turn every stale file's verdict there into "unknown".
+func (s *Source) readNetnsRetry(ctx context.Context, root string, ns netnsRef, self uint64) (socks []inspect.Socket, backend string, why, err error) {
+	for try := 1; ; try++ {
+		socks, backend, why, err = s.readNetns(ctx, root, ns, self)
+		if try == 5 || !outOfFDs(err) && !outOfFDs(why) {
+			return socks, backend, why, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, "", nil, ctx.Err()
+		case <-time.After(time.Duration(try) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func outOfFDs(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
 // readNetns lists one namespace's sockets: by sock_diag from a thread

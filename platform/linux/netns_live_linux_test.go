@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -459,5 +460,41 @@ func TestNetnsPidReused(t *testing.T) {
 		if len(socks) != 0 || !gone(err) {
 			t.Errorf("%s: %d sockets, error %v; want none, the namespace gone", name, len(socks), err)
 		}
+	}
+}
+
+// TestNetnsOutOfFDs: a namespace whose read runs short of descriptors for
+// a moment (the fd walk beside it holds some under a low RLIMIT_NOFILE)
+// is read on a later try, not left out: with --stale, left out, it made
+// every stale file "unknown" (TestLimits/nofile, when another test's
+// namespace was there).
+func TestNetnsOutOfFDs(t *testing.T) {
+	testenv.NeedRoot(t, "creating a network namespace")
+	unshare := testenv.NeedTool(t, "unshare", "util-linux")
+	h := startNetnsHelper(t, os.Args[0], "", nil, unshare, "--net", "--")
+	var mu sync.Mutex
+	failures := 2
+	short := func(ctx context.Context) ([]inspect.Socket, error) {
+		if ino, _ := nsInode("/proc/thread-self/ns/net"); ino == h.netns {
+			mu.Lock()
+			fail := failures > 0
+			failures--
+			mu.Unlock()
+			if fail {
+				return nil, fmt.Errorf("netlink sock_diag: %w", os.NewSyscallError("socket", syscall.EMFILE))
+			}
+		}
+		return DumpUnix(ctx)
+	}
+	src := &Source{Sockets: SocketsNetlink, AllNetns: true, Exhaustive: true, dumpUnix: short}
+	snap, err := src.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Missing != "" || len(snap.Warnings) > 0 {
+		t.Errorf("Missing %q, warnings %q; want the namespace read on a later try", snap.Missing, snap.Warnings)
+	}
+	if !slices.ContainsFunc(snap.Sockets, func(s inspect.Socket) bool { return s.Netns == h.netns }) {
+		t.Errorf("no socket of namespace %d", h.netns)
 	}
 }
