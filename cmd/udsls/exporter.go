@@ -87,7 +87,8 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 	containerNetns(o)
 	// The sources live as long as the exporter, and keep the BPF
 	// iterator loaded from one scrape to the next: loading it, kernel BTF
-	// included, was a seventh of a scrape's CPU at 10k sockets.
+	// included, was a seventh of a scrape's CPU at 10k sockets. The
+	// listing's and the stale search's share one (o.sharedKept).
 	var s scrapeSources
 	defer s.close()
 	if s.list, err = newSource(o); err != nil {

@@ -135,7 +135,7 @@ func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
 	if netns, err = staleNetns(o); err != nil {
 		return nil, 0, err
 	}
-	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true, FDSource: o.fdSource, Keep: o.keeps()})
+	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true, FDSource: o.fdSource, Kept: o.sharedKept()})
 	return src, netns, err
 }
 
