@@ -11,7 +11,8 @@ import (
 // Default returns the live source for this operating system.
 func Default(opts Options) (inspect.Source, error) {
 	src := &linux.Source{ProcRoot: cmp.Or(opts.ProcRoot, "/proc"), AllNetns: opts.AllNetns, Netns: opts.Netns, Exhaustive: opts.Exhaustive}
-	if opts.Keep {
+	src.Kept = opts.Kept
+	if opts.Keep && src.Kept == nil {
 		src.Kept = &linux.Kept{}
 	}
 	switch opts.Source {

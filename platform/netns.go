@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/udsls/udsls/internal/errpath"
+	"github.com/udsls/udsls/platform/linux"
 )
 
 // NetnsPID is the process opts.Netns names, as a pid or as its
@@ -46,6 +47,13 @@ func NetnsFile(opts Options) string {
 		return filepath.Join(root, strconv.Itoa(pid), "ns", "net")
 	}
 	return opts.Netns
+}
+
+// NetnsInode is the inode of the network namespace opts.Netns names, or
+// the error the listing gives for it, so that --stale and --check say the
+// same of a bad --netns. Linux only.
+func NetnsInode(opts Options) (uint64, error) {
+	return linux.NetnsInode(opts.ProcRoot, opts.Netns)
 }
 
 // NetnsRoot says where the files of the namespace opts.Netns names are

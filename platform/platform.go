@@ -25,6 +25,11 @@ type Options struct {
 	// Keep says that the source will take snapshot after snapshot (a
 	// watch): it keeps what they share loaded, until its Close.
 	Keep bool
+	// Kept, when set, is what the source keeps loaded as Keep says, shared
+	// with the other sources given the same one (the exporter's listing
+	// and stale search load one BPF iterator); Close on any of them
+	// unloads it. Linux only.
+	Kept *linux.Kept
 }
 
 // InNetns runs fn on a thread inside the network namespace opts.Netns

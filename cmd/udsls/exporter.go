@@ -19,6 +19,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
+	"github.com/udsls/udsls/platform"
 	"github.com/udsls/udsls/platform/sys"
 )
 
@@ -86,15 +87,24 @@ func runMetrics(ctx context.Context, o *options, e *env) (int, error) {
 	containerNetns(o)
 	// The sources live as long as the exporter, and keep the BPF
 	// iterator loaded from one scrape to the next: loading it, kernel BTF
-	// included, was a seventh of a scrape's CPU at 10k sockets.
+	// included, was a seventh of a scrape's CPU at 10k sockets. The
+	// listing's and the stale search's share one (o.sharedKept).
 	var s scrapeSources
 	defer s.close()
 	if s.list, err = newSource(o); err != nil {
 		return exitError, err
 	}
+	// A bad --netns ends the run before it serves, as it ends a listing;
+	// one that goes away later (a stopped container) fails only the
+	// scrapes while it is gone, since it may come back.
+	if o.netns != "" {
+		if _, err := platform.NetnsInode(netnsOptions(o)); err != nil {
+			return exitError, err
+		}
+	}
 	if len(o.metricsStale) > 0 {
-		// The namespace and its file tree are looked up here, so that a
-		// bad --netns ends the run before it serves, and on each scrape.
+		// The namespace's file tree is looked up here too, and on each
+		// scrape.
 		if s.stale, _, err = staleSource(o); err != nil {
 			return exitError, err
 		}

@@ -283,3 +283,29 @@ func TestExporterKeepsFDIterator(t *testing.T) {
 		t.Errorf("BPF programs held after the first scrape %v, after the second %v; want the one iterator, kept", first, second)
 	}
 }
+
+// TestExporterSharesFDIterator: with --metrics-stale the listing and the
+// stale search read the one iterator the exporter keeps loaded; each
+// loaded its own, kernel memory and BTF held twice for the exporter's
+// life. Nothing stays loaded once it stops.
+func TestExporterSharesFDIterator(t *testing.T) {
+	testutil.NeedBPF(t, "the fd iterator", bpf.OpenFDIter)
+	before := testutil.LoadedBPF(t, testutil.Ours)
+	x := startExporter(t, "--metrics-min-interval", "0", "--fd-source", "bpf", "--metrics-stale", t.TempDir())
+	pid := x.cmd.Process.Pid
+	get(t, x.url+"/metrics")
+	first := testutil.Programs(testutil.HeldBPF(t, pid))
+	get(t, x.url+"/metrics")
+	if second := testutil.Programs(testutil.HeldBPF(t, pid)); len(first) != 1 || !slices.Equal(first, second) {
+		t.Errorf("BPF programs the exporter holds after the first scrape %v, after the second %v; want one iterator for the listing and --metrics-stale, kept", first, second)
+	}
+	if err := x.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := <-x.done
+	x.done <- err // for the cleanup's
+	if err != nil {
+		t.Errorf("exporter stopped by SIGTERM: %v; want exit 0", err)
+	}
+	testutil.NoBPFLeft(t, testutil.Ours, before)
+}

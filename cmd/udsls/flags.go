@@ -14,6 +14,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform/containers"
+	"github.com/udsls/udsls/platform/linux"
 )
 
 // Exit statuses, as ripgrep and grep use them.
@@ -110,6 +111,10 @@ type options struct {
 	dumpTarget string
 	writeFile  string
 	maxBytes   int
+
+	// kept is what the sources of a run that keeps things loaded share:
+	// one BPF iterator for the exporter's listing and its --metrics-stale.
+	kept *linux.Kept
 
 	// parsed holds what flags say before parseFlags makes sense of it.
 	parsed struct {

@@ -103,6 +103,11 @@ func checkInNetns(o *options, c *inspect.Checker) ([]string, func([]inspect.Chec
 	if err := netnsUsage(o); err != nil || o.netns == "" {
 		return o.args, keep, err
 	}
+	// NetnsRoot alone takes any file, which only abstract names would then
+	// find naming no namespace.
+	if _, err := platform.NetnsInode(netnsOptions(o)); err != nil {
+		return nil, keep, err
+	}
 	root, err := platform.NetnsRoot(netnsOptions(o), c.Resolver.MountRoot)
 	if err != nil {
 		return nil, keep, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/platform"
+	"github.com/udsls/udsls/platform/linux"
 )
 
 // newSource picks where sockets come from: saved captures when --from is
@@ -20,7 +21,7 @@ func newSource(o *options) (inspect.Source, error) {
 	if len(o.from) > 0 {
 		return platform.FromCaptures(o.from)
 	}
-	src, err := platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns, FDSource: o.fdSource, Keep: o.keeps()})
+	src, err := platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: o.allNetns, Netns: o.netns, FDSource: o.fdSource, Kept: o.sharedKept()})
 	if err != nil || o.verboseOut == nil {
 		return src, err
 	}
@@ -54,3 +55,13 @@ func (v *verboseSource) Snapshot(ctx context.Context) (*inspect.Snapshot, error)
 // keeps says whether this run takes snapshot after snapshot, and so keeps
 // what they can share loaded (the BPF iterator) until its sources close.
 func (o *options) keeps() bool { return o.mode == modeWatch || o.metricsListen != "" }
+
+// sharedKept is what the run's sources keep loaded, one for all of them,
+// or nil when the run does not keep things loaded: each iterator is
+// kernel memory and BTF loaded for as long as the exporter runs.
+func (o *options) sharedKept() *linux.Kept {
+	if o.keeps() && o.kept == nil {
+		o.kept = &linux.Kept{}
+	}
+	return o.kept
+}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/udsls/udsls/inspect"
 	"github.com/udsls/udsls/inspect/render"
-	"github.com/udsls/udsls/internal/errpath"
 	"github.com/udsls/udsls/platform"
 )
 
@@ -136,7 +135,7 @@ func staleSource(o *options) (src inspect.Source, netns uint64, err error) {
 	if netns, err = staleNetns(o); err != nil {
 		return nil, 0, err
 	}
-	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true, FDSource: o.fdSource, Keep: o.keeps()})
+	src, err = platform.Default(platform.Options{ProcRoot: o.procRoot, Source: o.source, AllNetns: true, Exhaustive: true, FDSource: o.fdSource, Kept: o.sharedKept()})
 	return src, netns, err
 }
 
@@ -146,11 +145,11 @@ func staleNetns(o *options) (uint64, error) {
 	if runtime.GOOS != "linux" || len(o.from) > 0 {
 		return 0, nil
 	}
+	if o.netns != "" {
+		return platform.NetnsInode(netnsOptions(o))
+	}
 	fi, err := os.Stat(platform.NetnsFile(netnsOptions(o)))
-	switch {
-	case err != nil && o.netns != "":
-		return 0, fmt.Errorf("network namespace %q: %w", o.netns, errpath.Strip(err))
-	case err != nil:
+	if err != nil {
 		return 0, nil
 	}
 	return inodeOf(fi), nil

@@ -91,9 +91,38 @@ func findNetns(ctx context.Context, procRoot string) (nss []netnsRef, hidden uns
 	return nss, hidden, nil
 }
 
+// NetnsInode is the inode of the network namespace netns names, a pid or
+// a file as in Source.Netns, or the error a listing gives for it: every
+// mode says the same of a bad --netns.
+func NetnsInode(procRoot, netns string) (uint64, error) {
+	ns, err := lookupNetns(cmp.Or(procRoot, "/proc"), netns)
+	return ns.ino, err
+}
+
 // selectNetns finds the namespace --netns names: a pid, or a file naming a
 // namespace (/var/run/netns/NAME, /proc/PID/ns/net).
 func selectNetns(ctx context.Context, procRoot, arg string) (netnsRef, error) {
+	ns, err := lookupNetns(procRoot, arg)
+	if err != nil || ns.pid != 0 {
+		return ns, err
+	}
+	// A process inside is what procfs shows the namespace through, should
+	// netlink be out of reach; a namespace kept by a bind mount alone
+	// (ip netns add) may have none.
+	if all, _, err := findNetns(ctx, procRoot); err == nil {
+		for _, n := range all {
+			if n.ino == ns.ino {
+				ns.pid = n.pid
+				break
+			}
+		}
+	}
+	return ns, nil
+}
+
+// lookupNetns is selectNetns without the search for a process in a
+// namespace a file names.
+func lookupNetns(procRoot, arg string) (netnsRef, error) {
 	if pid, ok := parseDecimal(arg); ok {
 		file := filepath.Join(procRoot, arg, "ns", "net")
 		ino, err := nsInode(file)
@@ -110,19 +139,7 @@ func selectNetns(ctx context.Context, procRoot, arg string) (netnsRef, error) {
 		return netnsRef{}, fmt.Errorf("network namespace %q: %w", arg, errpath.Strip(err))
 	}
 	f.Close()
-	ns := netnsRef{ino: ino, file: arg}
-	// A process inside is what procfs shows the namespace through, should
-	// netlink be out of reach; a namespace kept by a bind mount alone
-	// (ip netns add) may have none.
-	if all, _, err := findNetns(ctx, procRoot); err == nil {
-		for _, n := range all {
-			if n.ino == ino {
-				ns.pid = n.pid
-				break
-			}
-		}
-	}
-	return ns, nil
+	return netnsRef{ino: ino, file: arg}, nil
 }
 
 // readNamespaces lists the sockets of every network namespace (AllNetns)
