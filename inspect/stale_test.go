@@ -32,7 +32,7 @@ func TestLiveFiles(t *testing.T) {
 	// Device 1 is a stacking filesystem's (an overlay's, whose files
 	// its upper layer shows with the same inode numbers) or not.
 	for _, stacked := range []bool{false, true} {
-		got := liveFiles(snap, lstat, func(dev uint64) bool { return stacked && dev == 1 })
+		got := liveFiles(snap, lstat, func(dev uint64) Stack { return Stack{Stacked: stacked && dev == 1} })
 		want := liveSet{
 			// a.sock's socket holds another file than the one at its path:
 			// identity wins and the file at the path is not protected.
@@ -42,13 +42,10 @@ func TestLiveFiles(t *testing.T) {
 			// Without identity nor a state that rules it out, each may be
 			// bound and not listening to a file of its name elsewhere.
 			unbound:  map[string]bool{"/run/b.sock": true, "/run/reg.sock": true, "rel.sock": true, "/run/gone.sock": true},
-			layered:  map[uint64][]uint64{},
+			layered:  map[uint64][]uint64{99: {1}, 11: {1}},
 			relative: map[string]string{"rel.sock": "rel.sock"},
 		}
-		if stacked {
-			want.layered = map[uint64][]uint64{99: {1}, 11: {1}}
-		}
-		if diff := cmp.Diff(want, got, cmp.AllowUnexported(liveSet{}), cmpopts.IgnoreFields(liveSet{}, "stacked")); diff != "" {
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(liveSet{}), cmpopts.IgnoreFields(liveSet{}, "stack")); diff != "" {
 			t.Errorf("liveFiles, stacked %v (-want +got):\n%s", stacked, diff)
 		}
 	}
