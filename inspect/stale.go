@@ -336,16 +336,15 @@ func (l *liveSet) elsewhere(p string, id FileID) string {
 // mayShow says whether files on devices a and b with the same inode number
 // may be one file seen through a stacking filesystem: when either device
 // is a stacking filesystem's whose layers are not known for certain, or
-// when the devices that show their files directly meet. An unknown stack
-// on b alone, with a not stacked, counts as none, as it always has: the
-// file it passes through is not known to be a live socket's.
+// when the devices that show their files directly meet (a socket bound
+// through an overlay and its file seen in a layer, or the reverse).
 func mayShow(stack func(uint64) Stack, a, b uint64) bool {
 	sa, sb := stack(a), stack(b)
 	if !sa.Stacked && !sb.Stacked {
 		return false
 	}
 	if sa.Stacked && !sa.Known || sb.Stacked && !sb.Known {
-		return sa.Stacked
+		return true
 	}
 	if slices.Contains(sa.Layers, b) || slices.Contains(sb.Layers, a) {
 		return true

@@ -74,3 +74,40 @@ func TestUnderDirs(t *testing.T) {
 		t.Error("nothing is under /")
 	}
 }
+
+// TestMayShow: files with one inode number on two devices may be one
+// file seen through a stacking filesystem only when their direct views
+// meet, or when a live socket's stack is not known for certain.
+func TestMayShow(t *testing.T) {
+	const (
+		overlay, upper, lower, unrelated = 1, 2, 3, 4
+		fuse, other, overlay2            = 5, 6, 7
+	)
+	stacks := map[uint64]Stack{
+		overlay:  {Stacked: true, Known: true, Layers: []uint64{upper, lower}},
+		overlay2: {Stacked: true, Known: true, Layers: []uint64{lower}},
+		fuse:     {Stacked: true},
+	}
+	stack := func(d uint64) Stack { return stacks[d] }
+	tests := []struct {
+		name       string
+		live, file uint64
+		want       bool
+	}{
+		{"upper view of a socket bound through the overlay", overlay, upper, true},
+		{"lower layer's file", overlay, lower, true},
+		{"unrelated filesystem", overlay, unrelated, false},
+		{"FUSE's layers unknown", fuse, unrelated, true},
+		{"an unknown stack on the file's device", overlay, fuse, true},
+		{"two plain filesystems", upper, unrelated, false},
+		{"socket bound in the upper directory, file seen through the overlay", upper, overlay, true},
+		{"file through another overlay with a common layer", overlay, overlay2, true},
+		{"plain live, file on an unknown stack", other, fuse, true},
+		{"plain live, file on an overlay not over it", unrelated, overlay, false},
+	}
+	for _, tt := range tests {
+		if got := mayShow(stack, tt.live, tt.file); got != tt.want {
+			t.Errorf("%s: mayShow = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

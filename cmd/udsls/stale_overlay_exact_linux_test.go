@@ -168,3 +168,35 @@ func TestStaleFUSEInodeConservative(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleOverlayViewOfLayerSocket: a socket bound in an overlay's upper
+// directory holds the upper inode; seen through the overlay (all layers on
+// one filesystem, so the overlay's device) the file refuses connects and
+// has the same inode number. It was called stale, and --remove through
+// the overlay deleted the live socket's file.
+func TestStaleOverlayViewOfLayerSocket(t *testing.T) {
+	testenv.NeedRoot(t, "mounting tmpfs and overlayfs")
+	base := t.TempDir()
+	p := func(n string) string { return filepath.Join(base, n) }
+	mountAt(t, p("fs"), "-t", "tmpfs", "tmpfs")
+	mkdirs(t, p("fs"), "lower", "upper", "work")
+	mountAt(t, p("merged"), "-t", "overlay", "overlay", "-o",
+		"lowerdir="+p("fs/lower")+",upperdir="+p("fs/upper")+",workdir="+p("fs/work"))
+	l, err := net.Listen("unix", p("fs/upper/live.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if a, b := lstatIno(t, p("fs/upper/live.sock")), lstatIno(t, p("merged/live.sock")); a != b {
+		t.Fatalf("inode %d in the upper directory, %d through the overlay", a, b)
+	}
+	code, out, errOut := runUdsls("--stale", "--remove", p("merged"))
+	if code != exitOK || strings.Contains(out, "removed") || !strings.Contains(out, "UNKNOWN") {
+		t.Errorf("--remove: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if c, err := net.Dial("unix", p("fs/upper/live.sock")); err != nil {
+		t.Errorf("the listener after --remove: %v", err)
+	} else {
+		c.Close()
+	}
+}

@@ -117,9 +117,11 @@ func overlayLayers(opts string) (paths []string, ok bool) {
 		case "workdir":
 			work++
 			vals = []string{val}
+		case "redirect_dir":
+			continue
 		default:
 			// Another kind of layer than those known.
-			if strings.Contains(name, "dir") || strings.Contains(name, "/") {
+			if strings.HasSuffix(name, "dir") || strings.HasSuffix(name, "dir+") {
 				return nil, false
 			}
 			continue
