@@ -22,10 +22,22 @@ type Files interface {
 	// so that no file is removed but the one proven. An error wrapping
 	// ErrChanged or fs.ErrNotExist means the file is not the one found.
 	Recheck(ctx context.Context, f *FoundFile, probe ProbeFunc, timeout time.Duration, unlink bool) (ProbeResult, error)
-	// Stacked tells the devices that may be a stacking filesystem's
-	// (overlayfs, FUSE), whose files are another filesystem's seen
-	// through it.
-	Stacked() func(dev uint64) bool
+	// Stacked tells what is known of each device's stacking: whether it
+	// may be a stacking filesystem's (overlayfs, FUSE), whose files are
+	// another filesystem's seen through it, and on which devices.
+	Stacked() func(dev uint64) Stack
+}
+
+// Stack is what is known of the filesystems a device's files may be seen
+// on directly.
+type Stack struct {
+	// Stacked says the device may be a stacking filesystem's.
+	Stacked bool
+	// Known says Layers holds every device other than this one on which
+	// its files are seen directly (an overlay's layers, and theirs when
+	// a layer is itself an overlay). Without it any device may be.
+	Known  bool
+	Layers []uint64
 }
 
 // ProbeFunc connects to the socket at path, as Resolver.Probe does.

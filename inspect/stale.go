@@ -129,8 +129,8 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 	rep.Warnings = append(rep.Warnings, snap.Warnings...)
 
 	lstat := func(p string) (*FileInfo, error) { return r.lstatIn(o.Root, p) }
-	stacked := r.Files.Stacked()
-	live := liveFiles(snap, lstat, stacked)
+	stack := r.Files.Stacked()
+	live := liveFiles(snap, lstat, stack)
 	var refused []StaleFile
 	var denied, failed []string // the paths, for the warnings
 	var firstErr error
@@ -175,7 +175,7 @@ func FindStale(ctx context.Context, src Source, r *Resolver, o StaleOptions) (*S
 		if err != nil {
 			return nil, err
 		}
-		live2 := liveFiles(again, lstat, stacked)
+		live2 := liveFiles(again, lstat, stack)
 		for _, f := range refused {
 			if live2.ids[f.File.ID.Key()] || live2.paths[f.Path] {
 				continue
@@ -296,13 +296,14 @@ type liveSet struct {
 	// stale file does, and may be bound to a file of the same name seen
 	// from another directory (relative name) or mount namespace.
 	unbound map[string]bool
-	// layered are the devices of live sockets' bound files that may be
-	// a stacking filesystem's (stacked: overlayfs, FUSE), by inode number: a socket bound
-	// through an overlay holds the overlay's inode, and the same file seen
-	// in the overlay's upper directory is another inode to the kernel (a
-	// connect there is refused) with the same number on another device.
+	// layered are the devices of live sockets' bound files, by inode
+	// number: a socket bound through an overlay holds the overlay's
+	// inode, and the same file seen in the overlay's upper directory is
+	// another inode to the kernel (a connect there is refused) with the
+	// same number on another device; bound in the upper directory, the
+	// same holds for its file seen through the overlay.
 	layered map[uint64][]uint64
-	stacked func(dev uint64) bool
+	stack   func(dev uint64) Stack
 	// relative are the names, by base name, of live sockets bound by a
 	// relative name whose file the backend does not identify (procfs).
 	relative map[string]string
@@ -312,7 +313,7 @@ type liveSet struct {
 func (l *liveSet) hold(id FileID) {
 	k := id.Key()
 	l.ids[k] = true
-	if l.stacked(k.Dev) {
+	if !slices.Contains(l.layered[k.Ino], k.Dev) {
 		l.layered[k.Ino] = append(l.layered[k.Ino], k.Dev)
 	}
 }
@@ -325,15 +326,34 @@ func (l *liveSet) elsewhere(p string, id FileID) string {
 	}
 	k := id.Key()
 	for _, dev := range l.layered[k.Ino] {
-		if dev != k.Dev {
+		if dev != k.Dev && mayShow(l.stack, dev, k.Dev) {
 			return "a live socket's file on another filesystem (an overlay or FUSE view of this directory?) has the same inode number; the file may be that socket's, seen through a layer"
 		}
 	}
 	return ""
 }
 
-func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error), stacked func(dev uint64) bool) liveSet {
-	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}, relative: map[string]string{}, stacked: stacked}
+// mayShow says whether files on devices a and b with the same inode number
+// may be one file seen through a stacking filesystem: when either device
+// is a stacking filesystem's whose layers are not known for certain, or
+// when the devices that show their files directly meet (a socket bound
+// through an overlay and its file seen in a layer, or the reverse).
+func mayShow(stack func(uint64) Stack, a, b uint64) bool {
+	sa, sb := stack(a), stack(b)
+	if !sa.Stacked && !sb.Stacked {
+		return false
+	}
+	if sa.Stacked && !sa.Known || sb.Stacked && !sb.Known {
+		return true
+	}
+	if slices.Contains(sa.Layers, b) || slices.Contains(sb.Layers, a) {
+		return true
+	}
+	return slices.ContainsFunc(sa.Layers, func(x uint64) bool { return slices.Contains(sb.Layers, x) })
+}
+
+func liveFiles(snap *Snapshot, lstat func(string) (*FileInfo, error), stack func(dev uint64) Stack) liveSet {
+	l := liveSet{ids: map[FileID]bool{}, paths: map[string]bool{}, claimed: map[string]bool{}, missing: snap.Missing, unbound: map[string]bool{}, layered: map[uint64][]uint64{}, relative: map[string]string{}, stack: stack}
 	listening := map[string]bool{}
 	for i := range snap.Sockets {
 		if s := &snap.Sockets[i]; s.State == StateListening && s.Filesystem() {

@@ -29,7 +29,7 @@ func (f *fakeFiles) Recheck(_ context.Context, ff *FoundFile, _ ProbeFunc, _ tim
 	return ProbeResult{Reach: f.reach}, nil
 }
 
-func (f *fakeFiles) Stacked() func(uint64) bool { return func(uint64) bool { return false } }
+func (f *fakeFiles) Stacked() func(uint64) Stack { return func(uint64) Stack { return Stack{} } }
 
 // staticSource serves a literal snapshot, as a backend would.
 type staticSource struct{ snap Snapshot }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/udsls/udsls/inspect"
 )
 
 // O_PATH needs only search permission on the directories on the way, as
@@ -35,31 +37,78 @@ func renameNoReplace(dirfd int, from, to string) error {
 
 // stackedDevs tells the devices that may be a stacking filesystem's
 // (overlayfs, FUSE, eCryptfs), whose files are another filesystem's seen
-// through it: anonymous devices (major 0) that our mountinfo does not
-// list as another kind (tmpfs, btrfs). Another mount namespace's devices
-// are not listed and count as stacked.
-func stackedDevs() func(uint64) bool {
-	plain := map[uint64]bool{}
+// through it: anonymous devices (major 0) that no mountinfo lists as
+// another kind (tmpfs, btrfs), ours first, then other mount namespaces'
+// when a device is not in ours. For an overlay our mountinfo lists it
+// tells the devices of its layers, when they can be known for certain;
+// another namespace's shows paths as seen there, and stays unknown.
+func stackedDevs() func(uint64) inspect.Stack {
+	st := &stacks{plain: map[uint64]bool{}, overlays: map[uint64]string{}, memo: map[uint64]inspect.Stack{}}
 	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		for line := range bytes.Lines(data) {
-			f := bytes.Fields(line)
-			sep := slices.IndexFunc(f, func(b []byte) bool { return string(b) == "-" })
-			if len(f) < 3 || sep < 0 || sep+1 >= len(f) {
+		st.addMounts(data, true)
+	}
+	return func(dev uint64) inspect.Stack { return st.stack(dev, 0) }
+}
+
+// addMounts records the plain filesystems' devices of a mountinfo, and
+// with ours its overlays' options.
+func (s *stacks) addMounts(data []byte, ours bool) {
+	for line := range bytes.Lines(data) {
+		f := bytes.Fields(line)
+		sep := slices.IndexFunc(f, func(b []byte) bool { return string(b) == "-" })
+		if len(f) < 3 || sep < 0 || sep+1 >= len(f) {
+			continue
+		}
+		maj, min, ok := bytes.Cut(f[2], []byte(":"))
+		ma, err1 := strconv.ParseUint(string(maj), 10, 32)
+		mi, err2 := strconv.ParseUint(string(min), 10, 32)
+		if !ok || err1 != nil || err2 != nil {
+			continue
+		}
+		dev := unix.Mkdev(uint32(ma), uint32(mi))
+		switch fstype := string(f[sep+1]); {
+		case fstype == "overlay":
+			if !ours {
 				continue
 			}
-			fstype := string(f[sep+1])
-			if fstype == "overlay" || fstype == "ecryptfs" || fstype == "shiftfs" || fstype == "fuse" || strings.HasPrefix(fstype, "fuse.") {
-				continue
+			opts := `\` // unparseable: no super options
+			if sep+3 < len(f) {
+				opts = string(f[sep+3])
 			}
-			maj, min, ok := bytes.Cut(f[2], []byte(":"))
-			ma, err1 := strconv.ParseUint(string(maj), 10, 32)
-			mi, err2 := strconv.ParseUint(string(min), 10, 32)
-			if ok && err1 == nil && err2 == nil {
-				plain[unix.Mkdev(uint32(ma), uint32(mi))] = true
+			if prev, seen := s.overlays[dev]; seen && prev != opts {
+				opts = `\` // one superblock shown with two sets of layers
 			}
+			s.overlays[dev] = opts
+		case fstype == "ecryptfs" || fstype == "shiftfs" || fstype == "fuse" || strings.HasPrefix(fstype, "fuse."):
+		default:
+			s.plain[dev] = true
 		}
 	}
-	return func(dev uint64) bool { return unix.Major(dev) == 0 && !plain[dev] }
+}
+
+// addOtherMounts records the plain filesystems of the other mount
+// namespaces, once: a tmpfs a container mounted is no stacking one.
+func (s *stacks) addOtherMounts() {
+	if s.others {
+		return
+	}
+	s.others = true
+	ours, _ := os.Readlink("/proc/self/ns/mnt")
+	seen := map[string]bool{ours: true}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if p.Name()[0] < '0' || p.Name()[0] > '9' {
+			continue
+		}
+		ns, err := os.Readlink("/proc/" + p.Name() + "/ns/mnt")
+		if err != nil || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		if data, err := os.ReadFile("/proc/" + p.Name() + "/mountinfo"); err == nil {
+			s.addMounts(data, false)
+		}
+	}
 }
 
 // sharedFS names the filesystem of the directory open at fd when its

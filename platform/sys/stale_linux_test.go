@@ -19,13 +19,13 @@ func TestStackedDevs(t *testing.T) {
 	if unix.Major(st.Dev) != 0 {
 		t.Fatalf("/proc is on device %d:%d, want an anonymous one", unix.Major(st.Dev), unix.Minor(st.Dev))
 	}
-	if stacked(st.Dev) {
+	if stacked(st.Dev).Stacked {
 		t.Errorf("procfs (%d:%d) counted as stacked", unix.Major(st.Dev), unix.Minor(st.Dev))
 	}
-	if unlisted := unix.Mkdev(0, 1<<19); !stacked(unlisted) {
+	if unlisted := unix.Mkdev(0, 1<<19); !stacked(unlisted).Stacked {
 		t.Error("an anonymous device no mount shows is not counted as stacked")
 	}
-	if stacked(unix.Mkdev(8, 1)) {
+	if stacked(unix.Mkdev(8, 1)).Stacked {
 		t.Error("a disk's device counted as stacked")
 	}
 }

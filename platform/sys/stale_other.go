@@ -23,4 +23,6 @@ func (*fileTree) Recheck(context.Context, *inspect.FoundFile, inspect.ProbeFunc,
 }
 
 // Stacked: no source here identifies a socket's bound file.
-func (*fileTree) Stacked() func(uint64) bool { return func(uint64) bool { return false } }
+func (*fileTree) Stacked() func(uint64) inspect.Stack {
+	return func(uint64) inspect.Stack { return inspect.Stack{} }
+}

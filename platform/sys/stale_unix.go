@@ -29,7 +29,7 @@ type fileTree struct {
 }
 
 // Stacked implements inspect.Files.
-func (*fileTree) Stacked() func(uint64) bool { return stackedDevs() }
+func (*fileTree) Stacked() func(uint64) inspect.Stack { return stackedDevs() }
 
 // walker finds socket files. It opens every directory relative to its
 // parent's descriptor with O_NOFOLLOW, so a directory swapped for a

@@ -6,6 +6,8 @@ import (
 	"errors"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/udsls/udsls/inspect"
 )
 
 const parentOpenFlags = unix.O_RDONLY
@@ -21,7 +23,9 @@ func pinFile(int, string) (int, error) { return -1, errors.ErrUnsupported }
 func renameNoReplace(int, string, string) error { return errors.ErrUnsupported }
 
 // stackedDevs: no source here identifies a socket's bound file.
-func stackedDevs() func(uint64) bool { return func(uint64) bool { return false } }
+func stackedDevs() func(uint64) inspect.Stack {
+	return func(uint64) inspect.Stack { return inspect.Stack{} }
+}
 
 // sharedFS: filesystem types are not told apart here.
 func sharedFS(int) string { return "" }
