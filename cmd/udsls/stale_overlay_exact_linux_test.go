@@ -200,3 +200,63 @@ func TestStaleOverlayViewOfLayerSocket(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestStaleOverlayUpperMoved: an overlay's options name its upper
+// directory as the mounter gave it; after its filesystem was moved and
+// another mounted in its place, that path named a directory of the new
+// one, and --remove deleted, in the real upper directory, the file of a
+// listener bound through the overlay, and through the overlay the file
+// of a socket bound in the upper directory.
+func TestStaleOverlayUpperMoved(t *testing.T) {
+	testenv.NeedRoot(t, "mounting tmpfs and overlayfs, moving a mount")
+	base := t.TempDir()
+	p := func(n string) string { return filepath.Join(base, n) }
+	mkdirs(t, base, "layers", "moved")
+	mustRun(t, "mount", "-t", "tmpfs", "tmpfs", p("layers"))
+	moved := false
+	t.Cleanup(func() {
+		at := p("layers")
+		if moved {
+			at = p("moved")
+		}
+		if out, err := exec.Command("umount", at).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v\n%s", at, err, out)
+			exec.Command("umount", "-l", at).Run()
+		}
+	})
+	mkdirs(t, p("layers"), "upper", "work", "lower")
+	mountAt(t, p("merged"), "-t", "overlay", "overlay", "-o",
+		"lowerdir="+p("layers/lower")+",upperdir="+p("layers/upper")+",workdir="+p("layers/work"))
+	l, err := net.Listen("unix", p("merged/live.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+
+	mustRun(t, "mount", "--move", p("layers"), p("moved"))
+	moved = true
+	mountAt(t, p("layers"), "-t", "tmpfs", "tmpfs")
+	mkdirs(t, p("layers"), "upper", "work", "lower")
+	boundSocket(t, p("moved/upper/bound.sock"))
+	kept := []string{p("moved/upper/live.sock"), p("merged/bound.sock")}
+	for _, k := range kept {
+		if _, err := os.Lstat(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	code, out, errOut := runUdsls("--stale", "--remove", p("moved/upper"), p("merged"))
+	if code != exitOK || strings.Contains(out, "removed") {
+		t.Errorf("--remove: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, k := range kept {
+		if _, err := os.Lstat(k); err != nil {
+			t.Errorf("a live socket's file: %v", err)
+		}
+	}
+	if c, err := net.Dial("unix", p("merged/live.sock")); err != nil {
+		t.Errorf("the listener after --remove: %v", err)
+	} else {
+		c.Close()
+	}
+}
