@@ -260,3 +260,38 @@ func TestStaleOverlayUpperMoved(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestStaleOverlayOtherNamespaceUpper: an overlay mounted in another mount
+// namespace, on layers mounted there alone, reaches ours by propagation
+// with its options naming the layers as that namespace sees them; here
+// those paths were other directories, and --remove deleted through the
+// overlay the file of a socket bound in its real upper directory.
+func TestStaleOverlayOtherNamespaceUpper(t *testing.T) {
+	testenv.NeedRoot(t, "mounting tmpfs and overlayfs in another mount namespace")
+	testenv.NeedTool(t, "unshare", "util-linux")
+	base := t.TempDir()
+	p := func(n string) string { return filepath.Join(base, n) }
+	mountAt(t, p("shared"), "-t", "tmpfs", "tmpfs")
+	mustRun(t, "mount", "--make-shared", p("shared"))
+	mkdirs(t, p("shared"), "m")
+	mountAt(t, p("priv"), "-t", "tmpfs", "tmpfs")
+	mustRun(t, "mount", "--make-private", p("priv"))
+	mkdirs(t, p("priv"), "u", "w", "l")
+
+	setup := `mount -t tmpfs tmpfs "$1" && mkdir "$1/u" "$1/w" "$1/l" &&
+mount -t overlay overlay -o "lowerdir=$1/l,upperdir=$1/u,workdir=$1/w" "$2" && shift 2 && exec "$@"`
+	childBind(t, base, p("priv/u/b.sock"), "unshare", "-m", "--propagation", "unchanged", "--", "sh", "-c", setup, "sh", p("priv"), p("shared/m"))
+	t.Cleanup(func() { exec.Command("umount", p("shared/m")).Run() })
+	seen := p("shared/m/b.sock")
+	if _, err := os.Lstat(seen); err != nil {
+		t.Fatalf("the overlay did not reach this namespace: %v", err)
+	}
+
+	code, out, errOut := runUdsls("--stale", "--remove", p("shared/m"))
+	if code != exitOK || strings.Contains(out, "removed") {
+		t.Errorf("--remove: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, err := os.Lstat(seen); err != nil {
+		t.Errorf("the file of a socket bound in the upper directory: %v", err)
+	}
+}
