@@ -200,3 +200,98 @@ func TestStaleOverlayViewOfLayerSocket(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestStaleOverlayUpperMoved: an overlay's options name its upper
+// directory as the mounter gave it; after its filesystem was moved and
+// another mounted in its place, that path named a directory of the new
+// one, and --remove deleted, in the real upper directory, the file of a
+// listener bound through the overlay, and through the overlay the file
+// of a socket bound in the upper directory.
+func TestStaleOverlayUpperMoved(t *testing.T) {
+	testenv.NeedRoot(t, "mounting tmpfs and overlayfs, moving a mount")
+	base := t.TempDir()
+	p := func(n string) string { return filepath.Join(base, n) }
+	mkdirs(t, base, "layers", "moved")
+	mustRun(t, "mount", "-t", "tmpfs", "tmpfs", p("layers"))
+	moved := false
+	t.Cleanup(func() {
+		at := p("layers")
+		if moved {
+			at = p("moved")
+		}
+		if out, err := exec.Command("umount", at).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v\n%s", at, err, out)
+			exec.Command("umount", "-l", at).Run()
+		}
+	})
+	mkdirs(t, p("layers"), "upper", "work", "lower")
+	mountAt(t, p("merged"), "-t", "overlay", "overlay", "-o",
+		"lowerdir="+p("layers/lower")+",upperdir="+p("layers/upper")+",workdir="+p("layers/work"))
+	l, err := net.Listen("unix", p("merged/live.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+
+	mustRun(t, "mount", "--move", p("layers"), p("moved"))
+	moved = true
+	mountAt(t, p("layers"), "-t", "tmpfs", "tmpfs")
+	mkdirs(t, p("layers"), "upper", "work", "lower")
+	boundSocket(t, p("moved/upper/bound.sock"))
+	kept := []string{p("moved/upper/live.sock"), p("merged/bound.sock")}
+	for _, k := range kept {
+		if _, err := os.Lstat(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	code, out, errOut := runUdsls("--stale", "--remove", p("moved/upper"), p("merged"))
+	if code != exitOK || strings.Contains(out, "removed") {
+		t.Errorf("--remove: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, k := range kept {
+		if _, err := os.Lstat(k); err != nil {
+			t.Errorf("a live socket's file: %v", err)
+		}
+	}
+	if c, err := net.Dial("unix", p("merged/live.sock")); err != nil {
+		t.Errorf("the listener after --remove: %v", err)
+	} else {
+		c.Close()
+	}
+}
+
+// TestStaleOverlayOtherNamespaceUpper: an overlay mounted in another mount
+// namespace, on layers mounted there alone, reaches ours by propagation
+// with its options naming the layers as that namespace sees them; here
+// those paths were other directories, and --remove deleted through the
+// overlay the file of a socket bound in its real upper directory.
+func TestStaleOverlayOtherNamespaceUpper(t *testing.T) {
+	testenv.NeedRoot(t, "mounting tmpfs and overlayfs in another mount namespace")
+	testenv.NeedTool(t, "unshare", "util-linux")
+	base := t.TempDir()
+	p := func(n string) string { return filepath.Join(base, n) }
+	mountAt(t, p("shared"), "-t", "tmpfs", "tmpfs")
+	mustRun(t, "mount", "--make-shared", p("shared"))
+	mkdirs(t, p("shared"), "m")
+	mountAt(t, p("priv"), "-t", "tmpfs", "tmpfs")
+	mustRun(t, "mount", "--make-private", p("priv"))
+	mkdirs(t, p("priv"), "u", "w", "l")
+
+	setup := `mount -t tmpfs tmpfs "$1" && mkdir "$1/u" "$1/w" "$1/l" &&
+mount -t overlay overlay -o "lowerdir=$1/l,upperdir=$1/u,workdir=$1/w" "$2" && shift 2 && exec "$@"`
+	childBind(t, base, p("priv/u/b.sock"), "unshare", "-m", "--propagation", "unchanged", "--", "sh", "-c", setup, "sh", p("priv"), p("shared/m"))
+	t.Cleanup(func() { exec.Command("umount", p("shared/m")).Run() })
+	seen := p("shared/m/b.sock")
+	if _, err := os.Lstat(seen); err != nil {
+		t.Fatalf("the overlay did not reach this namespace: %v", err)
+	}
+
+	code, out, errOut := runUdsls("--stale", "--remove", p("shared/m"))
+	if code != exitOK || strings.Contains(out, "removed") {
+		t.Errorf("--remove: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, err := os.Lstat(seen); err != nil {
+		t.Errorf("the file of a socket bound in the upper directory: %v", err)
+	}
+}

@@ -15,7 +15,9 @@ type stacks struct {
 	plain map[uint64]bool
 	// overlays are the overlays' super options, as mountinfo shows them.
 	overlays map[uint64]string
-	memo     map[uint64]inspect.Stack
+	// roots are where our mountinfo shows each overlay's root directory.
+	roots map[uint64][]string
+	memo  map[uint64]inspect.Stack
 	// others says other mount namespaces' plain filesystems are in plain.
 	others bool
 }
@@ -45,17 +47,23 @@ func (s *stacks) stack(dev uint64, depth int) inspect.Stack {
 	if !ok || depth >= maxStackDepth {
 		return unknownStack
 	}
-	st := s.layers(opts, depth)
+	st := s.layers(dev, opts, depth)
 	s.memo[dev] = st
 	return st
 }
 
 // layers finds the devices of an overlay's layers: each layer directory's
 // st_dev, which is what lstat of a file there reports, and, for a layer
-// on another overlay, that overlay's layers.
-func (s *stacks) layers(opts string, depth int) inspect.Stack {
+// on another overlay, that overlay's layers. The paths are as the mounter
+// gave them, in its root and mount namespace and before any rename or
+// mount since, so they may name other directories now. The upper one
+// must be proven: a socket bound through the overlay has its file there,
+// and unlinking a file through the overlay unlinks it there. A lower one
+// that is not stays harmless: a socket bound in a lower directory is not
+// reached through the overlay, and the overlay only hides a lower file.
+func (s *stacks) layers(dev uint64, opts string, depth int) inspect.Stack {
 	paths, ok := overlayLayers(opts)
-	if !ok {
+	if !ok || !s.upperIsOurs(dev, opts) {
 		return unknownStack
 	}
 	st := inspect.Stack{Stacked: true, Known: true}
@@ -84,6 +92,36 @@ func (s *stacks) layers(opts string, depth int) inspect.Stack {
 }
 
 const bcachefsMagic = 0xca451a4e
+
+// upperIsOurs says the path the overlay at dev's options give for its
+// upper directory, if any, is that directory: the overlay's root, where
+// our mountinfo shows it and not mounted over, shows the upper
+// directory's mode, owner, mtime and ctime (a directory made since has
+// another ctime). A change between the two stats shows as a difference,
+// and leaves the overlay unknown.
+func (s *stacks) upperIsOurs(dev uint64, opts string) bool {
+	upper, has := "", false
+	for _, o := range strings.Split(opts, ",") {
+		if name, val, _ := strings.Cut(o, "="); name == "upperdir" {
+			upper, _ = unescapeOctal(val)
+			has = true
+		}
+	}
+	if !has {
+		return true
+	}
+	var u unix.Stat_t
+	if upper == "" || unix.Stat(upper, &u) != nil {
+		return false
+	}
+	for _, root := range s.roots[dev] {
+		var r unix.Stat_t
+		if unix.Stat(root, &r) == nil && r.Dev == dev && r.Mode == u.Mode && r.Uid == u.Uid && r.Gid == u.Gid && r.Mtim == u.Mtim && r.Ctim == u.Ctim {
+			return true
+		}
+	}
+	return false
+}
 
 // overlayLayers reads the layer directories (upper, work, lower and
 // data-only ones) from an overlay's super options as mountinfo shows

@@ -43,7 +43,7 @@ func renameNoReplace(dirfd int, from, to string) error {
 // tells the devices of its layers, when they can be known for certain;
 // another namespace's shows paths as seen there, and stays unknown.
 func stackedDevs() func(uint64) inspect.Stack {
-	st := &stacks{plain: map[uint64]bool{}, overlays: map[uint64]string{}, memo: map[uint64]inspect.Stack{}}
+	st := &stacks{plain: map[uint64]bool{}, overlays: map[uint64]string{}, roots: map[uint64][]string{}, memo: map[uint64]inspect.Stack{}}
 	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		st.addMounts(data, true)
 	}
@@ -79,6 +79,11 @@ func (s *stacks) addMounts(data []byte, ours bool) {
 				opts = `\` // one superblock shown with two sets of layers
 			}
 			s.overlays[dev] = opts
+			if sep > 4 && string(f[3]) == "/" {
+				if mp, ok := unescapeOctal(string(f[4])); ok {
+					s.roots[dev] = append(s.roots[dev], mp)
+				}
+			}
 		case fstype == "ecryptfs" || fstype == "shiftfs" || fstype == "fuse" || strings.HasPrefix(fstype, "fuse."):
 		default:
 			s.plain[dev] = true
