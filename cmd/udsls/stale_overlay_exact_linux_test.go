@@ -32,21 +32,34 @@ func lstatIno(t *testing.T, path string) uint64 {
 func staleWithInode(t *testing.T, dir, name string, ino uint64) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
-	for range 1000 {
+	for {
 		testutil.StaleSocket(t, p, unix.SOCK_STREAM)
 		n := lstatIno(t, p)
 		if n == ino {
 			return p
 		}
 		if n > ino {
-			break
+			t.Fatalf("%s cannot be given inode %d: the filesystem is at %d", p, ino, n)
 		}
 		if err := os.Remove(p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Fatalf("%s cannot be given inode %d", p, ino)
-	return ""
+}
+
+// newInode makes and removes a file p and returns its inode number.
+func newInode(t *testing.T, p string) uint64 {
+	t.Helper()
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	n := lstatIno(t, p)
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestStaleOverlayLayersExact: a live socket bound through an overlay
@@ -73,6 +86,12 @@ func TestStaleOverlayLayersExact(t *testing.T) {
 			mkdirs(t, lowerfs, "lower")
 			mountAt(t, p("merged"), "-t", "overlay", "overlay", "-o",
 				"lowerdir="+filepath.Join(lowerfs, "lower")+",upperdir="+p("upperfs/upper")+",workdir="+p("upperfs/work"))
+			// The live socket's number well above those of other tests'
+			// fresh filesystems, whose sockets on an overlay or FUSE
+			// elsewhere would make the unrelated file unknown rightly.
+			for range 3000 + os.Getpid()%1000 {
+				newInode(t, p("upperfs/.bump"))
+			}
 
 			l, err := net.Listen("unix", p("merged/live.sock"))
 			if err != nil {
