@@ -159,13 +159,7 @@ func TestStaleFUSEInodeConservative(t *testing.T) {
 	// passes on.
 	mountAt(t, p("src"), "-t", "tmpfs", "tmpfs")
 	mkdirs(t, base, "view")
-	mustRun(t, "bindfs", p("src"), p("view"))
-	t.Cleanup(func() {
-		if out, err := exec.Command("fusermount", "-u", p("view")).CombinedOutput(); err != nil {
-			t.Errorf("fusermount -u: %v\n%s", err, out)
-			exec.Command("umount", "-l", p("view")).Run()
-		}
-	})
+	bindfsAt(t, p("src"), p("view"))
 	l, err := net.Listen("unix", p("view/live.sock"))
 	if err != nil {
 		t.Fatal(err)

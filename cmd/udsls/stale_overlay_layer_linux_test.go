@@ -78,13 +78,7 @@ func TestStaleFUSEView(t *testing.T) {
 	base := t.TempDir()
 	p := func(n string) string { return filepath.Join(base, n) }
 	mkdirs(t, base, "src", "view")
-	mustRun(t, "bindfs", p("src"), p("view"))
-	t.Cleanup(func() {
-		if out, err := exec.Command("fusermount", "-u", p("view")).CombinedOutput(); err != nil {
-			t.Errorf("fusermount -u: %v\n%s", err, out)
-			exec.Command("umount", "-l", p("view")).Run()
-		}
-	})
+	bindfsAt(t, p("src"), p("view"))
 	l, err := net.Listen("unix", p("src/live.sock"))
 	if err != nil {
 		t.Fatal(err)
@@ -134,4 +128,17 @@ func TestStaleInodeCoincidence(t *testing.T) {
 	if code != exitOK || out != "removed "+stale+"\n" {
 		t.Errorf("--remove: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+}
+
+// bindfsAt mounts a bindfs view of src at view, unmounted when the test
+// ends.
+func bindfsAt(t *testing.T, src, view string) {
+	t.Helper()
+	mustRun(t, "bindfs", src, view)
+	t.Cleanup(func() {
+		if out, err := exec.Command("fusermount", "-u", view).CombinedOutput(); err != nil {
+			t.Errorf("fusermount -u: %v\n%s", err, out)
+			exec.Command("umount", "-l", view).Run()
+		}
+	})
 }
