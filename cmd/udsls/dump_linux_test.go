@@ -135,6 +135,25 @@ func connectAccept(t *testing.T, lis int, name string) (client, server int) {
 	return client, server
 }
 
+// onDyingThread runs fn on an OS thread of its own, which ends with it:
+// never the main thread, which Go keeps, and whose name, uid or namespace
+// are the process's for every later test.
+func onDyingThread(fn func() error) error {
+	res := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Held while fn runs on another thread.
+			err := onDyingThread(fn)
+			runtime.UnlockOSThread()
+			res <- err
+			return
+		}
+		res <- fn() // the goroutine ends locked, and its thread with it
+	}()
+	return <-res
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -377,22 +396,20 @@ func TestDumpHexView(t *testing.T) {
 	c, a := connectAccept(t, lis, "@"+name)
 	payload := []byte("\x1b]0;pwned\x07\x1b[2J\x00\xff\xfeline\nnext line that goes past twenty")
 	// The command name the kernel reports is the sending thread's: give
-	// this one a hostile name, and let the thread die with it.
-	done := make(chan error)
-	go func() {
-		runtime.LockOSThread()
+	// this one a hostile name, and let the thread die with it. Not the
+	// main thread, which Go never ends: its name is the process's, and ss
+	// then split every line of this process's sockets in two, failing
+	// TestOracle later in the run.
+	must(t, onDyingThread(func() error {
 		name, err := unix.BytePtrFromString("\x1b[31mevil\n")
 		if err == nil {
 			err = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
 		}
-		if err != nil {
-			done <- err
-			return
+		if err == nil {
+			_, err = unix.Write(c, payload)
 		}
-		_, err = unix.Write(c, payload)
-		done <- err
-	}()
-	must(t, <-done)
+		return err
+	}))
 	code, stdout, stderr := d.wait(t)
 	if code != exitOK {
 		t.Fatalf("--for 3s: exit %d, stderr %q", code, stderr)

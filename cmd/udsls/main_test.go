@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -36,11 +38,40 @@ var built struct {
 type cleanup struct{ m *testing.M }
 
 func (c cleanup) Run() int {
+	before := mainThread()
 	code := c.m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}
+	// A test that renames, demotes or moves the main thread (Go never ends
+	// it, even when a goroutine exits locked to it) changes the process
+	// for every later test: a hostile name there split every line ss
+	// printed of this process's sockets, and TestOracle failed.
+	if after := mainThread(); after != before && code == 0 {
+		fmt.Fprintf(os.Stderr, "the main thread changed during the tests:\n  before %q\n  after  %q\n", before, after)
+		code = 1
+	}
 	return code
+}
+
+// mainThread is what /proc says of the main thread: its name, ids and
+// namespaces; "" where there is no /proc.
+func mainThread() string {
+	var b strings.Builder
+	comm, _ := os.ReadFile("/proc/self/comm")
+	b.Write(comm)
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range strings.Lines(string(status)) {
+			if strings.HasPrefix(line, "Uid:") || strings.HasPrefix(line, "Gid:") || strings.HasPrefix(line, "Groups:") {
+				b.WriteString(line)
+			}
+		}
+	}
+	for _, ns := range []string{"net", "mnt", "user", "pid"} {
+		link, _ := os.Readlink("/proc/self/ns/" + ns)
+		b.WriteString(link + "\n")
+	}
+	return b.String()
 }
 
 func TestScript(t *testing.T) {

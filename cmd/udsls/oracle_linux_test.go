@@ -686,7 +686,7 @@ func (w *world) ssIn(t *testing.T, ss, nsenter string, pid int) map[uint64]ssRow
 	}
 	rows := map[uint64]ssRow{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
+	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		m := ssLine.FindStringSubmatch(strings.TrimRight(sc.Text(), " "))
 		if m == nil {
@@ -712,6 +712,9 @@ func (w *world) ssIn(t *testing.T, ss, nsenter string, pid int) map[uint64]ssRow
 			r.path = ""
 		}
 		rows[r.ino] = r
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%v: %v", cmd.Args, err)
 	}
 	return rows
 }
