@@ -137,11 +137,7 @@ func TestStaleOverlayLayersExact(t *testing.T) {
 					t.Errorf("a layer's file with the live socket's inode number: %v", err)
 				}
 			}
-			if c, err := net.Dial("unix", p("merged/live.sock")); err != nil {
-				t.Errorf("the listener after --remove: %v", err)
-			} else {
-				c.Close()
-			}
+			stillListens(t, p("merged/live.sock"))
 		})
 	}
 }
@@ -207,11 +203,7 @@ func TestStaleOverlayViewOfLayerSocket(t *testing.T) {
 	if code != exitOK || strings.Contains(out, "removed") || !strings.Contains(out, "UNKNOWN") {
 		t.Errorf("--remove: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	if c, err := net.Dial("unix", p("fs/upper/live.sock")); err != nil {
-		t.Errorf("the listener after --remove: %v", err)
-	} else {
-		c.Close()
-	}
+	stillListens(t, p("fs/upper/live.sock"))
 }
 
 // TestStaleOverlayUpperMoved: an overlay's options name its upper
@@ -267,11 +259,7 @@ func TestStaleOverlayUpperMoved(t *testing.T) {
 			t.Errorf("a live socket's file: %v", err)
 		}
 	}
-	if c, err := net.Dial("unix", p("merged/live.sock")); err != nil {
-		t.Errorf("the listener after --remove: %v", err)
-	} else {
-		c.Close()
-	}
+	stillListens(t, p("merged/live.sock"))
 }
 
 // TestStaleOverlayOtherNamespaceUpper: an overlay mounted in another mount

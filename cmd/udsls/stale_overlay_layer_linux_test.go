@@ -60,11 +60,7 @@ func TestStaleOverlayUpperLayer(t *testing.T) {
 				t.Errorf("--source %s: a live socket's file in the upper layer: %v", source, err)
 			}
 		}
-		if c, err := net.Dial("unix", p("merged/live.sock")); err != nil {
-			t.Errorf("the listener after --remove: %v", err)
-		} else {
-			c.Close()
-		}
+		stillListens(t, p("merged/live.sock"))
 	}
 }
 
@@ -141,4 +137,16 @@ func bindfsAt(t *testing.T, src, view string) {
 			exec.Command("umount", "-l", view).Run()
 		}
 	})
+}
+
+// stillListens fails the test unless the listener at path takes a
+// connection after --remove.
+func stillListens(t *testing.T, path string) {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Errorf("the listener after --remove: %v", err)
+		return
+	}
+	c.Close()
 }

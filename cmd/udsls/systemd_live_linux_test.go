@@ -26,6 +26,30 @@ import (
 	"github.com/udsls/udsls/platform/testenv"
 )
 
+// startGroup starts argv in a process group of its own, killed whole when
+// the test ends (the programs it forks too), and returns its pid and
+// output.
+func startGroup(t *testing.T, argv ...string) (pid int, stdout, stderr io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stderr, err = cmd.StderrPipe(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	return cmd.Process.Pid, stdout, stderr
+}
+
 // socketActivated starts a program under systemd-socket-activate on a file
 // listener named api and an abstract one named admin, connects once so
 // that it execs the program, and returns the program's pid and its child's,
@@ -43,24 +67,8 @@ if c == 0:
 print(os.getpid(), c, flush=True)
 time.sleep(600)
 `
-	cmd := exec.Command(activate, "-l", sock, "-l", abstract, "--fdname=api:admin", python, "-c", prog)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Its own process group, so that the cleanup ends the forked child too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
+	// systemd-socket-activate execs the program: the same pid.
+	pid0, stdout, stderr := startGroup(t, activate, "-l", sock, "-l", abstract, "--fdname=api:admin", python, "-c", prog)
 	// It says "Listening on ADDR as N." for each socket before it waits
 	// for the first connection.
 	lines := bufio.NewScanner(stderr)
@@ -82,8 +90,8 @@ time.sleep(600)
 	if !out.Scan() {
 		t.Fatalf("the activated program said nothing: %v", out.Err())
 	}
-	if _, err := fmt.Sscan(out.Text(), &pid, &child); err != nil || pid != cmd.Process.Pid {
-		t.Fatalf("the activated program said %q (err %v), want its pid %d and its child's", out.Text(), err, cmd.Process.Pid)
+	if _, err := fmt.Sscan(out.Text(), &pid, &child); err != nil || pid != pid0 {
+		t.Fatalf("the activated program said %q (err %v), want its pid %d and its child's", out.Text(), err, pid0)
 	}
 	return pid, child
 }
@@ -335,23 +343,7 @@ if os.fork() == 0:
 print('A', host(), os.getpid(), flush=True)
 time.sleep(600)
 `
-	cmd := exec.Command(unshare, "--pid", "--fork", "--kill-child", activate, "-l", sock, "--fdname=api", python, "-c", prog)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
+	_, stdout, stderr := startGroup(t, unshare, "--pid", "--fork", "--kill-child", activate, "-l", sock, "--fdname=api", python, "-c", prog)
 	lines := bufio.NewScanner(stderr)
 	if !lines.Scan() || !strings.HasPrefix(lines.Text(), "Listening on ") {
 		t.Fatalf("systemd-socket-activate: %q, %v", lines.Text(), lines.Err())
